@@ -1,0 +1,84 @@
+# rnn-course: one target a job. `make` alone lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.rnn-course-installed
+TORCH  := torch==2.13.0
+PORT   ?= 8888
+ASSIGNMENT ?= rnn_from_scratch
+
+.PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-autograde \
+        assignments autograde feedback export demo clean check-python
+
+help: ## list every target with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
+	  { echo "rnn-course needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1 || echo missing). Run: make PYTHON=python3.11 <target>"; exit 1; }
+
+# The stamp is written only after every install step succeeded; a failed install removes the venv,
+# so no later run trusts a half-made one.
+$(STAMP): pyproject.toml | check-python
+	@echo "==> installing the course into $(VENV) (torch first, then the package with dev extras)"
+	@if [ -d $(VENV) ] && [ ! -x $(BIN)/python ]; then rm -rf $(VENV); fi
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "could not create $(VENV)"; exit 1; }
+	@( $(BIN)/python -m pip install -q --upgrade pip && \
+	   $(BIN)/python -m pip install -q $(TORCH) && \
+	   $(BIN)/python -m pip install -q -e '.[dev]' ) || \
+	  { rm -rf $(VENV); echo "install failed; $(VENV) was removed so that no later run trusts it"; exit 1; }
+	@touch $(STAMP)
+
+setup: check-python $(STAMP) ## create .venv and install torch, the course package and its dev tools (idempotent)
+	@echo "==> $(VENV) is ready"
+
+lab: setup ## open JupyterLab on the course notebooks (the learner's main job)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) notebooks/01_rnn_syntax.ipynb
+
+quiz: setup ## take the practice quiz in the terminal (SET=test for the 10+ question test)
+	$(BIN)/rnn-course quiz $${SET:-practice}
+
+lint: setup ## ruff over the package, tests, benchmarks and notebooks
+	$(BIN)/ruff check .
+
+format: setup ## format the code with ruff
+	$(BIN)/ruff format src tests benchmarks
+
+test: setup ## every tier: lint, unit, clean notebooks, executed notebooks, grading, browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-fast: setup ## unit tests only (no notebooks, grading or browser)
+	$(BIN)/python -m pytest tests/unit
+
+bench: setup ## widget latency benchmarks (ratios against naive re-plots)
+	$(BIN)/python benchmarks/bench_widgets.py
+
+bench-widgets: bench ## alias of bench
+
+bench-autograde: setup ## 40 generated submissions: stock nbgrader autograde against ours
+	$(BIN)/python benchmarks/bench_autograde.py
+
+assignments: setup ## generate the student release of the assignment and check it
+	$(BIN)/rnn-course grade release $(ASSIGNMENT)
+
+autograde: setup ## autograde every submission in grader/submitted/
+	$(BIN)/rnn-course grade autograde $(ASSIGNMENT)
+
+feedback: setup ## write HTML feedback for every graded submission
+	$(BIN)/rnn-course grade feedback $(ASSIGNMENT)
+
+export: setup ## write grader/grades.csv
+	$(BIN)/rnn-course grade export
+
+demo: setup ## release, collect the demo submissions, autograde, feedback, export and print the grades
+	$(BIN)/rnn-course grade demo $(ASSIGNMENT)
+
+clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to drop it)
+	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \
+	       grader/grades.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV); fi

@@ -1,0 +1,90 @@
+"""Repository hygiene: clean notebooks, environment.yml in step, a Makefile that lists its targets."""
+
+import json
+import re
+import subprocess
+import tomllib
+
+import pytest
+import yaml
+
+from tests.conftest import NOTEBOOKS, ROOT
+
+TRACKED_NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("grader/source/*/*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert any(p.name.startswith("01_") for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", TRACKED_NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_clean(path):
+    notebook = json.loads(path.read_text())
+    dirty = [
+        index
+        for index, cell in enumerate(notebook["cells"])
+        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs or execution counts; clear them"
+    assert "widgets" not in notebook.get("metadata", {}), f"{path.name}: saved widget state in metadata"
+
+
+def _name(requirement: str) -> str:
+    """'jupyterlab>=4.2,<5' -> 'jupyterlab'."""
+    return re.split(r"[=<>!~ \[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+CONDA_TO_PYPI = {"pytorch": "torch"}
+
+
+def test_environment_yml_names_the_same_runtime_dependencies_as_pyproject():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    runtime = {_name(r) for r in pyproject["project"]["dependencies"]}
+    conda = {
+        CONDA_TO_PYPI.get(_name(d), _name(d))
+        for d in environment["dependencies"]
+        if isinstance(d, str) and _name(d) not in {"python", "pip"}
+    }
+    assert conda == runtime, f"only in environment.yml: {conda - runtime}; only in pyproject: {runtime - conda}"
+    python = [d for d in environment["dependencies"] if isinstance(d, str) and _name(d) == "python"]
+    assert python == ["python=3.11"]
+    pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    assert "-e .[dev]" in pip_section
+
+
+def test_torch_pin_matches_between_makefile_pyproject_and_environment():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"torch==2.13.0"' in pyproject
+    assert "TORCH  := torch==2.13.0" in (ROOT / "Makefile").read_text()
+    assert "pytorch=2.13.0" in (ROOT / "environment.yml").read_text()
+
+
+def test_make_help_lists_every_target():
+    out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for target in ["setup", "lab", "test", "lint", "clean", "bench", "demo", "autograde"]:
+        assert re.search(rf"make {target}\s", out), f"`make help` does not list {target}"
+
+
+def test_make_refuses_an_old_python_with_one_clear_line(tmp_path):
+    fake = tmp_path / "python3.9"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = -V ]; then echo 'Python 3.9.18'; exit 0; fi\nexit 1\n")
+    fake.chmod(0o755)
+    result = subprocess.run(
+        ["make", "-s", "setup", f"PYTHON={fake}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1 and "needs Python 3.11 or newer" in lines[0] and "3.9.18" in lines[0]
+
+
+def test_readme_opens_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:\w+)?\n(.*?)```", readme, flags=re.S)
+    assert blocks, "README has no code block"
+    first_commands = [line.strip() for line in blocks[0].splitlines() if line.strip() and not line.startswith("#")]
+    assert first_commands[:2] == ["make lab", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
