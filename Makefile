@@ -10,7 +10,7 @@ TORCH  := torch==2.13.0
 PORT   ?= 8888
 ASSIGNMENT ?= rnn_from_scratch
 
-.PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-autograde \
+.PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde \
         assignments autograde feedback export demo clean check-python
 
 help: ## list every target with one line each
@@ -54,10 +54,13 @@ test: setup ## every tier: lint, unit, clean notebooks, executed notebooks, grad
 test-fast: setup ## unit tests only (no notebooks, grading or browser)
 	$(BIN)/python -m pytest tests/unit
 
-bench: setup ## widget latency benchmarks (ratios against naive re-plots)
+bench: bench-widgets bench-browser ## every latency benchmark: in-kernel widgets, then end to end in the browser
+
+bench-widgets: setup ## widget update latency in the kernel, against a naive full re-plot
 	$(BIN)/python benchmarks/bench_widgets.py
 
-bench-widgets: bench ## alias of bench
+bench-browser: setup ## key press to new plot image in JupyterLab + Chromium (median of 20)
+	$(BIN)/python benchmarks/bench_browser.py
 
 bench-autograde: setup ## 40 generated submissions: stock nbgrader autograde against ours
 	$(BIN)/python benchmarks/bench_autograde.py
