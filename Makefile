@@ -26,9 +26,7 @@ $(STAMP): pyproject.toml | check-python
 	@echo "==> installing the course into $(VENV) (torch first, then the package with dev extras)"
 	@if [ -d $(VENV) ] && [ ! -x $(BIN)/python ]; then rm -rf $(VENV); fi
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "could not create $(VENV)"; exit 1; }
-	@( $(BIN)/python -m pip install -q --upgrade pip && \
-	   $(BIN)/python -m pip install -q $(TORCH) && \
-	   $(BIN)/python -m pip install -q -e '.[dev]' ) || \
+	@( $(BIN)/python -m pip install -q $(TORCH) && $(BIN)/python -m pip install -q -e '.[dev]' ) || \
 	  { rm -rf $(VENV); echo "install failed; $(VENV) was removed so that no later run trusts it"; exit 1; }
 	@touch $(STAMP)
 

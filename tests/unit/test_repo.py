@@ -46,7 +46,7 @@ def test_environment_yml_names_the_same_runtime_dependencies_as_pyproject():
         for d in environment["dependencies"]
         if isinstance(d, str) and _name(d) not in {"python", "pip"}
     }
-    assert conda == runtime, f"only in environment.yml: {conda - runtime}; only in pyproject: {runtime - conda}"
+    assert conda == runtime, f"environment.yml only: {conda - runtime}; pyproject only: {runtime - conda}"
     python = [d for d in environment["dependencies"] if isinstance(d, str) and _name(d) == "python"]
     assert python == ["python=3.11"]
     pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
@@ -82,7 +82,8 @@ def test_readme_opens_with_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```(?:\w+)?\n(.*?)```", readme, flags=re.S)
     assert blocks, "README has no code block"
-    first_commands = [line.strip() for line in blocks[0].splitlines() if line.strip() and not line.startswith("#")]
+    commands = [line.split("#")[0].strip() for line in blocks[0].splitlines()]
+    first_commands = [command for command in commands if command]
     assert first_commands[:2] == ["make lab", "make test"]
 
 
