@@ -8,6 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rnn-course-installed
 TORCH  := torch==2.13.0
 PORT   ?= 8888
+LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde \
@@ -34,7 +35,8 @@ setup: check-python $(STAMP) ## create .venv and install torch, the course packa
 	@echo "==> $(VENV) is ready"
 
 lab: setup ## open JupyterLab on the course notebooks (the learner's main job)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) notebooks/01_rnn_syntax.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  $(LAB_ARGS) notebooks/01_rnn_syntax.ipynb
 
 quiz: setup ## take the practice quiz in the terminal (SET=test for the 10+ question test)
 	$(BIN)/rnn-course quiz $${SET:-practice}
