@@ -1,0 +1,103 @@
+"""Hidden states of a one-layer nn.RNN over time, and how much h_T depends on each earlier h_t."""
+
+import torch
+import torch.nn as nn
+
+SIGNALS = ("sine", "step", "impulse", "noise")
+
+
+def make_signal(kind: str, steps: int, seed: int = 0) -> torch.Tensor:
+    """A 1-D test input, shape (steps,); the same kind and seed always give the same signal."""
+    t = torch.arange(steps, dtype=torch.float32)  # (T,)
+    if kind == "sine":
+        return torch.sin(2 * torch.pi * t / 25)  # (T,)
+    if kind == "step":
+        return (t >= steps // 4).float()  # (T,)
+    if kind == "impulse":
+        return (t == 0).float()  # (T,)
+    if kind == "noise":
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn(steps, generator=generator)  # (T,)
+    raise ValueError(f"signal must be one of {SIGNALS}, not {kind!r}")
+
+
+def spectral_radius(weight: torch.Tensor) -> float:
+    """Largest absolute eigenvalue of a square matrix such as W_hh."""
+    return torch.linalg.eigvals(weight.detach().double()).abs().max().item()
+
+
+def make_rnn(
+    hidden_size: int,
+    nonlinearity: str = "tanh",
+    radius: float | None = None,
+    input_size: int = 1,
+    seed: int = 0,
+) -> nn.RNN:
+    """A one-layer nn.RNN with reproducible weights; W_hh rescaled to spectral radius `radius` if given."""
+    torch.manual_seed(seed)
+    rnn = nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity)
+    if radius is not None:
+        set_radius(rnn, rnn.weight_hh_l0.detach().clone(), radius)
+    return rnn
+
+
+def set_radius(rnn: nn.RNN, base_weight: torch.Tensor, radius: float) -> None:
+    """Set W_hh to `base_weight` scaled so that its spectral radius is `radius`."""
+    with torch.no_grad():
+        rnn.weight_hh_l0.copy_(base_weight * (radius / spectral_radius(base_weight)))  # (H, H)
+
+
+def with_nonlinearity(rnn: nn.RNN, nonlinearity: str) -> nn.RNN:
+    """The same weights under another nonlinearity (nn.RNN fixes its nonlinearity at construction)."""
+    if rnn.nonlinearity == nonlinearity:
+        return rnn
+    twin = nn.RNN(
+        rnn.input_size,
+        rnn.hidden_size,
+        num_layers=rnn.num_layers,
+        nonlinearity=nonlinearity,
+        bias=rnn.bias,
+        bidirectional=rnn.bidirectional,
+    )
+    twin.load_state_dict(rnn.state_dict())
+    return twin
+
+
+def check_single_layer(rnn: nn.RNN) -> None:
+    """The explorer follows one unidirectional layer; say so plainly for anything else."""
+    if not isinstance(rnn, nn.RNN) or rnn.num_layers != 1 or rnn.bidirectional or rnn.batch_first:
+        raise ValueError(
+            "the hidden-state explorer needs a one-layer, unidirectional nn.RNN with batch_first=False"
+        )
+
+
+def hidden_states(rnn: nn.RNN, signal: torch.Tensor) -> torch.Tensor:
+    """Run `rnn` on a 1-D signal (T,) fed to input feature 0; return every h_t, shape (T, H)."""
+    check_single_layer(rnn)
+    T = signal.shape[0]
+    x = torch.zeros(T, rnn.input_size, dtype=rnn.weight_hh_l0.dtype)  # (T, H_in), unbatched
+    x[:, 0] = signal
+    with torch.no_grad():
+        output, h_n = rnn(x)  # (T, H), (1, H)
+    return output
+
+
+def gradient_norms(rnn: nn.RNN, states: torch.Tensor) -> torch.Tensor:
+    """Spectral norm of dh_T/dh_t for every t, shape (T,), from the chain of step Jacobians.
+
+    h_t = f(a_t) with a_t = W_ih x_t + W_hh h_{t-1} + b, so dh_t/dh_{t-1} = diag(f'(a_t)) W_hh.
+    """
+    W = rnn.weight_hh_l0.detach().double()  # (H, H)
+    h = states.double()  # (T, H)
+    if rnn.nonlinearity == "tanh":
+        slope = 1 - h**2  # (T, H), tanh' written with the output
+    else:
+        slope = (h > 0).double()  # (T, H), relu'
+    T, H = h.shape
+    jacobians = torch.empty(T, H, H, dtype=torch.float64)  # (T, H, H), jacobians[t] = dh_T/dh_t
+    product = torch.eye(H, dtype=torch.float64)  # (H, H)
+    jacobians[T - 1] = product
+    for t in range(T - 1, 0, -1):
+        product = product @ (slope[t, :, None] * W)  # (H, H), times dh_t/dh_{t-1}
+        jacobians[t - 1] = product
+    return torch.linalg.matrix_norm(jacobians, ord=2)  # (T,)
