@@ -1,0 +1,126 @@
+"""Run an item's code and its `verify` block with real PyTorch, so the bank proves its own answers."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+from rnn_course.quiz.bank import Bank, BankError, Item
+
+VARIANT_SEEDS_CHECKED = 5  # `quiz check` renders this many variants of every parameterised item
+
+
+def shape(tensor) -> str:
+    """torch.Size([4, 7, 3]) -> '(4, 7, 3)', the way choices write shapes."""
+    return "(" + ", ".join(str(int(size)) for size in tensor.shape) + ("," if tensor.dim() == 1 else "") + ")"
+
+
+def first_line(error: BaseException) -> str:
+    """'RuntimeError: input.size(-1) must be ...': the type and the first line of the message."""
+    message = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {message[0] if message else ''}".rstrip(": ")
+
+
+def base_namespace() -> dict:
+    """What item code and verify blocks can use without importing anything."""
+    import torch
+    from torch import nn
+    from torch.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence
+
+    return {
+        "torch": torch,
+        "nn": nn,
+        "pack_padded_sequence": pack_padded_sequence,
+        "pack_sequence": pack_sequence,
+        "pad_packed_sequence": pad_packed_sequence,
+        "shape": shape,
+        "first_line": first_line,
+    }
+
+
+@dataclass
+class Outcome:
+    """What running an item produced: the computed answer (if the verify block set one) and the namespace."""
+
+    answer: object = None
+    has_answer: bool = False
+    namespace: dict = field(default_factory=dict)
+
+
+def _block_line(error: BaseException, filename: str) -> int | None:
+    """The line inside a `<verify>` or `<code>` block where `error` was raised (1-based)."""
+    line = None
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        if frame.f_code.co_filename == filename:
+            line = lineno
+    return line
+
+
+def run_item(item: Item, code: str, context: dict, choices: list[str] | None = None, key=None) -> Outcome:
+    """Run `code` (an exception becomes `error`), then `verify`; raise BankError when verify fails."""
+    import torch
+
+    namespace = base_namespace() | dict(context)
+    namespace["choices"] = list(choices or [])
+    namespace["key"] = key
+    namespace["error"] = None
+    torch.manual_seed(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        printed = io.StringIO()
+        if code.strip():
+            try:
+                with contextlib.redirect_stdout(printed):
+                    exec(compile(code, "<code>", "exec"), namespace)
+            except Exception as error:  # the item may be about an error: keep it for verify to read
+                namespace["error"] = first_line(error)
+        namespace["printed"] = printed.getvalue()
+        namespace["warnings_seen"] = [f"{w.category.__name__}: {w.message}" for w in caught]
+        try:
+            exec(compile(item.verify, "<verify>", "exec"), namespace)
+        except Exception as error:
+            inner = _block_line(error, "<verify>")
+            line = item.lines["verify"] + inner - 1 if inner else item.lines.get("verify:key", item.line)
+            detail = first_line(error) if str(error) else type(error).__name__
+            if isinstance(error, AssertionError) and not str(error):
+                detail = "AssertionError (a check in 'verify' does not hold)"
+            also = f"; the item's code raised {namespace['error']}" if namespace["error"] else ""
+            raise BankError(
+                item.path, line, f"verification of item '{item.id}' failed: {detail}{also}"
+            ) from None
+    outcome = Outcome(namespace=namespace)
+    if "answer" in namespace:
+        outcome.answer, outcome.has_answer = namespace["answer"], True
+    return outcome
+
+
+def normalise(answer) -> str | list[str]:
+    """Compare answers as whitespace-normalised text (lists as sorted sets)."""
+    if isinstance(answer, list | tuple | set):
+        return sorted(" ".join(str(a).split()) for a in answer)
+    return " ".join(str(answer).split())
+
+
+def check_item(item: Item) -> list[BankError]:
+    """Render the item (several variants if it has params) and run its verification; return its problems."""
+    from rnn_course.quiz.engine import render
+
+    seeds = range(VARIANT_SEEDS_CHECKED) if item.is_variant else [0]
+    for seed in seeds:
+        try:
+            render(item, seed, verify_static=True)
+        except BankError as error:
+            return [error]
+    return []
+
+
+def check_bank(bank: Bank) -> list[BankError]:
+    """Every problem of the bank: schema problems first, then each item's rendering and verification."""
+    problems = list(bank.problems)
+    for item in bank.items.values():
+        if item.id not in bank.flawed:  # an item already reported is not run: one problem, one message
+            problems += check_item(item)
+    return sorted(problems, key=lambda p: (p.path, p.line))
