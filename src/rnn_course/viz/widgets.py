@@ -153,7 +153,7 @@ class HiddenStateExplorer(Explorer):
         self.steps, self.seed, self.given = steps, seed, rnn
         self._bases = {}  # (hidden size) -> (rnn with the original W_hh, its W_hh, its spectral radius)
         base_radius = self._base(hidden_size)[2]
-        radius = round(base_radius, 2) if radius is None else radius
+        radius = base_radius if radius is None else radius  # exact, so a given model is shown as it is
         self.signal = widgets.Dropdown(options=SIGNALS, value=signal, description="input signal", style=WIDE)
         self.nonlinearity = widgets.ToggleButtons(
             options=["tanh", "relu"], value=rnn.nonlinearity if rnn is not None else "tanh"
