@@ -114,7 +114,7 @@ def _draw(params: dict, rng: random.Random) -> dict:
     return drawn
 
 
-def render(item: Item, seed: int, verify_static: bool = False) -> Question:
+def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = True) -> Question:
     """Draw the item's parameters, run torch for variants, render every text and shuffle the choices.
 
     With `verify_static`, a fixed item's `verify` block also runs and must agree with the keyed answer.
@@ -178,7 +178,8 @@ def render(item: Item, seed: int, verify_static: bool = False) -> Question:
         )
     if last_problem and not item.is_variant:
         raise BankError(item.path, item.line, f"item '{item.id}': {last_problem}")
-    random.Random(derive_seed(seed, "shuffle")).shuffle(options)
+    if shuffle:
+        random.Random(derive_seed(seed, "shuffle")).shuffle(options)
 
     def text(template: str, what: str) -> str:
         return render_text(template, context, item.path, item.line, what)

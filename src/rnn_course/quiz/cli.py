@@ -1,0 +1,249 @@
+"""`rnn-course quiz ...`: take a set in the terminal, list sets, check and export the bank, show progress."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import textwrap
+from pathlib import Path
+
+from rnn_course.quiz.bank import load_bank
+from rnn_course.quiz.engine import Question, Result, Session, letter
+
+COMMANDS = ("list", "check", "export", "progress")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "quiz",
+        help="take a quiz set, or list, check and export the quiz bank",
+        description="rnn-course quiz practice|test|<set>  ·  quiz list  ·  quiz check [PATHS]  ·  "
+        "quiz export --format json|gift  ·  quiz progress",
+    )
+    parser.add_argument(
+        "target", nargs="?", default="practice", help="a set name, or list, check, export, progress"
+    )
+    parser.add_argument(
+        "paths", nargs="*", type=Path, help="bank files or folders (check, export; default: shipped)"
+    )
+    parser.add_argument(
+        "--answers",
+        nargs="+",
+        metavar="ANSWER",
+        help="answer non-interactively, one per question "
+        "in the order asked: a letter ('B'), letters for multi-select ('AC'), or a choice's text",
+    )
+    parser.add_argument("--seed", type=int, help="fix the variants and the choice order")
+    parser.add_argument("--learner", default=None, help="whose progress to use (default: your user name)")
+    parser.add_argument("--format", choices=("json", "gift"), default="json", help="export format")
+    parser.add_argument("--output", "-o", type=Path, help="export to this file instead of standard output")
+    parser.add_argument(
+        "--bank", type=Path, help="take quizzes from this bank folder instead of the shipped one"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    try:
+        if args.target == "check":
+            return check(args.paths)
+        paths = args.paths or ([args.bank] if args.bank else None)
+        if args.target == "export":
+            return export(paths, args.format, args.output)
+        if args.target == "list":
+            return list_sets(paths)
+        if args.target == "progress":
+            return show_progress(args.learner)
+        return take(args)
+    except KeyboardInterrupt:
+        print("\nStopped.", file=sys.stderr)
+        return 130
+
+
+def check(paths: list[Path]) -> int:
+    """Validate the bank and run every verification; print `file:line: problem` lines; non-zero if any."""
+    from rnn_course.quiz.verify import check_bank
+
+    bank = load_bank(paths or None)
+    problems = check_bank(bank)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"quiz check: {len(problems)} problem(s) in the bank", file=sys.stderr)
+        return 1
+    print(f"quiz check: {len(bank.items)} items, {len(bank.sets)} sets, every verification passed")
+    return 0
+
+
+def _usable_bank(paths):
+    bank = load_bank(paths)
+    if bank.problems:
+        for problem in bank.problems:
+            print(problem, file=sys.stderr)
+        print("The quiz bank has problems; run `rnn-course quiz check` for the full list.", file=sys.stderr)
+        return None
+    return bank
+
+
+def export(paths, fmt: str, output: Path | None) -> int:
+    from rnn_course.quiz.export import to_gift, to_json
+
+    bank = _usable_bank(paths)
+    if bank is None:
+        return 1
+    text = to_json(bank) if fmt == "json" else to_gift(bank)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(bank.items)} items to {output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def list_sets(paths) -> int:
+    bank = _usable_bank(paths)
+    if bank is None:
+        return 1
+    for name, quiz_set in bank.sets.items():
+        print(f"{name:10} {len(quiz_set.items):3} questions  {quiz_set.title}")
+    return 0
+
+
+def show_progress(learner: str | None) -> int:
+    from rnn_course.quiz.progress import Store
+
+    store = Store()
+    learner = learner or _default_learner()
+    report = store.report(learner)
+    for notice in store.notices:
+        print(notice, file=sys.stderr)
+    if not report["topics"]:
+        print(f"No quiz attempts yet for {learner}. Try `rnn-course quiz practice`.")
+        return 0
+    print(f"Progress of {learner} (first tries answered right):")
+    for topic, (right, total) in sorted(report["topics"].items()):
+        bar = "#" * round(10 * right / total)
+        print(f"  {topic:14} {right:3} / {total:<3} {bar:10} {100 * right / total:4.0f}%")
+    if report["misconceptions"]:
+        bank = load_bank()
+        print("Misconceptions met most often:")
+        for key, count in report["misconceptions"][:5]:
+            print(f"  {count} x  {bank.misconceptions.get(key, key)}")
+    return 0
+
+
+def _default_learner() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "learner"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Taking a set in the terminal.
+
+
+def show(question: Question, number: int, total: int, out=sys.stdout) -> None:
+    item = question.item
+    again = " (again)" if question.retry else ""
+    print(f"\n[{number}/{total}]{again} {item.topic} · {item.difficulty}", file=out)
+    print(textwrap.indent(question.stem.strip(), "  "), file=out)
+    if question.code.strip():
+        print(textwrap.indent(question.code.rstrip(), "    | "), file=out)
+    if question.multi:
+        print("  (select every right choice, e.g. AC)", file=out)
+    for label in question.labels():
+        print(f"  {label}", file=out)
+
+
+def explain(result: Result, bank, out=sys.stdout) -> None:
+    question = result.question
+    right = ", ".join(f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices))
+    if result.correct:
+        print("  Correct.", file=out)
+        return
+    print(f"  Not quite. The answer: {right}", file=out)
+    for option in result.wrong_picked:
+        print(f"  - {option.text}: {option.feedback}", file=out)
+        print(
+            f"    Misconception: {bank.misconceptions.get(option.misconception, option.misconception)}",
+            file=out,
+        )
+    for option in result.missed if question.multi else []:
+        print(f"  - missed: {option.text}", file=out)
+    print("  Solution:", file=out)
+    for step, text in enumerate(question.solution, 1):
+        print(f"    {step}. {text}", file=out)
+    lesson = question.item.lesson
+    print(f'  Read again: {lesson["notebook"]}, section "{lesson["section"]}"', file=out)
+    if not question.retry:
+        print("  This question comes back later in the session.", file=out)
+
+
+def _ask(question: Question) -> set[int] | None:
+    """Prompt until a valid answer; 'h' hint, 's' solution, 'q' quit (returns None)."""
+    while True:
+        try:
+            reply = input("  Your answer (h: hint, s: solution, q: quit): ").strip()
+        except EOFError:
+            return None
+        if reply.lower() == "q":
+            return None
+        if reply.lower() == "h":
+            print(f"  Hint: {question.hint.strip()}")
+            continue
+        if reply.lower() == "s":
+            for step, text in enumerate(question.solution, 1):
+                print(f"    {step}. {text}")
+            continue
+        try:
+            return question.parse(reply)
+        except ValueError as error:
+            print(f"  {error}")
+
+
+def take(args) -> int:
+    from rnn_course.quiz.progress import Store
+
+    bank = _usable_bank([args.bank] if args.bank else None)
+    if bank is None:
+        return 1
+    if args.target not in bank.sets:
+        print(
+            f"rnn-course quiz: no set named '{args.target}'. Sets: {', '.join(bank.sets)}; "
+            f"commands: {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
+        return 2
+    store = Store()
+    learner = args.learner or _default_learner()
+    attempt = store.next_attempt(learner, args.target)
+    session = Session(bank, args.target, learner=learner, attempt=attempt, seed=args.seed, store=store)
+    answers = list(args.answers) if args.answers is not None else None
+    print(f"{bank.sets[args.target].title}: {session.total} questions")
+    number = 0
+    while not session.done:
+        question = session.current
+        number += 1
+        show(question, number, len(session.queue))
+        if answers is not None:
+            if not answers:
+                print("  (no answer given; stopping)")
+                break
+            token = answers.pop(0)
+            try:
+                selected = question.parse(token)
+            except ValueError as error:
+                print(f"rnn-course quiz: answer {number}: {error}", file=sys.stderr)
+                return 2
+            print(f"  Your answer: {', '.join(letter(i) for i in sorted(selected))}")
+        else:
+            selected = _ask(question)
+            if selected is None:
+                break
+        explain(session.answer(selected), bank)
+        session.advance()
+    for notice in store.notices:
+        print(notice, file=sys.stderr)
+    print("\n" + session.summary())
+    return 0
