@@ -1,0 +1,241 @@
+"""Warm kernels: a fork server imports torch once, then forks a fresh IPython kernel for every notebook.
+
+A stock kernel starts a new Python and pays `import torch` (about a second here) for every submission.
+The fork server pays it once. Each kernel is still its own fresh process: a child forked from a parent
+that has only imported modules (no threads, no sockets), so nothing one submission does reaches another.
+
+jupyter_client talks to the forked kernel through the usual connection file; `ForkKernelManager` swaps the
+stock process launcher (its provisioner) for one that asks the fork server instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+from rnn_course.grading import limits as limits_module
+
+# What every graded notebook will import anyway; anything imported here costs nothing per kernel.
+PRELOAD = (
+    "torch",
+    "numpy",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "IPython.core.interactiveshell",
+    "IPython.core.completer",
+)
+
+
+# ---------------------------------------------------------------- the fork server (its own process)
+
+
+def _serve(preload: list[str]) -> None:
+    """Import the heavy modules, then fork one kernel per request line read on stdin."""
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # a missing optional module only makes that import slower in the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children vanish on exit
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    replies.write(b'{"ready": true}\n')
+    replies.flush()
+    for line in requests:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _become_kernel(request)  # never returns
+        replies.write(json.dumps({"pid": pid}).encode() + b"\n")
+        replies.flush()
+
+
+def _become_kernel(request: dict) -> None:
+    """In the forked child: detach, apply the limits, and run an IPython kernel until it is shut down."""
+    code = 1
+    try:
+        os.setsid()  # its own process group, so a kill reaches whatever the submission spawned
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.path[0] = request["cwd"]
+        limits_module.apply_rlimits(limits_module.Limits(**request["limits"]))
+        from ipykernel.kernelapp import IPKernelApp
+
+        sys.argv = ["ipykernel_launcher", *request["args"]]
+        IPKernelApp.launch_instance(argv=request["args"])
+        code = 0
+    finally:
+        os._exit(code)
+
+
+class ForkServer:
+    """A handle on one fork server process; `fork_kernel` returns the pid of a fresh kernel."""
+
+    def __init__(self, preload: tuple[str, ...] = PRELOAD):
+        command = [
+            sys.executable,
+            "-c",
+            "import sys; from rnn_course.grading.kernels import _serve; _serve(sys.argv[1:])",
+            *preload,
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.lock = threading.Lock()
+        self.ready = False
+
+    def _reply(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the kernel fork server exited")
+        return json.loads(line)
+
+    def wait_ready(self) -> None:
+        with self.lock:
+            if not self.ready:
+                self._reply()
+                self.ready = True
+
+    def fork_kernel(
+        self, args: list[str], cwd: str, env: dict[str, str], limits: limits_module.Limits
+    ) -> int:
+        self.wait_ready()
+        request = {"args": args, "cwd": cwd, "env": env, "limits": limits.as_dict()}
+        with self.lock:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+            return self._reply()["pid"]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.alive():
+            self.process.kill()
+            self.process.wait()
+
+
+_server: ForkServer | None = None
+_server_lock = threading.Lock()
+
+
+def fork_server() -> ForkServer:
+    """The fork server of this process, started on first use (or by `warm_up`)."""
+    global _server
+    with _server_lock:
+        if _server is None or not _server.alive():
+            _server = ForkServer()
+        return _server
+
+
+def warm_up() -> None:
+    """Start this process's fork server now, so its imports overlap with other start-up work."""
+    fork_server()
+
+
+# ---------------------------------------------------------------- the jupyter_client side
+
+
+class ForkedProcess:
+    """The bits of `subprocess.Popen` a provisioner uses, for a kernel that is not our own child."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = -1  # the fork server reaped it; the real status is not kept
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches an ipykernel by forking the warm server; any other kernel starts the stock way."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        if cmd[1:3] != ["-m", "ipykernel_launcher"]:
+            return await super().launch_kernel(cmd, **kwargs)
+        env = dict(kwargs.get("env") or os.environ)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        pid = fork_server().fork_kernel(cmd[3:], cwd, env, limits_module.ACTIVE)
+        self.process = ForkedProcess(pid)
+        self.pid = self.pgid = pid  # the child called setsid(): its group is its pid
+        self.cwd = cwd
+        return self.connection_info
+
+    async def kill(self, restart: bool = False) -> None:
+        """Kill the kernel's whole process group, so children it forked go too."""
+        if self.process is not None and self.pgid:
+            try:
+                os.killpg(self.pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        await super().kill(restart=restart)
+
+
+class ForkKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernels come from the fork server."""
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.provisioner is None:
+            import uuid
+
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            self.provisioner = ForkProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        # Whatever the kernel left behind (a fork bomb, a background sleeper) dies with it.
+        if self.provisioner is not None and getattr(self.provisioner, "pgid", None):
+            try:
+                os.killpg(self.provisioner.pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        await super()._async_cleanup_resources(restart=restart)
+
+    cleanup_resources = _async_cleanup_resources

@@ -1,0 +1,196 @@
+"""Per-submission limits: wall time per cell and per notebook, memory, output size and process count.
+
+The defaults below hold unless the course's `nbgrader_config.py` overrides them:
+
+    c.Execute.timeout = 30                  # seconds per cell (nbgrader's own setting)
+    c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
+    c.GradingLimits.memory_mb = 2048        # address space a kernel may add on top of its warm start
+    c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce
+    c.GradingLimits.max_processes = 64      # processes a kernel may add (RLIMIT_NPROC; see below)
+
+A cell over a limit ends with an error output, so nbgrader scores it 0, and the reason is reported;
+the rest of the notebook and of the batch goes on. RLIMIT_NPROC is not enforced for root (uid 0) by
+Linux, whatever the capabilities: run the grader as a normal user to cap process count. As root the
+kernel's whole process group is still killed when its notebook ends, so nothing it spawned outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import resource
+import time
+
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    cell_timeout: int = 30
+    notebook_timeout: int = 300
+    memory_mb: int = 2048
+    max_output_bytes: int = 1_000_000
+    max_processes: int = 64
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# The limits in force in this process; a grading worker sets them from the course config.
+ACTIVE = Limits()
+# Whether kernels are forked from the warm server (True) or started the stock way.
+WARM_KERNELS = True
+
+
+def load_limits(config) -> Limits:
+    """Read the limits from a traitlets Config (the course's nbgrader_config.py), keeping the defaults."""
+    section = config.get("GradingLimits", {})
+    values = {
+        field.name: section[field.name] for field in dataclasses.fields(Limits) if field.name in section
+    }
+    timeout = config.get("Execute", {}).get("timeout", Limits.cell_timeout)
+    values.setdefault("cell_timeout", timeout if timeout and timeout > 0 else Limits.notebook_timeout)
+    return Limits(**{key: int(value) for key, value in values.items()})
+
+
+def _address_space_now() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _processes_of_this_user() -> int:
+    uid = os.getuid()
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                count += os.stat(f"/proc/{name}").st_uid == uid
+            except OSError:
+                pass
+    return count
+
+
+def _cap(kind: int, wanted: int) -> None:
+    _, hard = resource.getrlimit(kind)
+    value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(kind, (value, value))
+
+
+def apply_rlimits(limits: Limits) -> None:
+    """In a fresh kernel process: cap its memory, its process count and its core dumps."""
+    # The warm kernel already maps torch (a few GB of address space), so the cap is relative to now.
+    _cap(resource.RLIMIT_AS, _address_space_now() + limits.memory_mb * 2**20)
+    _cap(resource.RLIMIT_NPROC, _processes_of_this_user() + limits.max_processes)
+    _cap(resource.RLIMIT_CORE, 0)
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output like the kernel's own, which makes nbgrader score the cell 0."""
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _cell_name(cell: NotebookNode, index: int) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {grade_id}" if grade_id else f"cell {index}"
+
+
+class LimitedExecute(Execute):
+    """nbgrader's Execute plus a notebook deadline and an output cap; a dead kernel is scored, not fatal."""
+
+    def __init__(self, *args, **kwargs):
+        if WARM_KERNELS:
+            from rnn_course.grading.kernels import ForkKernelManager
+
+            kwargs.setdefault("kernel_manager_class", ForkKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.limits = ACTIVE
+        self.reasons: list[str] = []
+        self._deadline = time.monotonic() + self.limits.notebook_timeout
+        self._current = 0
+        self._output_bytes: dict[int, int] = {}
+        self._flooded: set[int] = set()
+        try:
+            return super().preprocess(nb, resources, km)
+        except DeadKernelError:
+            self._score_unrun_cells(
+                nb,
+                self._current,
+                "KernelDied",
+                (f"the kernel died (over the {self.limits.memory_mb} MiB memory limit, crashed or exited)"),
+            )
+            return nb, resources
+
+    def _get_timeout(self, cell):
+        """A cell gets the cell limit, or whatever is left of the notebook's, whichever is less."""
+        timeout = super()._get_timeout(cell)
+        left = self._deadline - time.monotonic()
+        return max(1, int(min(timeout or left, left)))
+
+    def preprocess_cell(self, cell, resources, index):
+        self._current = index
+        if cell.cell_type == "code" and cell.source.strip() and time.monotonic() > self._deadline:
+            self._score_unrun_cells(
+                self.nb,
+                index,
+                "NotebookTimeout",
+                f"the notebook ran past its {self.limits.notebook_timeout} s limit",
+            )
+            return cell, self.resources
+        return super().preprocess_cell(cell, resources, index)
+
+    def _score_unrun_cells(self, nb, start: int, ename: str, why: str) -> None:
+        """Give every code cell from `start` on an error (so graded ones score 0) and note why once."""
+        for cell in nb.cells[start:]:
+            if (
+                cell.cell_type == "code"
+                and cell.source.strip()
+                and not any(output.get("ename") == ename for output in cell.get("outputs", []))
+            ):
+                cell.outputs = [error_output(ename, why), *cell.get("outputs", [])]
+        reason = f"{_cell_name(nb.cells[start], start)}: {why}"
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Drop output past the cap and interrupt the cell that floods it."""
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(
+            len(str(value)) for value in content.get("data", {}).values()
+        )
+        self._output_bytes[cell_index] = self._output_bytes.get(cell_index, 0) + size
+        if self._output_bytes[cell_index] <= self.limits.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self._flooded:
+            self._flooded.add(cell_index)
+            self._interrupt = asyncio.ensure_future(self.km.interrupt_kernel())
+        return None
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        cell, index = kwargs["cell"], kwargs["cell_index"]
+        name = _cell_name(cell, index)
+        if index in self._flooded:
+            why = f"output over the {self.limits.max_output_bytes} byte limit"
+            cell.outputs.insert(0, error_output("OutputLimitExceeded", why))
+            self.reasons.append(f"{name}: {why}")
+        content = kwargs["execute_reply"]["content"]
+        if content.get("status") != "error":
+            return
+        ename, evalue = content.get("ename", ""), str(content.get("evalue", ""))
+        if ename == "CellTimeoutError":
+            self.reasons.append(
+                f"{name}: over the time limit ({self.limits.cell_timeout} s a cell, "
+                f"{self.limits.notebook_timeout} s a notebook)"
+            )
+        elif ename == "MemoryError" or "can't allocate memory" in evalue:
+            self.reasons.append(f"{name}: out of memory (limit {self.limits.memory_mb} MiB)")
+        elif ename == "BlockingIOError" and "fork" in evalue.lower():
+            self.reasons.append(f"{name}: over the process limit")

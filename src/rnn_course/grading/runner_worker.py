@@ -1,0 +1,186 @@
+"""The worker side of the runner: sanitize and execute one submission with nbgrader's own pipeline.
+
+The worker never writes the gradebook. It reads the assignment's source cells (from a read-only snapshot of
+the sqlite gradebook, or from the shared database), runs nbgrader's sanitizing and executing preprocessors
+and writes the autograded notebook into a private staging folder. The parent then saves the grades in one
+transaction and moves the folder into place, so a crash never leaves half a submission behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import shutil
+import threading
+import time
+import traceback
+
+from nbconvert.writers import FilesWriter
+from nbgrader.converters import Autograde
+from nbgrader.converters.base import BaseConverter, NbGraderException
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
+from nbgrader.utils import find_all_files
+from traitlets.config import Config, PyFileConfigLoader
+
+from rnn_course.grading import kernels, limits
+
+# Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
+PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """Everything a worker needs to grade one submission; plain data, so it travels to any executor."""
+
+    course_dir: str
+    assignment: str
+    student: str
+    db_url: str  # where the worker reads source cells: a snapshot for sqlite, the shared database otherwise
+    staging: str  # folder under the course root, used in place of autograded/
+    notebooks: tuple[str, ...]  # the assignment's notebooks known to the gradebook
+    warm: bool = True  # fork kernels from the warm server (False: start them the stock way)
+
+
+@dataclasses.dataclass
+class Outcome:
+    student: str
+    ok: bool
+    reason: str = ""
+    seconds: float = 0.0
+    staged: str = ""  # the staged autograded folder, when ok
+    notebooks: tuple[str, ...] = ()  # notebooks written there
+
+
+def load_config(course_dir: str) -> Config:
+    """The course's nbgrader_config.py (if any), rooted at course_dir."""
+    config = Config()
+    if os.path.exists(os.path.join(course_dir, "nbgrader_config.py")):
+        config = PyFileConfigLoader("nbgrader_config.py", path=course_dir).load_config()
+    config.CourseDirectory.root = course_dir
+    return config
+
+
+class StagedAutograde(Autograde):
+    """nbgrader's Autograde, minus the gradebook writes, writing into a staging folder."""
+
+    known_notebooks: tuple[str, ...] = ()
+
+    def init_assignment(self, assignment_id: str, student_id: str) -> None:
+        # The submission's own extra files, then the instructor's source files over them (as nbgrader does).
+        BaseConverter.init_assignment(self, assignment_id, student_id)
+        dest_path = self._format_dest(assignment_id, student_id)
+        source_path = self.coursedir.format_path(self.coursedir.source_directory, ".", assignment_id)
+        source_files = set(find_all_files(source_path, self.coursedir.ignore + ["*.ipynb"]))
+        source_files -= {
+            os.path.join(source_path, name) for name in self.exclude_overwriting.get(assignment_id, [])
+        }
+        for filename in source_files:
+            dest = os.path.join(dest_path, os.path.relpath(filename, source_path))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            if os.path.exists(dest):
+                os.remove(dest)
+            shutil.copy(filename, dest)
+        self.notebooks = [
+            path
+            for path in self.notebooks
+            if os.path.splitext(os.path.basename(path))[0] in self.known_notebooks
+        ]
+        if not self.notebooks:
+            raise NbGraderException("no notebook of the assignment was submitted")
+
+
+_converters: dict[tuple[Task, int], StagedAutograde] = {}
+_converters_lock = threading.Lock()
+
+
+def _converter(task: Task) -> StagedAutograde:
+    """One converter per course, run and thread (built once, then reused for every submission)."""
+    key = (dataclasses.replace(task, student=""), threading.get_ident())
+    with _converters_lock:
+        if key not in _converters:
+            config = load_config(task.course_dir)
+            config.CourseDirectory.db_url = task.db_url
+            config.CourseDirectory.autograded_directory = task.staging
+            limits.ACTIVE = limits.load_limits(config)
+            limits.WARM_KERNELS = task.warm
+            os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it, but for every thread
+            coursedir = CourseDirectory(config=config)
+            converter = StagedAutograde(coursedir=coursedir, config=config)
+            converter.known_notebooks = task.notebooks
+            converter.autograde_preprocessors = [
+                limits.LimitedExecute if pp is Execute else pp
+                for pp in converter.autograde_preprocessors
+                if pp not in PARENT_PREPROCESSORS
+            ]
+            converter.writer = FilesWriter(parent=converter, config=config)
+            converter.exporter = converter.exporter_class(parent=converter, config=config)
+            _converters[key] = converter
+        return _converters[key]
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
+def grade_in_worker(task: Task) -> Outcome:
+    """Sanitize and execute one submission into the staging folder; never raises."""
+    start = time.monotonic()
+    outcome = Outcome(student=task.student, ok=False)
+    try:
+        converter = _converter(task)
+        dest = converter._format_dest(task.assignment, task.student)
+        shutil.rmtree(dest, ignore_errors=True)
+        submitted = converter.coursedir.format_path(
+            converter.coursedir.submitted_directory, task.student, task.assignment
+        )
+        converter.notebooks = sorted(glob.glob(os.path.join(submitted, "*.ipynb")))
+        reasons: list[str] = []
+        try:
+            converter.coursedir.student_id = task.student
+            converter.run_pre_convert_hook()
+            converter.init_assignment(task.assignment, task.student)
+            for notebook in converter.notebooks:
+                converter.convert_single_notebook(notebook)
+                name = os.path.splitext(os.path.basename(notebook))[0]
+                reasons += [
+                    f"{name} {reason}"
+                    for pp in converter.exporter._preprocessors
+                    if isinstance(pp, limits.LimitedExecute)
+                    for reason in pp.reasons
+                ]
+            converter.set_permissions(task.assignment, task.student)
+            converter.run_post_convert_hook()
+        except Exception as error:  # a broken submission: report it, keep the batch going
+            shutil.rmtree(dest, ignore_errors=True)
+            outcome.reason = _short(error)
+            if not isinstance(error, NbGraderException | ValueError | OSError | KeyError):
+                converter.log.debug(traceback.format_exc())
+            return outcome
+        finally:
+            converter._sanitizing = True
+        outcome.ok = True
+        outcome.reason = "; ".join(reasons)
+        outcome.staged = dest
+        outcome.notebooks = tuple(os.path.splitext(os.path.basename(nb))[0] for nb in converter.notebooks)
+        return outcome
+    except Exception as error:  # the worker itself failed (config, database): still a result, not a crash
+        outcome.reason = f"worker error: {_short(error)}"
+        return outcome
+    finally:
+        outcome.seconds = time.monotonic() - start
+
+
+def init_worker() -> None:
+    """Pool initializer: start the warm kernel server now, and leave if the parent dies."""
+    kernels.warm_up()
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
