@@ -1,0 +1,69 @@
+"""nbgrader configuration for the course: this folder is the course directory."""
+
+import os
+
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+c = get_config()  # noqa: F821 (traitlets provides it)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "rnn_course"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+c.CourseDirectory.assignment_id = "rnn_from_scratch"
+c.Exchange.root = os.path.join(HERE, ".exchange")  # not used: submissions are copied into submitted/
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Seconds a cell may run. The grading runner adds its own limits (see rnn_course.grading.limits).
+c.Execute.timeout = 30
+
+# Grading steps. Ours, around nbgrader's own:
+# - RestoreFromSource puts locked and test cells back from source/ (edited, deleted or duplicated ones);
+# - AddPassMarkers / CheckPassMarkers give a test cell its points only if it ran to its end;
+# - HideHiddenTests keeps hidden test code out of the feedback.
+try:  # the runner's Execute adds time, memory and output limits and scores a dead kernel instead of failing
+    from rnn_course.grading.limits import LimitedExecute as Execute
+except ImportError:
+    from nbgrader.preprocessors import Execute
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from rnn_course.grading.preprocessors import (  # noqa: E402
+    AddPassMarkers,
+    CheckPassMarkers,
+    HideHiddenTests,
+    RestoreFromSource,
+)
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    RestoreFromSource,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    AddPassMarkers,
+    Execute,
+    CheckPassMarkers,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
