@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,7 @@ class Bank:
     misconceptions: dict[str, str] = field(default_factory=dict)
     problems: list[BankError] = field(default_factory=list)
     flawed: set[str] = field(default_factory=set)  # ids of items with a schema problem (not verified)
+    declared: set[str] = field(default_factory=set)  # every id written, even on an item that failed to load
 
     def items_of(self, set_name: str) -> list[Item]:
         if set_name not in self.sets:
@@ -301,8 +303,13 @@ def _parse_item(raw, topic: str, path: str, line: int, problems: list[BankError]
     before = len(problems)
     for key in raw:
         if key not in ITEM_REQUIRED + ITEM_OPTIONAL + ("topic",):
-            allowed = ", ".join(ITEM_REQUIRED + ITEM_OPTIONAL)
-            problems.append(BankError(path, raw.at(key), f"unknown field '{key}' (allowed: {allowed})"))
+            close = difflib.get_close_matches(str(key), ITEM_REQUIRED + ITEM_OPTIONAL, n=1)
+            advice = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"allowed: {', '.join(ITEM_REQUIRED + ITEM_OPTIONAL)}"
+            )
+            problems.append(BankError(path, raw.at(key), f"unknown field '{key}' ({advice})"))
     missing = [key for key in ITEM_REQUIRED if key not in raw]
     label = f"item '{raw['id']}'" if isinstance(raw.get("id"), str) else "item"
     for key in missing:
@@ -430,6 +437,8 @@ def _read_file(data, path: str, bank: Bank, pending_sets: list) -> None:
             problems.append(BankError(path, data.at("items"), "'items' must be a list of items"))
         else:
             for raw, line in zip(data["items"], data["items"].item_lines, strict=True):
+                if isinstance(raw, Node) and isinstance(raw.get("id"), str):
+                    bank.declared.add(raw["id"])
                 item = _parse_item(raw, topic, path, line, problems)
                 if item is None:
                     continue
@@ -474,6 +483,8 @@ def _read_set(name, spec, path, line, bank: Bank) -> None:
             )
     ids = []
     for item_id, item_line in zip(spec["items"], spec["items"].item_lines, strict=True):
+        if item_id not in bank.items and item_id in bank.declared:
+            continue  # the item itself is reported already
         if item_id not in bank.items:
             problems.append(BankError(path, item_line, f"set '{name}' names unknown item id '{item_id}'"))
         elif item_id in ids:
@@ -521,6 +532,9 @@ def _check_choices(item: Item, bank: Bank) -> None:
         problems.append(
             BankError(item.path, item.lines["answer"], f"answer of item '{item.id}' repeats a choice")
         )
+    if len(problems) > before:  # with the key outside the choices, "which are wrong" is not known yet
+        bank.flawed.add(item.id)
+        return
     for choice in item.choices:
         if " ".join(choice.text.split()) in [" ".join(a.split()) for a in answers]:
             continue

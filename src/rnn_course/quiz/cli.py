@@ -217,7 +217,11 @@ def take(args) -> int:
         return 2
     store = Store()
     learner = args.learner or _default_learner()
-    attempt = store.next_attempt(learner, args.target)
+    try:
+        attempt = store.next_attempt(learner, args.target)
+    except OSError as error:  # an unusable data folder costs the progress record, not the quiz
+        print(f"Progress will not be saved: {error}", file=sys.stderr)
+        store, attempt = None, 1
     session = Session(bank, args.target, learner=learner, attempt=attempt, seed=args.seed, store=store)
     answers = list(args.answers) if args.answers is not None else None
     print(f"{bank.sets[args.target].title}: {session.total} questions")
@@ -243,7 +247,7 @@ def take(args) -> int:
                 break
         explain(session.answer(selected), bank)
         session.advance()
-    for notice in store.notices:
+    for notice in (store.notices if store else []) + session.notices:
         print(notice, file=sys.stderr)
     print("\n" + session.summary())
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import string
 from dataclasses import dataclass, field
 
@@ -35,7 +36,19 @@ def render_text(template: str, context: dict, path: str, line: int, what: str) -
             path, line + (error.lineno or 1) - 1, f"template in {what} does not render: {error.message}"
         ) from None
     except jinja2.TemplateError as error:
-        raise BankError(path, line, f"template in {what} does not render: {error}") from None
+        raise BankError(
+            path, line + _line_naming(template, str(error)), f"template in {what} does not render: {error}"
+        ) from None
+
+
+def _line_naming(template: str, message: str) -> int:
+    """0-based line of the template that uses the undefined name in `message` ("'B' is undefined")."""
+    match = re.search(r"'(\w+)' is undefined", message)
+    if match:
+        for index, text in enumerate(template.splitlines()):
+            if re.search(r"\{[{%][^}]*\b" + re.escape(match.group(1)) + r"\b", text):
+                return index
+    return 0
 
 
 @dataclass
@@ -181,19 +194,21 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
     if shuffle:
         random.Random(derive_seed(seed, "shuffle")).shuffle(options)
 
-    def text(template: str, what: str) -> str:
-        return render_text(template, context, item.path, item.line, what)
+    def text(template: str, name: str, offset: int = 0) -> str:
+        return render_text(
+            template, context, item.path, item.lines.get(name, item.line) + offset, f"'{name}'"
+        )
 
     return Question(
         item=item,
         seed=seed,
         params={k: v for k, v in context.items() if k != "answer"},
-        stem=text(item.stem, "'stem'"),
+        stem=text(item.stem, "stem"),
         code=code,
         options=options,
-        hint=text(item.hint, "'hint'"),
-        solution=[text(step, "'solution'") for step in item.solution],
-        mistakes=[text(m, "'mistakes'") for m in item.mistakes],
+        hint=text(item.hint, "hint"),
+        solution=[text(step, "solution", i) for i, step in enumerate(item.solution)],
+        mistakes=[text(m, "mistakes", i) for i, m in enumerate(item.mistakes)],
     )
 
 
@@ -247,6 +262,12 @@ class Session:
                 retry.retry = True
                 self.queue.insert(min(self.position + 1 + RETRY_GAP, len(self.queue)), retry)
         if self.store is not None:
+            self._save(item, question, result)
+        return result
+
+    def _save(self, item: Item, question: Question, result: Result) -> None:
+        """Record to the progress store; a store that cannot be written costs the record, never the quiz."""
+        try:
             self.store.record(
                 learner=self.learner,
                 set_name=self.set_name,
@@ -257,7 +278,10 @@ class Session:
                 retry=question.retry,
                 misconceptions=result.misconceptions,
             )
-        return result
+        except OSError as error:
+            note = f"Progress could not be saved ({error}); the quiz goes on."
+            if note not in self.notices:
+                self.notices.append(note)
 
     def advance(self) -> Question | None:
         self.position += 1
