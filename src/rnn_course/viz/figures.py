@@ -90,7 +90,7 @@ class HiddenStateFigure(BlitFigure):
         self.ax_heat, self.ax_units, self.ax_norm, self.ax_grad = axes = fig.subplots(
             4, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1, 1, 1]}
         )
-        fig.subplots_adjust(left=0.11, right=0.97, top=0.9, bottom=0.08, hspace=0.32)
+        fig.subplots_adjust(left=0.11, right=0.97, top=0.95, bottom=0.08, hspace=0.32)
         empty = np.zeros((hidden_size, steps))
         self.heat = self.ax_heat.imshow(
             empty, aspect="auto", cmap="RdBu_r", interpolation="nearest", vmin=-1, vmax=1
@@ -105,17 +105,25 @@ class HiddenStateFigure(BlitFigure):
         self.ax_grad.set_ylabel("||dh_T/dh_t||")
         self.ax_grad.set_xlabel("time step t")
         self.step_lines = [ax.axvline(0, color="k", lw=1, ls="--") for ax in axes]
-        self.title = fig.suptitle("", fontsize=10, y=0.985)
-        self.animate(
-            self.heat, *self.unit_lines, self.norm_line, self.grad_line, *self.step_lines, self.title
-        )
+        self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line, *self.step_lines)
 
-    def update(self, states: np.ndarray, grads: np.ndarray, step: int, title: str) -> bytes:
-        """Put new data into the existing artists and render; states (T, H), grads (T,)."""
+    # One fixed range for ||dh_T/dh_t||: curves move while the axis stays, so settings compare at a glance,
+    # and changing a setting never forces a full redraw. Values outside are pinned to the edge.
+    GRAD_LIMITS = (1e-20, 1e20)
+
+    def update(self, states: np.ndarray, grads: np.ndarray, step: int, bound: float | None) -> bytes:
+        """Put new data into the existing artists and render; states (T, H), grads (T,).
+
+        `bound` limits |h_t| when known (1 for tanh); for relu the limits follow the data in coarse steps.
+        """
         T, H = states.shape
         states = np.nan_to_num(states, nan=0.0, posinf=1e30, neginf=-1e30)
         grads = np.nan_to_num(grads, nan=0.0, posinf=1e300)
-        limit = nice_ceiling(float(np.abs(states).max()))
+        norms = np.linalg.norm(states, axis=1)  # (T,)
+        if bound is None:
+            limit, norm_top = nice_ceiling(float(np.abs(states).max())), nice_ceiling(float(norms.max()))
+        else:
+            limit, norm_top = bound, bound * math.sqrt(H)  # ||h_t|| <= bound * sqrt(H)
         self.heat.set_data(states.T)  # (H, T)
         self.heat.set_extent((-0.5, T - 0.5, H - 0.5, -0.5))
         self.heat.set_clim(-limit, limit)
@@ -124,21 +132,17 @@ class HiddenStateFigure(BlitFigure):
             line.set_visible(unit < H)
             if unit < H:
                 line.set_data(t, states[:, unit])
-        norms = np.linalg.norm(states, axis=1)  # (T,)
         self.norm_line.set_data(t, norms)
-        self.grad_line.set_data(t, np.clip(grads, 1e-300, None))
+        self.grad_line.set_data(t, np.clip(grads, *self.GRAD_LIMITS))
         for line in self.step_lines:
             line.set_xdata([step, step])
-        self.title.set_text(title)
-        norm_top = nice_ceiling(float(norms.max()))
-        grad_limits = decade_limits(grads)
-        layout = (T, H, limit, norm_top, grad_limits)
+        layout = (T, H, limit, norm_top)
         if layout != self._layout:
             self.ax_heat.set_xlim(-0.5, T - 0.5)
             self.ax_heat.set_ylim(H - 0.5, -0.5)
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
-            self.ax_grad.set_ylim(*grad_limits)
+            self.ax_grad.set_ylim(*self.GRAD_LIMITS)
         return self.render(layout)
 
 

@@ -1,5 +1,7 @@
 """Hidden states of a one-layer nn.RNN over time, and how much h_T depends on each earlier h_t."""
 
+import math
+
 import torch
 import torch.nn as nn
 
@@ -83,9 +85,11 @@ def hidden_states(rnn: nn.RNN, signal: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_norms(rnn: nn.RNN, states: torch.Tensor) -> torch.Tensor:
-    """Spectral norm of dh_T/dh_t for every t, shape (T,), from the chain of step Jacobians.
+    """Frobenius norm of dh_T/dh_t for every t, shape (T,), from the chain of step Jacobians.
 
     h_t = f(a_t) with a_t = W_ih x_t + W_hh h_{t-1} + b, so dh_t/dh_{t-1} = diag(f'(a_t)) W_hh.
+    The running product is renormalised each step and its size kept as a log, so tiny or huge values neither
+    underflow (denormals are very slow) nor overflow.
     """
     W = rnn.weight_hh_l0.detach().double()  # (H, H)
     h = states.double()  # (T, H)
@@ -94,10 +98,18 @@ def gradient_norms(rnn: nn.RNN, states: torch.Tensor) -> torch.Tensor:
     else:
         slope = (h > 0).double()  # (T, H), relu'
     T, H = h.shape
-    jacobians = torch.empty(T, H, H, dtype=torch.float64)  # (T, H, H), jacobians[t] = dh_T/dh_t
-    product = torch.eye(H, dtype=torch.float64)  # (H, H)
-    jacobians[T - 1] = product
+    log_norms = torch.empty(T, dtype=torch.float64)  # (T,), log ||dh_T/dh_t||
+    direction = torch.eye(H, dtype=torch.float64)  # (H, H), dh_T/dh_t divided by its norm
+    log_size = 0.5 * math.log(H)  # ||I||_F = sqrt(H)
+    direction /= math.sqrt(H)
+    log_norms[T - 1] = log_size
     for t in range(T - 1, 0, -1):
-        product = product @ (slope[t, :, None] * W)  # (H, H), times dh_t/dh_{t-1}
-        jacobians[t - 1] = product
-    return torch.linalg.matrix_norm(jacobians, ord=2)  # (T,)
+        direction = direction @ (slope[t, :, None] * W)  # (H, H), times dh_t/dh_{t-1}
+        size = torch.linalg.matrix_norm(direction).item()
+        if size == 0.0:  # every path is cut (relu units all off): no gradient reaches earlier steps
+            log_norms[:t] = -math.inf
+            break
+        direction /= size
+        log_size += math.log(size)
+        log_norms[t - 1] = log_size
+    return log_norms.exp()  # (T,)

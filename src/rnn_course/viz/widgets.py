@@ -220,11 +220,8 @@ class HiddenStateExplorer(Explorer):
                 f"t = {t}: h_t[:6] = [{shown}{', ...' if len(h_t) > 6 else ''}], "
                 f"||h_t|| = {h_t.norm().item():.3g}, ||dh_T/dh_t|| = {self.grads[t].item():.3g}"
             )
-            title = (
-                f"{self.signal.value} input, {self.nonlinearity.value}, H={self.hidden_size.value}, "
-                f"spectral radius {self.radius.value:.2f}"
-            )
-            self.image.value = self.figure.update(self.states.numpy(), self.grads.numpy(), t, title)
+            bound = 1.0 if self.nonlinearity.value == "tanh" else None
+            self.image.value = self.figure.update(self.states.numpy(), self.grads.numpy(), t, bound)
         except Exception as err:
             self.error.value = f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
 
