@@ -143,7 +143,8 @@ def _default_learner() -> str:
 # Taking a set in the terminal.
 
 
-def show(question: Question, number: int, total: int, out=sys.stdout) -> None:
+def show(question: Question, number: int, total: int, out=None) -> None:
+    out = out or sys.stdout
     item = question.item
     again = " (again)" if question.retry else ""
     print(f"\n[{number}/{total}]{again} {item.topic} · {item.difficulty}", file=out)
@@ -156,7 +157,8 @@ def show(question: Question, number: int, total: int, out=sys.stdout) -> None:
         print(f"  {label}", file=out)
 
 
-def explain(result: Result, bank, out=sys.stdout) -> None:
+def explain(result: Result, bank, out=None) -> None:
+    out = out or sys.stdout
     question = result.question
     right = ", ".join(f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices))
     if result.correct:

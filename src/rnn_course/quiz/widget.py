@@ -164,7 +164,7 @@ class QuizWidget(widgets.VBox):
             f"<p><b>Answer:</b> {html.escape(right)}</p><ol>{steps}</ol>"
             f"<p><b>Common mistakes:</b></p><ul>{mistakes}</ul>"
             f"<p>Lesson: <code>{html.escape(lesson['notebook'])}</code>, section "
-            f"“{html.escape(lesson['section'])}”</p>"
+            f"“{markdown_html(lesson['section'])}”</p>"
         )
 
     def next(self) -> None:

@@ -1,0 +1,91 @@
+"""Verification binds the key: a wrong key is caught, and variants are right by an independent torch run."""
+
+import copy
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from rnn_course.quiz.bank import BankError, load_bank
+from rnn_course.quiz.engine import render
+from rnn_course.quiz.verify import check_item, shape
+from tests.conftest import ROOT
+
+BANK = load_bank([ROOT / "quiz_bank"])
+FIXED_WITH_ANSWER = [
+    item for item in BANK.items.values() if item.verify and not item.is_variant and "answer =" in item.verify
+]
+
+
+def test_shape_writes_sizes_like_the_choices():
+    assert shape(torch.zeros(4, 7, 3)) == "(4, 7, 3)"
+    assert shape(torch.zeros(5)) == "(5,)"
+
+
+def test_most_items_are_backed_by_code():
+    backed = [item for item in BANK.items.values() if item.verify]
+    assert len(backed) >= len(BANK.items) - 1
+    assert len(FIXED_WITH_ANSWER) >= 8
+
+
+@pytest.mark.parametrize("item", FIXED_WITH_ANSWER, ids=lambda item: item.id)
+def test_a_wrong_key_is_caught_by_verification(item):
+    """Key every other choice as the answer: `check` must refuse each one."""
+    assert check_item(item) == []
+    keys = item.answer if item.multi else [item.answer]
+    for choice in item.choices:
+        if choice.text in keys:
+            continue
+        wrong = copy.copy(item)
+        wrong = dataclasses.replace(item, answer=[choice.text] if item.multi else choice.text)
+        problems = check_item(wrong)
+        assert problems and "disagrees with the key" in problems[0].message, choice.text
+
+
+def test_a_verify_block_that_raises_is_reported_at_its_own_line():
+    item = BANK.items["shapes-feature-mismatch"]
+    broken = dataclasses.replace(item, verify=item.verify.replace("got {x.shape[-1]}", "got {x.shape[0]}"))
+    (problem,) = check_item(broken)
+    assert isinstance(problem, BankError) and "failed: AssertionError" in problem.message
+    line_in_block = next(i for i, text in enumerate(broken.verify.splitlines()) if "x.shape[0]" in text)
+    assert problem.line == item.lines["verify"] + line_in_block
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hn_variant_is_right_by_an_independent_run(seed):
+    question = render(BANK.items["shapes-hn-batch-first"], seed)
+    p = question.params
+    rnn = nn.RNN(p["I"], p["H"], num_layers=p["NL"], batch_first=True)
+    _, h_n = rnn(torch.randn(p["N"], p["L"], p["I"]))  # (NL, N, H)
+    (right,) = [o.text for o in question.options if o.correct]
+    assert right == str(tuple(h_n.shape))
+    assert (
+        str((p["N"], p["NL"], p["H"])) in [o.text for o in question.options if not o.correct]
+        or p["N"] == p["NL"]
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_param_count_variant_is_right_and_its_distractors_are_misconceptions(seed):
+    question = render(BANK.items["syntax-param-count"], seed)
+    p = question.params
+    rnn = nn.RNN(p["I"], p["H"], num_layers=2)
+    total = sum(t.numel() for t in rnn.parameters())
+    (right,) = [o for o in question.options if o.correct]
+    assert right.text == str(total)
+    wrong = {o.misconception for o in question.options if not o.correct}
+    assert wrong == {"one-bias-per-layer", "upper-layers-read-input"}
+    texts = [o.text for o in question.options]
+    assert len(set(texts)) == len(texts)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batch_sizes_variant_matches_pack_padded_sequence(seed):
+    question = render(BANK.items["packing-batch-sizes"], seed)
+    lengths = [question.params[k] for k in "abc"]
+    packed = nn.utils.rnn.pack_padded_sequence(
+        torch.zeros(3, max(lengths), 1), lengths, batch_first=True, enforce_sorted=False
+    )
+    (right,) = [o.text for o in question.options if o.correct]
+    assert right == str(packed.batch_sizes.tolist())
