@@ -16,10 +16,10 @@ import secrets
 from pathlib import Path
 
 import nbformat
-from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor  # enabled by default
 
 PASS_MIME = "application/vnd.rnn-course.pass+json"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -164,7 +164,20 @@ class CheckPassMarkers(Preprocessor):
                     "this test did not run to its end (an error was hidden, the kernel stopped, "
                     "or the grading environment was modified), so it earns no points",
                 ))
+        tampered = [index for index, cell in enumerate(nb.cells) if _has_error(cell, "IntegrityError")]
+        if tampered:  # no test of this notebook can be trusted, not even those that ran before the tampering
+            for index in markers:
+                if not _has_error(nb.cells[index], "IntegrityError"):
+                    nb.cells[index].outputs.insert(0, error_output(
+                        "IntegrityError",
+                        f"the grading environment was modified in this notebook (see cell {tampered[0]}), "
+                        "so none of its tests earns points",
+                    ))
         return nb, resources
+
+
+def _has_error(cell: NotebookNode, ename: str) -> bool:
+    return any(output.get("ename") == ename for output in cell.get("outputs", []))
 
 
 _HIDDEN_REGION = re.compile(rf"[ \t]*{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}[^\n]*", re.S)

@@ -1,0 +1,124 @@
+"""`rnn-course grade release|autograde|feedback|export|demo`: the instructor workflow, one command each."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+DEFAULT_COURSE = Path("grader")
+
+
+def register(subparsers) -> None:
+    """Add `grade` and its sub-commands to the `rnn-course` parser."""
+    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export and demo (nbgrader)",
+                                  description=__doc__)
+    steps = grade.add_subparsers(dest="step", required=True)
+
+    def step(name: str, run, help: str, assignment: bool = True) -> argparse.ArgumentParser:
+        parser = steps.add_parser(name, help=help, description=help)
+        if assignment:
+            parser.add_argument("assignment", nargs="?", default="rnn_from_scratch", help="assignment name")
+        parser.add_argument("--course-dir", type=Path, default=DEFAULT_COURSE, help="nbgrader course folder")
+        parser.set_defaults(run=run)
+        return parser
+
+    step("release", run_release, "generate the student version into release/ and check it")
+    autograde = step("autograde", run_autograde, "grade every submission in submitted/ (in parallel)")
+    autograde.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
+    autograde.add_argument("--student", action="append", dest="students", metavar="ID", help="only this one")
+    autograde.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler address")
+    autograde.add_argument("--force", action="store_true", help="grade again what was already graded")
+    autograde.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    step("feedback", run_feedback, "write HTML feedback into feedback/ (hidden tests never shown)")
+    export = step("export", run_export, "write the grades as CSV (default: grades.csv in the course folder)",
+                  assignment=False)
+    export.add_argument("assignment", nargs="?", help=argparse.SUPPRESS)  # accepted, not needed
+    export.add_argument("--to", type=Path, default=None, help="CSV file to write")
+    demo = step("demo", run_demo, "release, grade the demo submissions, feedback, export; print the grades")
+    demo.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
+
+
+def _quiet_logs() -> None:
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+
+
+def _fail(step: str, error: Exception) -> int:
+    print(f"grade {step}: {error}", file=sys.stderr)
+    return 1
+
+
+def run_release(args) -> int:
+    from rnn_course.grading import course
+
+    _quiet_logs()
+    try:
+        problems = course.release(args.course_dir, args.assignment)
+    except (RuntimeError, OSError) as error:
+        return _fail("release", error)
+    for problem in problems:
+        print(f"release problem: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"released {args.assignment} into {args.course_dir / 'release' / args.assignment}: "
+              "no solution, no hidden test, every test fails on the blank notebook")
+    return 1 if problems else 0
+
+
+def run_autograde(args) -> int:
+    from rnn_course.grading import course
+
+    _quiet_logs()
+    try:
+        report = course.autograde(
+            args.course_dir, args.assignment, workers=args.workers, students=args.students,
+            scheduler=args.scheduler, force=args.force, progress=not args.quiet,
+        )
+    except (RuntimeError, OSError) as error:
+        return _fail("autograde", error)
+    if not args.quiet:
+        print(f"report: {report.path}")
+    return 1 if report.failed else 0
+
+
+def run_feedback(args) -> int:
+    from rnn_course.grading import course
+
+    _quiet_logs()
+    try:
+        pages = course.feedback(args.course_dir, args.assignment)
+    except (RuntimeError, OSError) as error:
+        return _fail("feedback", error)
+    print(f"wrote {len(pages)} feedback page(s) under {args.course_dir / 'feedback'}")
+    return 0
+
+
+def run_export(args) -> int:
+    from rnn_course.grading import course
+
+    _quiet_logs()
+    try:
+        path = course.export(args.course_dir, args.to)
+    except (RuntimeError, OSError) as error:
+        return _fail("export", error)
+    print(f"wrote {path}")
+    return 0
+
+
+def run_demo(args) -> int:
+    from rnn_course.grading import course
+
+    _quiet_logs()
+    try:
+        rows = course.demo(args.course_dir, args.assignment, workers=args.workers)
+    except (RuntimeError, OSError) as error:
+        return _fail("demo", error)
+    print(course.format_table(rows))
+    wrong = [row.student for row in rows if not row.ok]
+    if wrong:
+        print(f"demo: {len(wrong)} score(s) differ from {course.EXPECTED_SCORES}: {', '.join(wrong)}",
+              file=sys.stderr)
+        return 1
+    print(f"demo: all {len(rows)} scores as expected; feedback in {args.course_dir / 'feedback'}, "
+          f"grades in {args.course_dir / 'grades.csv'}")
+    return 0
