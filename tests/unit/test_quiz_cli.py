@@ -80,13 +80,15 @@ def test_list_shows_every_set(capsys):
 
 def test_progress_shows_mastery_per_topic_and_misconceptions(capsys):
     answers, items = keyed_answers()
-    answers[2] = items[PRACTICE[2]]["choices"][1]["text"]  # (7, 4, 3): the default layout misconception
+    wrong_choice = items[PRACTICE[2]]["choices"][1]  # (7, 4, 3): batch_first ignored
+    answers[2] = wrong_choice["text"]
     main(["quiz", "practice", "--learner", "ada", "--seed", "2", "--answers", *answers])
     capsys.readouterr()
     assert main(["quiz", "progress", "--learner", "ada"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"shapes\s+1 / 2", out) and re.search(r"syntax\s+2 / 2", out)
-    assert "1 x  Without batch_first the input is (batch, seq, features)" in out
+    described = yaml.safe_load((ROOT / "quiz_bank" / "misconceptions.yaml").read_text())["misconceptions"]
+    assert f"1 x  {described[wrong_choice['misconception']]}" in out
 
 
 def test_progress_for_a_new_learner(capsys):
