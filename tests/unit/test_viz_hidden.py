@@ -96,3 +96,13 @@ def test_gradient_norms_stay_finite_far_beyond_float_range():
     g_huge = gradient_norms(huge, hidden_states(huge, torch.zeros(400)))
     assert not torch.isnan(g_tiny).any() and not torch.isnan(g_huge).any()
     assert g_tiny[0] < 1e-100 and g_tiny[-1] == pytest.approx(4.0)  # ||I||_F = sqrt(16)
+
+
+def test_one_thread_restores_the_thread_count_even_after_an_error():
+    from rnn_course.viz.threads import one_thread
+
+    before = torch.get_num_threads()
+    with pytest.raises(KeyError), one_thread():
+        assert torch.get_num_threads() == 1
+        raise KeyError
+    assert torch.get_num_threads() == before

@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from rnn_course.viz.threads import one_thread
+
 
 def memory_batch(batch: int, steps: int, noise: float, generator: torch.Generator):
     """x (T, B, 1): a +-1 cue at t=0, then noise; y (B,): 1.0 when the cue was +1."""
@@ -46,6 +48,11 @@ def train_memory_task(
     """Train nn.RNN + Linear with Adam to recall the cue after `steps` steps; about a second on a CPU."""
     if not (1 <= hidden_size <= 64 and 2 <= steps <= 100 and 1 <= iterations <= 2000 and 1 <= batch <= 512):
         raise ValueError("keep hidden_size <= 64, steps in [2, 100], iterations <= 2000 and batch <= 512")
+    with one_thread():  # the model is tiny: more threads only add waiting, badly so on a busy machine
+        return _train(hidden_size, steps, iterations, batch, noise, seed, progress)
+
+
+def _train(hidden_size, steps, iterations, batch, noise, seed, progress) -> MemoryModel:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rnn = nn.RNN(1, hidden_size)

@@ -20,6 +20,7 @@ from rnn_course.viz.hidden import (
 )
 from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, packing_layout
 from rnn_course.viz.shapes import H0_KINDS, INPUT_KINDS, LIMITS, ShapeConfig, shape_report
+from rnn_course.viz.threads import one_thread
 
 WIDE = {"description_width": "140px"}
 
@@ -105,7 +106,8 @@ class ShapeExplorer(Explorer):
         """Run nn.RNN for the current controls and show the result; any exception becomes a message."""
         try:
             self.controls["batch"].disabled = self.controls["input_kind"].value == "unbatched 2-D"
-            self.report = shape_report(self.config())
+            with one_thread():
+                self.report = shape_report(self.config())
             self.readout.value = _shape_table(self.report)
             if self.report.error:
                 self.error.value = (
@@ -200,7 +202,8 @@ class HiddenStateExplorer(Explorer):
 
     def _on_model_change(self, change):
         try:
-            self.compute()
+            with one_thread():
+                self.compute()
             self.error.value = ""
         except Exception as err:  # keep the last good picture and say what went wrong
             self.error.value = f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
