@@ -1,6 +1,5 @@
 """Verification binds the key: a wrong key is caught, and variants are right by an independent torch run."""
 
-import copy
 import dataclasses
 
 import pytest
@@ -37,7 +36,6 @@ def test_a_wrong_key_is_caught_by_verification(item):
     for choice in item.choices:
         if choice.text in keys:
             continue
-        wrong = copy.copy(item)
         wrong = dataclasses.replace(item, answer=[choice.text] if item.multi else choice.text)
         problems = check_item(wrong)
         assert problems and "disagrees with the key" in problems[0].message, choice.text
@@ -89,3 +87,21 @@ def test_batch_sizes_variant_matches_pack_padded_sequence(seed):
     )
     (right,) = [o.text for o in question.options if o.correct]
     assert right == str(packed.batch_sizes.tolist())
+
+
+def test_code_that_never_ends_is_reported_not_waited_on(monkeypatch):
+    from rnn_course.quiz import verify
+
+    monkeypatch.setattr(verify, "TIME_LIMIT_S", 1)
+    item = BANK.items["shapes-batch-first-output"]
+    endless = dataclasses.replace(
+        item, code=item.code + "while True:\n    try:\n        pass\n    except Exception:\n        pass\n"
+    )
+    (problem,) = check_item(endless)
+    assert problem.message == "verification of item 'shapes-batch-first-output' took longer than 1 s"
+
+
+def test_an_empty_file_is_a_problem(tmp_path):
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    (problem,) = load_bank([tmp_path / "empty.yaml"]).problems
+    assert problem.line == 1 and problem.message == "the file is empty"

@@ -576,7 +576,9 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
         shown = _shown(path)
         data, problems = load_yaml(path, shown)
         bank.problems += problems
-        if data is not None:
+        if data is None and not problems:
+            bank.problems.append(BankError(shown, 1, "the file is empty"))
+        elif data is not None:
             _read_file(data, shown, bank, pending_sets)
     for name, spec, path, line in pending_sets:
         _read_set(name, spec, path, line, bank)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import signal
+import threading
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -11,6 +13,9 @@ from dataclasses import dataclass, field
 from rnn_course.quiz.bank import Bank, BankError, Item
 
 VARIANT_SEEDS_CHECKED = 5  # `quiz check` renders this many variants of every parameterised item
+TIME_LIMIT_S = (
+    20  # an item's code and verify block together; a loop that never ends is reported, not waited on
+)
 
 
 def shape(tensor) -> str:
@@ -50,6 +55,30 @@ class Outcome:
     namespace: dict = field(default_factory=dict)
 
 
+class TooSlow(BaseException):
+    """Not an Exception, so that the item's own `except Exception` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int):
+    """Raise TooSlow after `seconds` (main thread on POSIX only; elsewhere no limit)."""
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise TooSlow(f"took longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _block_line(error: BaseException, filename: str) -> int | None:
     """The line inside a `<verify>` or `<code>` block where `error` was raised (1-based)."""
     line = None
@@ -68,29 +97,33 @@ def run_item(item: Item, code: str, context: dict, choices: list[str] | None = N
     namespace["key"] = key
     namespace["error"] = None
     torch.manual_seed(0)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        printed = io.StringIO()
-        if code.strip():
+    try:
+        with warnings.catch_warnings(record=True) as caught, time_limit(TIME_LIMIT_S):
+            warnings.simplefilter("always")
+            printed = io.StringIO()
+            if code.strip():
+                try:
+                    with contextlib.redirect_stdout(printed):
+                        exec(compile(code, "<code>", "exec"), namespace)
+                except Exception as error:  # the item may be about an error: keep it for verify to read
+                    namespace["error"] = first_line(error)
+            namespace["printed"] = printed.getvalue()
+            namespace["warnings_seen"] = [f"{w.category.__name__}: {w.message}" for w in caught]
             try:
-                with contextlib.redirect_stdout(printed):
-                    exec(compile(code, "<code>", "exec"), namespace)
-            except Exception as error:  # the item may be about an error: keep it for verify to read
-                namespace["error"] = first_line(error)
-        namespace["printed"] = printed.getvalue()
-        namespace["warnings_seen"] = [f"{w.category.__name__}: {w.message}" for w in caught]
-        try:
-            exec(compile(item.verify, "<verify>", "exec"), namespace)
-        except Exception as error:
-            inner = _block_line(error, "<verify>")
-            line = item.lines["verify"] + inner - 1 if inner else item.lines.get("verify:key", item.line)
-            detail = first_line(error) if str(error) else type(error).__name__
-            if isinstance(error, AssertionError) and not str(error):
-                detail = "AssertionError (a check in 'verify' does not hold)"
-            also = f"; the item's code raised {namespace['error']}" if namespace["error"] else ""
-            raise BankError(
-                item.path, line, f"verification of item '{item.id}' failed: {detail}{also}"
-            ) from None
+                exec(compile(item.verify, "<verify>", "exec"), namespace)
+            except Exception as error:
+                inner = _block_line(error, "<verify>")
+                line = item.lines["verify"] + inner - 1 if inner else item.lines.get("verify:key", item.line)
+                detail = first_line(error) if str(error) else type(error).__name__
+                if isinstance(error, AssertionError) and not str(error):
+                    detail = "AssertionError (a check in 'verify' does not hold)"
+                also = f"; the item's code raised {namespace['error']}" if namespace["error"] else ""
+                raise BankError(
+                    item.path, line, f"verification of item '{item.id}' failed: {detail}{also}"
+                ) from None
+    except TooSlow as error:
+        line = item.lines.get("verify:key", item.line)
+        raise BankError(item.path, line, f"verification of item '{item.id}' {error}") from None
     outcome = Outcome(namespace=namespace)
     if "answer" in namespace:
         outcome.answer, outcome.has_answer = namespace["answer"], True
