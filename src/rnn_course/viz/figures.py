@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, PackingLayout
@@ -96,6 +97,7 @@ class HiddenStateFigure(BlitFigure):
             empty, aspect="auto", cmap="RdBu_r", interpolation="nearest", vmin=-1, vmax=1
         )
         self.ax_heat.set_ylabel("unit")
+        self.ax_heat.yaxis.set_major_locator(MaxNLocator(integer=True))
         self.ax_heat.set_title("h_t of every unit (colour) over time", fontsize=10)
         self.unit_lines = self.ax_units.plot(np.zeros((steps, self.UNITS_SHOWN)), lw=1.2)
         self.ax_units.set_ylabel("h_t[unit]")
@@ -162,8 +164,9 @@ class PackingFigure(BlitFigure):
         self.ax_grid.set_title(
             "padded batch (batch_first): row i is sequence i, grey cells are padding", fontsize=9
         )
-        for t in range(MAX_LENGTH):
-            self.ax_grid.text(t + 0.5, -0.4, f"t={t}", ha="center", fontsize=8)
+        self.step_texts = [
+            self.ax_grid.text(t + 0.5, -0.4, "", ha="center", fontsize=8) for t in range(MAX_LENGTH)
+        ]
         self.ax_data.set_xlim(0, cells)
         self.ax_data.set_ylim(3.2, -0.6)
         self.ax_data.set_title("PackedSequence.data: step by step, longest sequence first", fontsize=9)
@@ -190,6 +193,7 @@ class PackingFigure(BlitFigure):
             *self.data_boxes,
             *self.data_texts,
             *self.group_texts,
+            *self.step_texts,
             self.fields_text,
         )
 
@@ -204,6 +208,8 @@ class PackingFigure(BlitFigure):
     def update(self, layout: PackingLayout) -> bytes:
         """Show one layout; every number drawn comes from the real tensors in `layout`."""
         N, L = layout.padded.shape
+        for t, text in enumerate(self.step_texts):
+            text.set_text(f"t={t}" if t < L else "")
         for i in range(MAX_SEQUENCES):
             inside = i < N
             self.row_texts[i].set_text(f"seq {i} (len {layout.lengths[i]})" if inside else "")
