@@ -66,7 +66,8 @@ def _gift_question(question: Question) -> str:
     item = question.item
     body = question.stem.strip()
     if question.code.strip():
-        body += "\n\n```python\n" + question.code.rstrip("\n") + "\n```"
+        # An indented block: the Markdown that Moodle renders has no fenced code.
+        body += "\n\n" + "\n".join("    " + line for line in question.code.rstrip("\n").splitlines())
     lines = [
         f"// {item.id} ({item.topic}, {item.difficulty})",
         f"::{gift_escape(item.id)}::[markdown]{gift_escape(body)} {{",
