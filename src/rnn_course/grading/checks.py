@@ -268,28 +268,31 @@ class _ForbidRnnOps(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def _make_profiler(found: list[str]):
-    """A sys.setprofile hook: flags Python frames of nn.RNN / TorchScript and C calls of RNN kernels."""
+_FINDINGS: list[str] = []  # what the profile hook saw during the current guarded call (any thread)
 
-    def profile(frame, event, arg):
-        if event == "call":
-            filename = frame.f_code.co_filename.replace("\\", "/")
-            if any(part in filename for part in FORBIDDEN_FILES):
-                found.append(f"{filename.split('site-packages/')[-1]}:{frame.f_code.co_name}")
-        elif event == "c_call" and getattr(arg, "__name__", "") in FORBIDDEN_OPS:
-            found.append(f"torch.{arg.__name__}")
 
-    return profile
+def _profile(frame, event, arg):
+    """A sys.setprofile hook: flags Python frames of nn.RNN / TorchScript and C calls of RNN kernels.
+
+    One function for every thread and every call: a thread started during an earlier call keeps this hook
+    and still reports into the current call's findings.
+    """
+    if event == "call":
+        filename = frame.f_code.co_filename.replace("\\", "/")
+        if any(part in filename for part in FORBIDDEN_FILES):
+            _FINDINGS.append(f"{filename.split('site-packages/')[-1]}:{frame.f_code.co_name}")
+    elif event == "c_call" and getattr(arg, "__name__", "") in FORBIDDEN_OPS:
+        _FINDINGS.append(f"torch.{arg.__name__}")
 
 
 def call_guarded(function, *args, **kwargs):
     """Call the learner's function; fail if it used nn.RNN or an RNN kernel, even if it caught the error."""
     verify_integrity()
+    _FINDINGS.clear()
     found: list[str] = []
-    profiler = _make_profiler(found)
     previous_profile, previous_thread_profile = sys.getprofile(), threading.getprofile()
-    sys.setprofile(profiler)
-    threading.setprofile(profiler)
+    sys.setprofile(_profile)
+    threading.setprofile(_profile)
     try:
         with _ForbidRnnOps(found):
             result = function(*args, **kwargs)
@@ -297,12 +300,14 @@ def call_guarded(function, *args, **kwargs):
     finally:
         sys.setprofile(previous_profile)
         threading.setprofile(previous_thread_profile)
+    found += _FINDINGS
+    _FINDINGS.clear()
     if found:
         raise ForbiddenCall(
             f"{getattr(function, '__qualname__', function)} used PyTorch's own RNN "
             f"({', '.join(sorted(set(found)))}); this part must be written from scratch"
         )
-    if profile_after is not profiler:
+    if profile_after is not _profile:
         raise IntegrityError("the learner's code replaced the interpreter's profile hook while it ran")
     verify_integrity()
     return result
