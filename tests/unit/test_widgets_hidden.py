@@ -77,6 +77,10 @@ def test_bad_arguments_fail_at_once_and_ranges_are_bounded():
         HiddenStateExplorer(steps=10**6)
     with pytest.raises(ValueError, match="one-layer"):
         HiddenStateExplorer(rnn=torch.nn.RNN(1, 4, num_layers=2))
+    with pytest.raises(ValueError, match="64"):
+        HiddenStateExplorer(rnn=torch.nn.RNN(1, 65))
+    small = HiddenStateExplorer(rnn=torch.nn.RNN(1, 2), steps=10)
+    assert small.hidden_size.value == 2 and small.states.shape == (10, 2)
     explorer = HiddenStateExplorer(steps=20, hidden_size=4)
     explorer.hidden_size.value = 10**6
     assert explorer.hidden_size.value == 64 and explorer.states.shape == (20, 64)

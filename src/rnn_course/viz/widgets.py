@@ -148,6 +148,8 @@ class HiddenStateExplorer(Explorer):
             raise ValueError("steps must be between 10 and 400")
         if rnn is not None:
             check_single_layer(rnn)
+            if rnn.hidden_size > 64:
+                raise ValueError("the hidden-state explorer shows models with hidden_size <= 64")
             rnn = copy.deepcopy(rnn).float()
             hidden_size = rnn.hidden_size
         elif not 4 <= hidden_size <= 64:
@@ -160,7 +162,7 @@ class HiddenStateExplorer(Explorer):
         self.nonlinearity = widgets.ToggleButtons(
             options=["tanh", "relu"], value=rnn.nonlinearity if rnn is not None else "tanh"
         )
-        self.hidden_size = _int_slider("hidden size", hidden_size, 4, 64)
+        self.hidden_size = _int_slider("hidden size", hidden_size, min(4, hidden_size), 64)
         self.hidden_size.disabled = rnn is not None
         self.radius = widgets.FloatSlider(
             value=radius,
