@@ -70,7 +70,7 @@ def restore_cells(submission: NotebookNode, source: NotebookNode) -> tuple[list[
                 if cell.cell_type != answer.cell_type:
                     changes.append(f"answer cell {cell_id}: cell type restored to {answer.cell_type}")
                 answers[cell_id] = answer
-            elif cell.source != kind[cell_id].source or cell.cell_type != kind[cell_id].cell_type:
+            elif _shown(cell) != _shown(kind[cell_id]):
                 changes.append(f"{_role(kind[cell_id])} cell {cell_id}: edited, restored from the source")
             if source_ids.index(cell_id) >= source_ids.index(setup_anchor):
                 anchor = cell_id
@@ -98,6 +98,12 @@ def restore_cells(submission: NotebookNode, source: NotebookNode) -> tuple[list[
             cells.append(copy.deepcopy(cell))
         cells.extend(extras.get(cell_id, []))
     return cells, changes
+
+
+def _shown(cell: NotebookNode) -> tuple[str, str]:
+    """A cell as the release shows it: its type, and its text without hidden tests."""
+    text = re.sub(rf"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}", "", cell.source, flags=re.S)
+    return cell.cell_type, text.strip()
 
 
 def _role(cell: NotebookNode) -> str:
