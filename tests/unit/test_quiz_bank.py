@@ -69,6 +69,14 @@ BROKEN = {
         "torch gives '(4, 7, 3)', the key says '(7, 4, 3)'"
     ],
     "template_syntax": ["broken/template_syntax.yaml:37: template in 'stem' does not render: unexpected '}'"],
+    "boolean_feedback": [
+        "broken/boolean_feedback.yaml:17: 'feedback' must be text; "
+        "quote it (YAML reads yes/no/on/off as booleans)"
+    ],
+    "variant_collides": [
+        "broken/variant_collides.yaml:32: item 'variant-shape': two choices render to the same text "
+        "in all 50 draws (widen the parameter ranges)"
+    ],
     "template_undefined": [
         "broken/template_undefined.yaml:40: template in 'code' does not render: 'B' is undefined"
     ],

@@ -261,6 +261,16 @@ def _parse_choice(raw, path, line, problems) -> Choice | None:
                     f"unknown field '{key}' in a choice (allowed: {', '.join(CHOICE_FIELDS)})",
                 )
             )
+    for key in ("text", "feedback", "misconception"):
+        if isinstance(raw.get(key), bool) or raw.get(key) is None and key in raw:
+            problems.append(
+                BankError(
+                    path,
+                    raw.at(key),
+                    f"'{key}' must be text; quote it (YAML reads yes/no/on/off as booleans)",
+                )
+            )
+            return None
     if "text" not in raw or not isinstance(raw["text"], str | int | float) or not str(raw["text"]).strip():
         problems.append(BankError(path, raw.line, "a choice is missing its 'text'"))
         return None

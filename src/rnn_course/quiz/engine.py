@@ -184,13 +184,8 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
             continue
         break
     else:
-        raise BankError(
-            item.path,
-            item.line,
-            f"variant item '{item.id}': {last_problem} in all {MAX_DRAWS} draws (widen the parameter ranges)",
-        )
-    if last_problem and not item.is_variant:
-        raise BankError(item.path, item.line, f"item '{item.id}': {last_problem}")
+        where = f"in all {MAX_DRAWS} draws (widen the parameter ranges)" if item.is_variant else ""
+        raise BankError(item.path, item.line, f"item '{item.id}': {last_problem} {where}".rstrip())
     if shuffle:
         random.Random(derive_seed(seed, "shuffle")).shuffle(options)
 
