@@ -46,11 +46,16 @@ def test_states_shown_are_what_nn_rnn_returns(explorer):
     explorer.signal.value = "sine"
 
 
-def test_moving_the_time_step_only_redraws_the_changing_artists(explorer):
-    full_draws = explorer.figure.full_draws
+def test_moving_the_time_step_only_redraws_the_step_markers(explorer):
+    full_draws, data_draws = explorer.figure.full_draws, explorer.figure.data_draws
+    pictures = set()
     for t in range(0, 60, 5):
         explorer.step.value = t
-    assert explorer.figure.full_draws == full_draws
+        pictures.add(explorer.image.value)
+    assert len(pictures) == 12  # every step shows its own marker ...
+    assert (explorer.figure.full_draws, explorer.figure.data_draws) == (full_draws, data_draws)  # ... cheaply
+    explorer.radius.value = 0.7
+    assert explorer.figure.data_draws == data_draws + 1 and explorer.figure.full_draws == full_draws
 
 
 def test_radius_slider_sets_the_spectral_radius(explorer):

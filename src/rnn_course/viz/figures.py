@@ -16,39 +16,53 @@ from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, PackingLayout
 class BlitFigure:
     """An Agg figure outside pyplot (so nothing is shown by itself) that renders to PNG bytes.
 
-    Artists registered with `animate` change on every event; everything else (axes, ticks, labels) is drawn
-    once per layout and kept as a pixel background, so an event costs only the changing artists.
+    Three layers, each redrawn only when it changes:
+    - the background (axes, ticks, labels), drawn once per `layout` (limits, sizes);
+    - the data artists registered with `animate`, redrawn when the `data` key changes;
+    - the cursor artists registered with `animate(..., cursor=True)`, drawn on every event.
+    A layer is cached as pixels, so the same state always gives the same PNG bytes.
     """
 
     def __init__(self, figsize: tuple[float, float], dpi: int = 72):
         self.figure = Figure(figsize=figsize, dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
-        self.dynamic = []
-        self._background = None
-        self._layout = None
-        self.full_draws = 0  # how many times the whole figure was drawn (tests and benchmarks read it)
+        self.dynamic, self.cursor = [], []
+        self._background = self._with_data = None
+        self._layout = self._data = None
+        self.full_draws = 0  # whole-figure draws (tests and benchmarks read these counters)
+        self.data_draws = 0  # data-layer draws
 
-    def animate(self, *artists):
-        """Mark artists as changing per event; they are left out of the background."""
+    def animate(self, *artists, cursor: bool = False):
+        """Mark artists as changing; they are left out of the background."""
         for artist in artists:
             artist.set_animated(True)
-            self.dynamic.append(artist)
+            (self.cursor if cursor else self.dynamic).append(artist)
         return artists
 
-    def render(self, layout) -> bytes:
-        """PNG bytes of the figure; the background is redrawn only when `layout` (limits, sizes) changed."""
+    def render(self, layout, data=None) -> bytes:
+        """PNG bytes of the figure; `data` is a key for the data layer's content (None: always redraw it)."""
         if layout != self._layout or self._background is None:
             self.canvas.draw()  # everything except the animated artists
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout = layout
+            self._layout, self._with_data = layout, None
             self.full_draws += 1
-        else:
-            self.canvas.restore_region(self._background)
         renderer = self.canvas.get_renderer()
-        for artist in self.dynamic:
+        if data is None or self._with_data is None or data != self._data:
+            self.canvas.restore_region(self._background)
+            self._draw(self.dynamic, renderer)
+            self._with_data = self.canvas.copy_from_bbox(self.figure.bbox) if self.cursor else None
+            self._data = data
+            self.data_draws += 1
+        else:
+            self.canvas.restore_region(self._with_data)
+        self._draw(self.cursor, renderer)
+        return self.png()
+
+    @staticmethod
+    def _draw(artists, renderer):
+        for artist in artists:
             if artist.get_visible():
                 artist.draw(renderer)
-        return self.png()
 
     def png(self) -> bytes:
         """The canvas as PNG; light compression keeps encoding fast."""
@@ -107,7 +121,8 @@ class HiddenStateFigure(BlitFigure):
         self.ax_grad.set_ylabel("||dh_T/dh_t||")
         self.ax_grad.set_xlabel("time step t")
         self.step_lines = [ax.axvline(0, color="k", lw=1, ls="--") for ax in axes]
-        self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line, *self.step_lines)
+        self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line)
+        self.animate(*self.step_lines, cursor=True)
 
     # One fixed range for ||dh_T/dh_t||: curves move while the axis stays, so settings compare at a glance,
     # and changing a setting never forces a full redraw. Values outside are pinned to the edge.
@@ -145,7 +160,7 @@ class HiddenStateFigure(BlitFigure):
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
             self.ax_grad.set_ylim(*self.GRAD_LIMITS)
-        return self.render(layout)
+        return self.render(layout, data=(states.tobytes(), grads.tobytes(), H))
 
 
 class PackingFigure(BlitFigure):
