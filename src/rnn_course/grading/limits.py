@@ -39,10 +39,10 @@ class Limits:
         return dataclasses.asdict(self)
 
 
-# The limits in force in this process; a grading worker sets them from the course config.
-ACTIVE = Limits()
-# Whether kernels are forked from the warm server (True) or started the stock way.
-WARM_KERNELS = True
+# Whether LimitedExecute forks kernels from the warm server. Off by default, so that stock
+# `nbgrader autograde` with a config naming LimitedExecute starts kernels the stock way;
+# the runner's workers turn it on.
+WARM_KERNELS = False
 
 
 def load_limits(config) -> Limits:
@@ -108,10 +108,11 @@ class LimitedExecute(Execute):
             from rnn_course.grading.kernels import ForkKernelManager
 
             kwargs.setdefault("kernel_manager_class", ForkKernelManager)
+            kwargs.setdefault("shutdown_kernel", "immediate")  # a graded kernel has nothing left to save
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
-        self.limits = ACTIVE
+        self.limits = load_limits(self.config)
         self.reasons: list[str] = []
         self._deadline = time.monotonic() + self.limits.notebook_timeout
         self._current = 0
@@ -192,5 +193,5 @@ class LimitedExecute(Execute):
             )
         elif ename == "MemoryError" or "can't allocate memory" in evalue:
             self.reasons.append(f"{name}: out of memory (limit {self.limits.memory_mb} MiB)")
-        elif ename == "BlockingIOError" and "fork" in evalue.lower():
+        elif ename == "BlockingIOError":  # fork() over RLIMIT_NPROC
             self.reasons.append(f"{name}: over the process limit")

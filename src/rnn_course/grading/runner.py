@@ -25,6 +25,7 @@ import shutil
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker, load_config
@@ -139,7 +140,8 @@ def _record(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> 
 
     source = coursedir.format_path(coursedir.submitted_directory, outcome.student, assignment)
     timestamp = coursedir.get_existing_timestamp(source)
-    with _OneTransaction(gradebook):
+    with warnings.catch_warnings(), _OneTransaction(gradebook):
+        warnings.simplefilter("ignore", category=Warning)  # nbgrader's own SQLAlchemy chatter, seen stock too
         gradebook.update_or_create_student(outcome.student)
         if timestamp:
             gradebook.update_or_create_submission(assignment, outcome.student, timestamp=timestamp)
@@ -185,16 +187,17 @@ def _default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _make_executor(workers: int, scheduler: str | None):
-    """A concurrent.futures Executor: local worker processes, or a Dask cluster's executor."""
+def _make_executor(workers: int, scheduler: str | None) -> tuple[concurrent.futures.Executor, list]:
+    """A concurrent.futures Executor (local processes, or a Dask cluster's) and what to close after it."""
     if scheduler:
         from distributed import Client
 
-        client = Client(scheduler) if isinstance(scheduler, str) else scheduler
-        return client.get_executor(pure=False)
-    return concurrent.futures.ProcessPoolExecutor(
+        client = Client(scheduler)
+        return client.get_executor(pure=False), [client]
+    pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
     )
+    return pool, []
 
 
 def _needs_grading(coursedir, assignment: str, student: str, force: bool) -> bool:
@@ -296,7 +299,7 @@ def autograde(
         ]
 
         if tasks:
-            executor = _make_executor(min(workers, len(tasks)), scheduler)
+            executor, to_close = _make_executor(min(workers, len(tasks)), scheduler)
             bar = tqdm(total=len(tasks), unit="submission", disable=not progress, file=sys.stderr)
             try:
                 futures = {executor.submit(grade_in_worker, task): task for task in tasks}
@@ -310,6 +313,8 @@ def autograde(
             finally:
                 bar.close()
                 executor.shutdown(wait=True, cancel_futures=True)
+                for thing in to_close:
+                    thing.close()
         shutil.rmtree(staging, ignore_errors=True)
 
     report.seconds = time.monotonic() - start

@@ -12,6 +12,7 @@ import dataclasses
 import glob
 import os
 import shutil
+import sys
 import threading
 import time
 import traceback
@@ -55,6 +56,9 @@ class Outcome:
 
 def load_config(course_dir: str) -> Config:
     """The course's nbgrader_config.py (if any), rooted at course_dir."""
+    bin_dir = os.path.dirname(sys.executable)  # nbgrader runs `alembic` from PATH when it creates a gradebook
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     config = Config()
     if os.path.exists(os.path.join(course_dir, "nbgrader_config.py")):
         config = PyFileConfigLoader("nbgrader_config.py", path=course_dir).load_config()
@@ -103,7 +107,6 @@ def _converter(task: Task) -> StagedAutograde:
             config = load_config(task.course_dir)
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
-            limits.ACTIVE = limits.load_limits(config)
             limits.WARM_KERNELS = task.warm
             os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it, but for every thread
             coursedir = CourseDirectory(config=config)
@@ -133,6 +136,7 @@ def grade_in_worker(task: Task) -> Outcome:
         converter = _converter(task)
         dest = converter._format_dest(task.assignment, task.student)
         shutil.rmtree(dest, ignore_errors=True)
+        converter.writer.build_directory = ""  # the writer makes its folder only when this value changes
         submitted = converter.coursedir.format_path(
             converter.coursedir.submitted_directory, task.student, task.assignment
         )

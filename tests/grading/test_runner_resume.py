@@ -1,0 +1,69 @@
+"""Kill -9 in the middle of a run, run again: the batch completes, no grade lost, doubled or half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from nbgrader.api import Gradebook
+
+from rnn_course.grading import runner, runner_demo
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+KINDS = {"correct": 5, "partial": 2, "wrong": 0}
+STUDENTS = {f"learner{index}_{kind}": KINDS[kind] for index, kind in enumerate(list(KINDS) * 3)}
+RUN = "import sys; from pathlib import Path; from rnn_course.grading import runner; " \
+      "runner.autograde(Path(sys.argv[1]), 'tiny', workers=2, progress=False)"
+
+
+def gradebook_rows(course) -> dict[str, list]:
+    """{student: [auto scores]} straight from the gradebook."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "tiny") as gradebook:
+        return {submission.student.id: [grade.auto_score for notebook in submission.notebooks
+                                        for grade in notebook.grades]
+                for submission in gradebook.find_assignment("tiny").submissions}
+
+
+def published(course) -> set[str]:
+    folder = course / "autograded"
+    return {path.name for path in folder.iterdir() if (path / "tiny").is_dir()} if folder.exists() else set()
+
+
+def test_kill_then_resume_completes_the_batch(tmp_path):
+    course = runner_demo.tiny_course(tmp_path / "course")
+    for student in STUDENTS:
+        runner_demo.make_submission(course, "tiny", student, student.split("_")[1])
+
+    run = subprocess.Popen([sys.executable, "-c", RUN, str(course)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while len(published(course)) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    done_before = published(course)
+    assert 2 <= len(done_before) < len(STUDENTS), "the kill must land in the middle of the batch"
+
+    # Whatever the gradebook holds now is whole: every recorded submission has every score.
+    rows = gradebook_rows(course)
+    for student, scores in rows.items():
+        assert None not in scores and sum(scores) == STUDENTS[student], (student, scores)
+    assert done_before <= set(rows)
+
+    time.sleep(3)  # the killed run's workers notice their parent is gone and leave
+    report = runner.autograde(course, "tiny", workers=2, progress=False)
+    status = {result.student: result.status for result in report.results}
+    assert {student for student, state in status.items() if state == "skipped"} == done_before
+    assert set(status.values()) <= {"graded", "skipped"}
+    assert {result.student: result.score for result in report.results} == STUDENTS
+
+    rows = gradebook_rows(course)
+    assert {student: sum(scores) for student, scores in rows.items()} == STUDENTS
+    assert all(len(scores) == 2 and None not in scores for scores in rows.values())
+    assert published(course) == set(STUDENTS)
+    assert not (course / ".runs" / "staging").exists() or not any((course / ".runs" / "staging").iterdir())
