@@ -40,6 +40,7 @@ def test_states_shown_are_what_nn_rnn_returns(explorer):
     explorer.signal.value = "step"
     output, _ = explorer.rnn(make_signal("step", 60).view(60, 1, 1))  # (T, 1, H)
     torch.testing.assert_close(explorer.states, output[:, 0].detach())
+    assert not explorer.rnn.bias  # a fresh model is bias-free: zero input keeps h_t at 0
     explorer.step.value = 7
     assert explorer.readout.value.startswith("t = 7: h_t[:6] = [")
     assert f"{output[7, 0, 0].item():+.3f}" in explorer.readout.value

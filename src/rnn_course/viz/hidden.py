@@ -34,10 +34,11 @@ def make_rnn(
     radius: float | None = None,
     input_size: int = 1,
     seed: int = 0,
+    bias: bool = True,
 ) -> nn.RNN:
     """A one-layer nn.RNN with reproducible weights; W_hh rescaled to spectral radius `radius` if given."""
     torch.manual_seed(seed)
-    rnn = nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity)
+    rnn = nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity, bias=bias)
     if radius is not None:
         set_radius(rnn, rnn.weight_hh_l0.detach().clone(), radius)
     return rnn

@@ -132,7 +132,8 @@ def _shape_table(report) -> str:
 class HiddenStateExplorer(Explorer):
     """Feed a signal to a one-layer nn.RNN and watch every h_t, its norm and ||dh_T/dh_t||.
 
-    Pass `rnn` to explore a model you trained (it is copied, never changed); otherwise a fresh one is made.
+    Pass `rnn` to explore a model you trained (it is copied, never changed); otherwise a fresh bias-free one
+    is made.
     """
 
     def __init__(
@@ -188,7 +189,8 @@ class HiddenStateExplorer(Explorer):
 
     def _base(self, hidden_size):
         if hidden_size not in self._bases:
-            rnn = self.given if self.given is not None else make_rnn(hidden_size, seed=self.seed)
+            # A fresh model has no biases: with no input its state stays at 0, so all it shows is the input's.
+            rnn = self.given if self.given is not None else make_rnn(hidden_size, seed=self.seed, bias=False)
             weight = rnn.weight_hh_l0.detach().clone()  # (H, H)
             self._bases[hidden_size] = (rnn, weight, spectral_radius(weight))
         return self._bases[hidden_size]
