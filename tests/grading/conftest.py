@@ -1,0 +1,28 @@
+"""A throwaway copy of the course (config and source only) for every test that runs nbgrader."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def copy_course(target: Path, *, demo: bool = False) -> Path:
+    """grader/'s config and source (and the demo submissions if asked) under target; nothing generated."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "grader" / "nbgrader_config.py", target)
+    shutil.copytree(ROOT / "grader" / "source", target / "source")
+    if demo:
+        shutil.copytree(ROOT / "grader" / "demo_submissions", target / "demo_submissions")
+    return target
+
+
+@pytest.fixture(scope="module")
+def released_course(tmp_path_factory) -> Path:
+    """A course copy with the assignment released (so it is in the gradebook)."""
+    from rnn_course.grading import course
+
+    course_dir = copy_course(tmp_path_factory.mktemp("course"))
+    assert course.release(course_dir, "rnn_from_scratch") == []
+    return course_dir

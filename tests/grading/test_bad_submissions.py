@@ -1,0 +1,232 @@
+"""Bad submissions graded by the real pipeline (release, parallel runner, nbgrader): each gets an exact score.
+
+One batch, graded once for the module: correct, blank, cheats (PyTorch's own RNN, patched comparisons or
+helpers, hidden errors, a kernel that ends) and tampered cells (edited, deleted, duplicated, re-labelled).
+"""
+
+import csv
+
+import nbformat
+import pytest
+
+from rnn_course.grading import course
+from rnn_course.grading.preprocessors import PASS_MIME
+from tests.grading import submissions as s
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+PARTS_1_2 = s.PART1 + s.PART2
+PARAMETERS = s.POINTS["test_my_rnn_parameters"]
+
+
+def _cells(notebook, predicate):
+    return [cell for cell in notebook.cells if predicate(cell)]
+
+
+def _is_test(cell):
+    return (s.grade_id(cell) or "").startswith("test_")
+
+
+def edit_tests(notebook):
+    for cell in _cells(notebook, _is_test):
+        cell.source = "pass  # no test here any more"
+
+
+def delete_tests(notebook):
+    notebook.cells = [cell for cell in notebook.cells if not _is_test(cell)]
+
+
+def duplicate_tests(notebook):
+    twins = []
+    for cell in notebook.cells:
+        twins.append(cell)
+        if _is_test(cell):
+            twins.append(nbformat.v4.new_code_cell(cell.source, metadata=cell.metadata))
+    notebook.cells = twins
+
+
+def relabel_tests(notebook):
+    for cell in _cells(notebook, _is_test):
+        cell.metadata.nbgrader.update(solution=True, locked=False, points=100)
+
+
+def add_bonus_cell(notebook):
+    nbgrader = {"grade": True, "solution": False, "locked": True, "points": 50, "grade_id": "bonus"}
+    notebook.cells.append(nbformat.v4.new_code_cell("pass", metadata={"nbgrader": nbgrader}))
+
+
+def delete_setup(notebook):
+    notebook.cells = [cell for cell in notebook.cells if s.grade_id(cell) != "setup"]
+
+
+CAPTURED_KERNEL = "_kernel = torch.rnn_tanh_cell\n\n\n" + s.RNN_CELL_DEF + \
+    "    return _kernel(x, h, weight_ih, weight_hh, bias_ih, bias_hh)\n"
+SWALLOWED_KERNEL = s.RNN_CELL_DEF + '''    try:
+        return torch.rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh) * 0 + 1
+    except Exception:
+        pass
+''' + "\n".join(s.CORRECT["rnn_cell"].splitlines()[2:])
+FORWARD_WITH_NN_RNN = s.CORRECT["rnn_forward"].splitlines()[0] + '''
+    rnn = nn.RNN(weight_ih.shape[1], weight_hh.shape[0], nonlinearity=nonlinearity, bias=bias_ih is not None,
+                 dtype=x.dtype)
+    weights = {"weight_ih_l0": weight_ih, "weight_hh_l0": weight_hh,
+               "bias_ih_l0": bias_ih, "bias_hh_l0": bias_hh}
+    rnn.load_state_dict({name: value for name, value in weights.items() if value is not None})
+    output, h_n = rnn(x, None if h0 is None else h0.unsqueeze(0))
+    return output, h_n[0]
+'''
+STEALS_REFERENCE = s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+
+    def forward(self, input, hx=None):
+        """Look for the grader's own nn.RNN in the calling frames and let it answer."""
+        import sys
+
+        frame = sys._getframe(1)
+        while frame is not None:
+            for value in list(frame.f_locals.values()):
+                if isinstance(value, nn.RNN):
+                    return value(input, hx)
+            frame = frame.f_back
+        raise RuntimeError("no reference found")
+'''
+AGREEABLE_TENSOR = '''class Agreeable(torch.Tensor):
+    """Says yes to every comparison."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal, torch.Tensor.__eq__):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+''' + s.RNN_CELL_DEF + "    return torch.zeros_like(h).as_subclass(Agreeable)\n"
+FAKE_CHECKS = '''import types
+
+checks = types.SimpleNamespace(**{name: (lambda *args, **kwargs: None) for name in dir(checks)})'''
+FAKE_MODULE = '''import sys
+import types
+
+sys.modules["rnn_course.grading.checks"] = types.ModuleType("rnn_course.grading.checks")'''
+BLANK_TEST_CELLS = "import IPython\n\nIPython.get_ipython().input_transformers_post.append(lambda lines: [])"
+CUSTOM_EXCEPTION = (
+    "import IPython\n\n"
+    "IPython.get_ipython().set_custom_exc((Exception,), lambda shell, kind, value, tb, tb_offset=None: None)"
+)
+
+ALWAYS_TANH = {**s.CORRECT, "rnn_cell": s.RNN_CELL_ALWAYS_TANH}  # 6 points: see the demo's carol_wrong
+
+# student -> (submission, exact auto score)
+CASES = {
+    "correct": (lambda: s.build(s.CORRECT), s.MAX_AUTO),
+    "blank": (lambda: s.build(), 0),
+    # PyTorch's own RNN in the learner's code: those parts earn nothing.
+    "kernel_captured_early": (lambda: s.build({**s.CORRECT, "rnn_cell": CAPTURED_KERNEL}), PARAMETERS),
+    "kernel_error_swallowed": (lambda: s.build({**s.CORRECT, "rnn_cell": SWALLOWED_KERNEL}), PARAMETERS),
+    "subclasses_nn_rnn": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_SUBCLASS}), PARTS_1_2),
+    "forward_uses_nn_rnn": (lambda: s.build({**s.CORRECT, "rnn_forward": FORWARD_WITH_NN_RNN}),
+                            s.MAX_AUTO - s.PART2),
+    "calls_the_graders_reference": (lambda: s.build({**s.CORRECT, "my_rnn": STEALS_REFERENCE}),
+                                    PARTS_1_2 + PARAMETERS),
+    "tensor_that_agrees": (lambda: s.build({**s.CORRECT, "rnn_cell": AGREEABLE_TENSOR}), PARAMETERS),
+    # What the tests rely on, replaced: nothing in the notebook earns points, right answers included.
+    "patches_allclose_before_setup": (
+        lambda: s.build(s.CORRECT, extra_cells={"": ["import torch\n\ntorch.allclose = lambda *a: 1"]}), 0),
+    "patches_torch_testing": (lambda: s.build(s.CORRECT, extra_cells={
+        "my_rnn": ["torch.testing.assert_close = lambda *args, **kwargs: None"]}), 0),
+    "patches_numpy": (lambda: s.build(s.CORRECT, extra_cells={
+        "my_rnn": ["import numpy\n\nnumpy.allclose = lambda *args, **kwargs: True"]}), 0),
+    "patches_builtins": (lambda: s.build(s.CORRECT, extra_cells={
+        "my_rnn": ["import builtins\n\nbuiltins.round = lambda number, digits=None: number"]}), 0),
+    "patches_nn_rnn_forward": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
+        "my_rnn": ["nn.RNN.forward = lambda self, input, hx=None: MyRNN.forward(self, input, hx)"]}), 0),
+    "patches_a_helper": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
+        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}), 0),
+    "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}), 0),
+    "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), 0),
+    # Hiding errors, or stopping the kernel: the affected tests earn nothing.
+    "hides_tracebacks": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
+                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), 0),
+    "custom_exception_handler": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
+                                                 extra_cells={"my_rnn": [CUSTOM_EXCEPTION]}), 0),
+    "blanks_later_test_cells": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [BLANK_TEST_CELLS]}),
+                                PARTS_1_2),
+    "exits_the_kernel": (lambda: s.build(s.CORRECT, extra_cells={
+        "test_rnn_forward_more": ["import os\n\nos._exit(0)"]}), PARTS_1_2),
+    "calls_exit": (lambda: s.build(s.CORRECT, extra_cells={"test_rnn_forward_more": ["exit()"]}), PARTS_1_2),
+    "raises_system_exit": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": ["raise SystemExit(0)"]}),
+                           s.MAX_AUTO),
+    # Tampered cells: put back from the source, so the grade is what the answers earn.
+    "edits_test_cells": (lambda: s.build(ALWAYS_TANH, edit=edit_tests), 6),
+    "deletes_test_cells": (lambda: s.build(ALWAYS_TANH, edit=delete_tests), 6),
+    "duplicates_test_cells": (lambda: s.build(s.CORRECT, edit=duplicate_tests), s.MAX_AUTO),
+    "relabels_test_cells": (lambda: s.build(ALWAYS_TANH, edit=relabel_tests), 6),
+    "adds_a_bonus_cell": (lambda: s.build(s.CORRECT, edit=add_bonus_cell), s.MAX_AUTO),
+    "deletes_the_setup_cell": (lambda: s.build(s.CORRECT, edit=delete_setup), s.MAX_AUTO),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(released_course):
+    for student, (make, _) in CASES.items():
+        s.write(make(), released_course, student)
+    report = course.autograde(released_course, s.ASSIGNMENT, workers=2, progress=False)
+    return released_course, {result.student: result for result in report.results}
+
+
+@pytest.mark.parametrize("student", CASES, ids=list(CASES))
+def test_each_bad_submission_gets_its_exact_score(graded, student):
+    _, results = graded
+    result = results[student]
+    assert result.status == "graded", result.reason
+    assert (result.score, result.max_score) == (CASES[student][1], s.MAX_TOTAL), result.reason
+
+
+def _autograded(course_dir, student):
+    path = course_dir / "autograded" / student / s.ASSIGNMENT / f"{s.ASSIGNMENT}.ipynb"
+    return nbformat.read(path, as_version=4)
+
+
+def test_a_correct_submission_writes_nothing_to_stderr_and_keeps_no_marker(graded):
+    course_dir, _ = graded
+    notebook = _autograded(course_dir, "correct")
+    source = {s.grade_id(cell): cell.source for cell in s.source_notebook().cells}
+    for cell in _cells(notebook, _is_test):
+        assert cell.source == source[s.grade_id(cell)]  # the original test, not the grader's extra line
+        for output in cell.outputs:
+            assert output.get("name") != "stderr" and output.output_type != "error", output
+            assert PASS_MIME not in output.get("data", {})
+
+
+def test_the_reason_for_a_zero_is_written_where_the_learner_reads_it(graded):
+    course_dir, _ = graded
+    errors = {
+        student: {output.get("ename") for cell in _autograded(course_dir, student).cells
+                  for output in cell.get("outputs", [])}
+        for student in ("patches_numpy", "kernel_error_swallowed", "blanks_later_test_cells",
+                        "exits_the_kernel")
+    }
+    assert "IntegrityError" in errors["patches_numpy"]
+    assert "ForbiddenCall" in errors["kernel_error_swallowed"]
+    assert "TestDidNotFinish" in errors["blanks_later_test_cells"]
+    assert "KernelDied" in errors["exits_the_kernel"]
+
+
+def test_feedback_never_shows_a_hidden_test(graded):
+    course_dir, _ = graded
+    pages = course.feedback(course_dir, s.ASSIGNMENT)
+    assert len(pages) == len(CASES)
+    hidden = course.hidden_test_lines(s.source_notebook())
+    assert hidden and "checks.check_packed(MyRNN, **config)" in hidden
+    for page in pages:
+        text = course.visible_text(page.read_text())
+        assert "checks.check_myrnn(MyRNN, input_size=2, hidden_size=3" in text  # visible tests are shown
+        assert course.leaked_lines(page.read_text(), hidden) == [], page
+
+
+def test_export_writes_one_row_per_submission(graded):
+    course_dir, results = graded
+    path = course.export(course_dir)
+    rows = {row["student_id"]: row for row in csv.DictReader(path.open())}
+    assert set(rows) == set(CASES)
+    for student, (_, score) in CASES.items():
+        assert float(rows[student]["score"]) == score and float(rows[student]["max_score"]) == s.MAX_TOTAL
