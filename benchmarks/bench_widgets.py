@@ -4,6 +4,7 @@ The hidden-state explorer (hidden 32, 100 steps) is timed side by side with a na
 figure for every change; the shape and packing explorers are timed on their own. Run: `make bench-widgets`.
 """
 
+import os
 import statistics
 import time
 
@@ -114,7 +115,11 @@ def main():
     print(f"shape explorer: median {statistics.median(shape):.1f} ms ({len(shape)} control changes)")
     packing = bench_packing()
     print(f"packing explorer: median {statistics.median(packing):.1f} ms ({len(packing)} length changes)")
-    print(f"(benchmark took {time.perf_counter() - start:.0f} s)")
+    load = os.getloadavg()[0]
+    print(
+        f"(took {time.perf_counter() - start:.0f} s; load average {load:.1f} on {os.cpu_count()} cores: "
+        "other work on the machine slows every figure, the ratio much less)"
+    )
 
 
 if __name__ == "__main__":
