@@ -18,7 +18,7 @@ from rnn_course.viz.hidden import (
     spectral_radius,
     with_nonlinearity,
 )
-from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, packing_layout
+from rnn_course.viz.packing import MAX_LENGTH, packing_layout
 from rnn_course.viz.shapes import H0_KINDS, INPUT_KINDS, LIMITS, ShapeConfig, shape_report
 from rnn_course.viz.threads import one_thread
 
@@ -293,4 +293,4 @@ def _as_list(tensor):
     return None if tensor is None else tensor.tolist()
 
 
-__all__ = ["HiddenStateExplorer", "PackingExplorer", "ShapeExplorer", "MAX_SEQUENCES"]
+__all__ = ["HiddenStateExplorer", "PackingExplorer", "ShapeExplorer"]
