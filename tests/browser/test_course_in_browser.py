@@ -1,0 +1,158 @@
+"""The course in a real browser: lessons run clean, widgets react, the quiz scores, Validate is there."""
+
+import getpass
+import re
+
+import nbformat
+import pytest
+
+from tests.browser import harness
+from tests.browser.harness import NOTEBOOK
+from tests.conftest import NOTEBOOKS
+
+pytestmark = pytest.mark.browser
+
+UPDATE_MS = 30_000  # how long a widget may take to answer a key press on a busy machine
+
+
+def code_cells_to_run(path) -> int:
+    notebook = nbformat.read(path, as_version=4)
+    return sum(1 for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip())
+
+
+def slider_value(handle) -> int:
+    return int(float(handle.get_attribute("aria-valuenow")))
+
+
+def assert_no_traceback(page):
+    errors = harness.error_outputs(page)
+    assert not errors, "error output in the notebook:\n" + "\n---\n".join(errors)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_in_jupyterlab_without_error_output(path, executed_notebook):
+    page = executed_notebook(f"notebooks/{path.name}")
+    assert_no_traceback(page)
+    assert harness.executed_prompt_count(page) == code_cells_to_run(path), "not every code cell ran"
+    broken = page.locator(f"{NOTEBOOK} .jp-OutputArea-output", has_text="Error displaying widget")
+    assert broken.count() == 0, broken.first.inner_text()
+
+
+def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_plot(executed_notebook):
+    page = executed_notebook("notebooks/03_hidden_state.ipynb")
+    explorer = page.locator(f"{NOTEBOOK} .rnn-hidden-explorer").first
+    handle = explorer.locator(".rnn-hidden-step .noUi-handle")
+    readout = explorer.locator(".rnn-hidden-readout")
+    plot = explorer.locator("img.rnn-hidden-plot")
+    explorer.scroll_into_view_if_needed()
+    plot.wait_for()
+    step = slider_value(handle)
+    before_text, before_src = readout.inner_text(), plot.get_attribute("src")
+    assert before_src and f"t = {step}" in before_text
+
+    key = "ArrowLeft" if step == int(float(handle.get_attribute("aria-valuemax"))) else "ArrowRight"
+    handle.focus()
+    page.keyboard.press(key)
+
+    new_step = step + (1 if key == "ArrowRight" else -1)
+    page.wait_for_function(
+        "([img, src]) => img.getAttribute('src') && img.getAttribute('src') !== src",
+        arg=[plot.element_handle(), before_src],
+        timeout=UPDATE_MS,
+    )
+    changed = "([el, text]) => el.innerText !== text"
+    page.wait_for_function(changed, arg=[readout.element_handle(), before_text], timeout=UPDATE_MS)
+    assert slider_value(handle) == new_step
+    assert f"t = {new_step}" in readout.inner_text()
+    assert page.evaluate("img => img.complete && img.naturalWidth > 0", plot.element_handle())
+    assert_no_traceback(page)
+
+
+def test_shape_explorer_explains_a_feature_size_that_differs_from_input_size(executed_notebook):
+    page = executed_notebook("notebooks/02_shapes.ipynb")
+    explorer = page.locator(f"{NOTEBOOK} .rnn-shape-explorer").first
+    explorer.scroll_into_view_if_needed()
+    error = explorer.locator(".rnn-shape-error")
+    readout = explorer.locator(".rnn-shape-readout")
+    feature = explorer.locator(".rnn-shape-feature-size .noUi-handle")
+    input_size = slider_value(explorer.locator(".rnn-shape-input-size .noUi-handle"))
+    assert slider_value(feature) == input_size, "the explorer should start from a valid configuration"
+    assert error.inner_text().strip() == ""
+    assert "output" in readout.inner_text()
+
+    key = "ArrowLeft" if input_size == int(float(feature.get_attribute("aria-valuemax"))) else "ArrowRight"
+    wrong = input_size + (1 if key == "ArrowRight" else -1)
+    feature.focus()
+    page.keyboard.press(key)
+
+    expected = f"Expected {input_size}, got {wrong}"
+    shows = "([el, text]) => el.innerText.includes(text)"
+    page.wait_for_function(shows, arg=[error.element_handle(), expected], timeout=UPDATE_MS)
+    explanation = error.inner_text()
+    assert "input_size" in explanation and len(explanation.splitlines()) >= 2, explanation
+    assert not harness.TRACEBACK.search(explanation.replace("RuntimeError", "")), explanation
+    assert_no_traceback(page)
+
+    # Back to a valid setting: the explanation goes away again.
+    feature.focus()
+    page.keyboard.press("ArrowRight" if key == "ArrowLeft" else "ArrowLeft")
+    page.wait_for_function("el => el.innerText.trim() === ''", arg=error.element_handle(), timeout=UPDATE_MS)
+
+
+def practice_session():
+    """The same session the notebook's quiz("practice") draws: same learner, first attempt, real engine."""
+    from rnn_course.quiz.bank import load_bank
+    from rnn_course.quiz.engine import Session
+
+    try:
+        learner = getpass.getuser()
+    except Exception:  # mirrors the quiz's own fallback
+        learner = "learner"
+    return Session(load_bank(), "practice", learner=learner, attempt=1)
+
+
+def choose(quiz, question, index: int) -> None:
+    """Pick one choice by its label, as a learner clicks it."""
+    label = question.labels()[index]
+    quiz.locator(".rnn-quiz-choices label").filter(has_text=re.compile("^" + re.escape(label) + "$")).click()
+
+
+def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
+    page = executed_notebook("notebooks/05_practice.ipynb")
+    quiz = page.locator(f"{NOTEBOOK} .rnn-quiz").first
+    quiz.scroll_into_view_if_needed()
+    feedback, score = quiz.locator(".rnn-quiz-feedback"), quiz.locator(".rnn-quiz-score")
+    session = practice_session()
+    total = session.total
+
+    first = session.current
+    shown = quiz.locator(".rnn-quiz-choices label").all_inner_texts()
+    assert [s.strip() for s in shown if s.strip()] == first.labels(), "the widget shows another question"
+    assert score.inner_text().strip() == f"Score: 0 / {total}"
+    wrong = min(set(range(len(first.options))) - first.correct_indices)
+    choose(quiz, first, wrong)
+    quiz.locator("button.rnn-quiz-check").click()
+    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=feedback.element_handle())
+    assert first.options[wrong].text.split("\n")[0].strip() in feedback.inner_text()
+    assert score.inner_text().strip() == f"Score: 0 / {total}"
+
+    session.answer({wrong})
+    second = session.advance()
+    quiz.locator("button.rnn-quiz-next").click()
+    page.wait_for_function("el => !el.innerText.includes('Not quite')", arg=feedback.element_handle())
+    right = min(second.correct_indices)
+    choose(quiz, second, right)
+    quiz.locator("button.rnn-quiz-check").click()
+    page.wait_for_function("el => el.innerText.includes('Correct')", arg=feedback.element_handle())
+    page.wait_for_function(
+        "([el, text]) => el.innerText.trim() === text", arg=[score.element_handle(), f"Score: 1 / {total}"]
+    )
+    assert_no_traceback(page)
+
+
+def test_released_assignment_shows_the_nbgrader_validate_button(lab, opened_notebook):
+    released = harness.release_assignment(lab.root_dir)
+    page = opened_notebook(released.relative_to(lab.root_dir).as_posix())
+    validate = page.locator(f"{NOTEBOOK} .jp-NotebookPanel-toolbar .validate-button")
+    validate.wait_for(state="visible")
+    assert validate.inner_text().strip() == "Validate"
