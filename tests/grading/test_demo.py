@@ -1,0 +1,70 @@
+"""`rnn-course grade ...` from the command line, and the demo an instructor runs first."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from rnn_course.grading import course
+from tests.conftest import ROOT
+from tests.grading import submissions
+from tests.grading.conftest import copy_course
+
+pytestmark = pytest.mark.grading
+
+DEMO = ROOT / "grader" / "demo_submissions"
+
+
+def rnn_course(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "rnn_course.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_grade_lists_its_five_steps():
+    result = rnn_course("grade", "--help")
+    assert result.returncode == 0
+    for step in ("release", "autograde", "feedback", "export", "demo"):
+        assert step in result.stdout
+
+
+def test_the_shipped_demo_submissions_are_the_ones_the_tests_describe():
+    expected = json.loads((DEMO / course.EXPECTED_SCORES).read_text())
+    assert expected == {student: score for student, (_, score) in submissions.DEMO.items()}
+    for student, (make, _) in submissions.DEMO.items():
+        shipped = nbformat.read(DEMO / student / "rnn_from_scratch" / "rnn_from_scratch.ipynb", as_version=4)
+        assert [cell.source for cell in shipped.cells] == [cell.source for cell in make().cells], student
+        assert not any(cell.get("outputs") for cell in shipped.cells if cell.cell_type == "code")
+
+
+def test_an_unknown_assignment_is_one_clear_error(tmp_path):
+    result = rnn_course("grade", "release", "no_such_assignment", "--course-dir", copy_course(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("grade release:") and "Traceback" not in result.stderr.splitlines()[0]
+
+
+def test_a_score_that_differs_from_the_expected_one_is_marked():
+    rows = [course.DemoRow("a", 22, 22.0, 24.0, ""), course.DemoRow("b", 6, 8.0, 24.0, ""),
+            course.DemoRow("c", 0, None, None, "failed: not a notebook")]
+    table = course.format_table(rows).splitlines()
+    assert [row.ok for row in rows] == [True, False, False]
+    assert table[1].split()[-1] == "ok" and "DIFF" in table[2] and "DIFF" in table[3]
+
+
+@pytest.mark.slow
+def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_path):
+    course_dir = copy_course(tmp_path / "course", demo=True)
+    result = rnn_course("grade", "demo", "rnn_from_scratch", "--course-dir", course_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = json.loads((DEMO / course.EXPECTED_SCORES).read_text())
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.split()}
+    for student, score in expected.items():
+        assert lines[student][1:4] == [f"{score:g}", f"{score:g}/{submissions.MAX_TOTAL:g}", "ok"]
+    assert "all 8 scores as expected" in result.stdout
+    rows = csv.DictReader((course_dir / "grades.csv").open())
+    grades = {row["student_id"]: float(row["score"]) for row in rows}
+    assert grades == expected
+    pages = sorted((course_dir / "feedback").glob("*/rnn_from_scratch/rnn_from_scratch.html"))
+    assert [page.parts[-3] for page in pages] == sorted(expected)
