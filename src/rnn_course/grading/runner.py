@@ -301,6 +301,7 @@ def autograde(
         if tasks:
             executor, to_close = _make_executor(min(workers, len(tasks)), scheduler)
             bar = tqdm(total=len(tasks), unit="submission", disable=not progress, file=sys.stderr)
+            futures: dict = {}
             try:
                 futures = {executor.submit(grade_in_worker, task): task for task in tasks}
                 for future in concurrent.futures.as_completed(futures):
@@ -312,7 +313,9 @@ def autograde(
                     bar.update()
             finally:
                 bar.close()
-                executor.shutdown(wait=True, cancel_futures=True)
+                for future in futures:  # only left undone if this loop was interrupted
+                    future.cancel()
+                executor.shutdown(wait=True)
                 for thing in to_close:
                     thing.close()
         shutil.rmtree(staging, ignore_errors=True)

@@ -94,6 +94,24 @@ class StagedAutograde(Autograde):
         if not self.notebooks:
             raise NbGraderException("no notebook of the assignment was submitted")
 
+    def convert_single_notebook(self, notebook_filename: str) -> None:
+        """Autograde's two passes (sanitize, then execute), as nbgrader runs them.
+
+        nbgrader sets NBGRADER_EXECUTION around the second pass and deletes it after, which races when
+        threads share a process (a Dask worker); here it stays set for the worker's whole life.
+        """
+        os.environ["NBGRADER_EXECUTION"] = "autograde"
+        self._sanitizing = True
+        self._init_preprocessors()
+        BaseConverter.convert_single_notebook(self, notebook_filename)
+        sanitized = os.path.join(self.writer.build_directory, os.path.basename(notebook_filename))
+        self._sanitizing = False
+        self._init_preprocessors()
+        try:
+            BaseConverter.convert_single_notebook(self, sanitized)
+        finally:
+            self._sanitizing = True
+
 
 _converters: dict[tuple[Task, int], StagedAutograde] = {}
 _converters_lock = threading.Lock()
@@ -108,7 +126,6 @@ def _converter(task: Task) -> StagedAutograde:
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
             limits.WARM_KERNELS = task.warm
-            os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it, but for every thread
             coursedir = CourseDirectory(config=config)
             converter = StagedAutograde(coursedir=coursedir, config=config)
             converter.known_notebooks = task.notebooks
