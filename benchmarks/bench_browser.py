@@ -65,7 +65,7 @@ def measure(page, presses: int) -> list[dict]:
 def main() -> int:
     reason = harness.browser_missing()
     if reason:
-        print(f"browser: {reason}")
+        print(f"browser: benchmark skipped: {reason}")
         return 0
     from playwright.sync_api import sync_playwright
 

@@ -18,8 +18,8 @@ def chromium_ready():
     if reason is None:
         return
     if os.environ.get(harness.REQUIRE_ENV) == "1":
-        pytest.fail(f"{reason} ({harness.REQUIRE_ENV}=1 makes this a failure)", pytrace=False)
-    pytest.skip(reason)
+        pytest.fail(f"browser tier required ({harness.REQUIRE_ENV}=1) but {reason}", pytrace=False)
+    pytest.skip(f"browser tier skipped: {reason}")
 
 
 @pytest.fixture(scope="session")

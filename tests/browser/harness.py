@@ -41,11 +41,11 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s*[\w.]*(Error|Ex
 def browser_missing() -> str | None:
     """Why the browser tier cannot run here, or None when it can."""
     if not CHROMIUM.exists():
-        return f"browser tier skipped: {CHROMIUM} not found; {ENABLE_HINT}"
+        return f"{CHROMIUM} not found; {ENABLE_HINT}"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "browser tier skipped: Python playwright missing; run `make setup` (it is in the dev extra)"
+        return "Python playwright is missing; run `make setup` (playwright is in the dev extra)"
     return None
 
 
