@@ -67,3 +67,12 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# ---- autograde runner limits (rnn_course.grading.limits; the README's autograde section explains them) ----
+# A cell or notebook over a limit scores 0 for that part, with a reason in the run report; the batch goes on.
+# Per-cell wall time is c.Execute.timeout above.
+c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
+c.GradingLimits.memory_mb = 2048  # address space a kernel may add to its warm start (RLIMIT_AS)
+c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce
+c.GradingLimits.max_processes = 64  # processes a kernel may add (RLIMIT_NPROC; never enforced for root)
+# ---- end of autograde runner limits ----
