@@ -154,9 +154,17 @@ def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
     assert_no_traceback(page)
 
 
-def test_released_assignment_shows_the_nbgrader_validate_button(lab, opened_notebook):
+def test_released_assignment_has_a_working_nbgrader_validate_button(lab, opened_notebook):
     released = harness.release_assignment(lab.root_dir)
     page = opened_notebook(released.relative_to(lab.root_dir).as_posix())
     validate = page.locator(f"{NOTEBOOK} .jp-NotebookPanel-toolbar .validate-button")
     validate.wait_for(state="visible")
     assert validate.inner_text().strip() == "Validate"
+
+    # The blank release must fail validation: its test cells meet the `raise NotImplementedError()` stubs.
+    validate.click()
+    results = page.locator(".jp-Dialog", has_text="Validation Results")
+    results.wait_for(timeout=120_000)
+    text = results.inner_text()
+    assert "failed" in text and "NotImplementedError" in text, text
+    results.locator(".jp-mod-accept").click()
