@@ -5,8 +5,10 @@ import copy
 import nbformat
 import pytest
 
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HideHiddenTests, restore_cells
+from rnn_course.grading.course import load_config
+from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HideHiddenTests, RestoreFromSource, restore_cells
 from tests.grading import submissions
+from tests.grading.conftest import copy_course
 
 pytestmark = pytest.mark.grading
 
@@ -95,3 +97,15 @@ def test_feedback_shows_no_hidden_test_code_nor_its_traceback():
     assert HIDDEN_BEGIN not in cell.source and "random_configs" not in cell.source
     assert "checks.check_myrnn(MyRNN, input_size=2" in cell.source  # the visible part stays
     assert cell.outputs[0].traceback == ["GradingError: values differ"]
+
+
+def test_the_changes_are_listed_at_the_top_of_the_graded_notebook(tmp_path):
+    course_dir = copy_course(tmp_path)
+    config = load_config(course_dir)
+    submission = submissions.build(submissions.CORRECT, edit=lambda notebook: notebook.cells.pop(1))
+    names = {"assignment": "rnn_from_scratch", "notebook": "rnn_from_scratch", "student": "x"}
+    resources = {"nbgrader": names}
+    restored, _ = RestoreFromSource(config=config).preprocess(submission, resources)
+    assert restored.cells[0].cell_type == "markdown"
+    assert "locked cell setup: deleted, restored from the source" in restored.cells[0].source
+    assert ids(restored.cells[1:]) == SOURCE_IDS

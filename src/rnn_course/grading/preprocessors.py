@@ -129,7 +129,10 @@ class RestoreFromSource(Preprocessor):
         for change in changes:
             self.log.warning("%s/%s: %s", resources["nbgrader"]["student"], resources["nbgrader"]["notebook"],
                              change)
-        nb.metadata.setdefault("rnn_course", {})["restored"] = changes
+        if changes:  # said where both the learner (feedback) and the instructor (autograded notebook) read
+            note = "**Note from the grader:** this submission was changed before grading:\n\n" + "\n".join(
+                f"- {change}" for change in changes)
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
         return nb, resources
 
 
