@@ -253,6 +253,16 @@ def run_all_cells(page, timeout_ms: int = 180_000) -> None:
     wait_kernel_idle(page, timeout_ms)
 
 
+def wait_until(page, predicate_js: str, arg, what: str, timeout_ms: int = 30_000) -> None:
+    """Wait for a JavaScript predicate; fail with an AssertionError that says what did not happen."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(predicate_js, arg=arg, timeout=timeout_ms, polling=50)
+    except PlaywrightTimeout:
+        raise AssertionError(f"{what} (waited {timeout_ms / 1000:.0f} s)") from None
+
+
 def executed_prompt_count(page) -> int:
     """How many code cells show an execution count like [3]:."""
     texts = page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt").all_text_contents()

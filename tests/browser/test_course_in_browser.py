@@ -59,14 +59,17 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
     page.keyboard.press(key)
 
     new_step = step + (1 if key == "ArrowRight" else -1)
-    page.wait_for_function(
-        "([img, src]) => img.getAttribute('src') && img.getAttribute('src') !== src",
-        arg=[plot.element_handle(), before_src],
-        timeout=UPDATE_MS,
-    )
-    changed = "([el, text]) => el.innerText !== text"
-    page.wait_for_function(changed, arg=[readout.element_handle(), before_text], timeout=UPDATE_MS)
-    assert slider_value(handle) == new_step
+    assert slider_value(handle) == new_step, f"{key} did not move the time-step slider from {step}"
+    new_src = "([img, src]) => img.getAttribute('src') && img.getAttribute('src') !== src"
+    harness.wait_until(
+        page, new_src, [plot.element_handle(), before_src],
+        f"the hidden-state plot image did not change after {key} moved the step {step} -> {new_step}",
+        UPDATE_MS,
+    )  # fmt: skip
+    harness.wait_until(
+        page, "([el, text]) => el.innerText !== text", [readout.element_handle(), before_text],
+        f"the readout did not change after {key} moved the step {step} -> {new_step}", UPDATE_MS,
+    )  # fmt: skip
     assert f"t = {new_step}" in readout.inner_text()
     assert page.evaluate("img => img.complete && img.naturalWidth > 0", plot.element_handle())
     assert_no_traceback(page)
@@ -90,8 +93,10 @@ def test_shape_explorer_explains_a_feature_size_that_differs_from_input_size(exe
     page.keyboard.press(key)
 
     expected = f"Expected {input_size}, got {wrong}"
-    shows = "([el, text]) => el.innerText.includes(text)"
-    page.wait_for_function(shows, arg=[error.element_handle(), expected], timeout=UPDATE_MS)
+    harness.wait_until(
+        page, "([el, text]) => el.innerText.includes(text)", [error.element_handle(), expected],
+        f"feature size {wrong} with input_size {input_size}: no explanation saying '{expected}'", UPDATE_MS,
+    )  # fmt: skip
     explanation = error.inner_text()
     assert "input_size" in explanation and len(explanation.splitlines()) >= 2, explanation
     assert not harness.TRACEBACK.search(explanation.replace("RuntimeError", "")), explanation
@@ -100,7 +105,10 @@ def test_shape_explorer_explains_a_feature_size_that_differs_from_input_size(exe
     # Back to a valid setting: the explanation goes away again.
     feature.focus()
     page.keyboard.press("ArrowRight" if key == "ArrowLeft" else "ArrowLeft")
-    page.wait_for_function("el => el.innerText.trim() === ''", arg=error.element_handle(), timeout=UPDATE_MS)
+    harness.wait_until(
+        page, "el => el.innerText.trim() === ''", error.element_handle(),
+        "the explanation stayed after the feature size matched input_size again", UPDATE_MS,
+    )  # fmt: skip
 
 
 def practice_session():
@@ -136,21 +144,31 @@ def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
     wrong = min(set(range(len(first.options))) - first.correct_indices)
     choose(quiz, first, wrong)
     quiz.locator("button.rnn-quiz-check").click()
-    page.wait_for_function("el => el.innerText.includes('Not quite')", arg=feedback.element_handle())
+    harness.wait_until(
+        page, "el => el.innerText.includes('Not quite')", feedback.element_handle(),
+        f"no 'Not quite' feedback after checking the wrong choice {first.labels()[wrong]!r}", UPDATE_MS,
+    )  # fmt: skip
     assert first.options[wrong].text.split("\n")[0].strip() in feedback.inner_text()
     assert score.inner_text().strip() == f"Score: 0 / {total}"
 
     session.answer({wrong})
     second = session.advance()
     quiz.locator("button.rnn-quiz-next").click()
-    page.wait_for_function("el => !el.innerText.includes('Not quite')", arg=feedback.element_handle())
+    harness.wait_until(
+        page, "el => !el.innerText.includes('Not quite')", feedback.element_handle(),
+        "Next did not move on from the first question", UPDATE_MS,
+    )  # fmt: skip
     right = min(second.correct_indices)
     choose(quiz, second, right)
     quiz.locator("button.rnn-quiz-check").click()
-    page.wait_for_function("el => el.innerText.includes('Correct')", arg=feedback.element_handle())
-    page.wait_for_function(
-        "([el, text]) => el.innerText.trim() === text", arg=[score.element_handle(), f"Score: 1 / {total}"]
-    )
+    harness.wait_until(
+        page, "el => el.innerText.includes('Correct')", feedback.element_handle(),
+        f"no 'Correct' feedback after checking the right choice {second.labels()[right]!r}", UPDATE_MS,
+    )  # fmt: skip
+    harness.wait_until(
+        page, "([el, text]) => el.innerText.trim() === text", [score.element_handle(), f"Score: 1 / {total}"],
+        f"the score does not read 'Score: 1 / {total}' after one wrong and one right first try", UPDATE_MS,
+    )  # fmt: skip
     assert_no_traceback(page)
 
 
