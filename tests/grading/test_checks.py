@@ -154,6 +154,7 @@ def test_the_guard_leaves_no_hook_behind(solution):
 TAMPERING = {
     "torch.allclose": (torch, "allclose", lambda *args, **kwargs: True),
     "torch.testing.assert_close": (torch.testing, "assert_close", lambda *args, **kwargs: None),
+    "torch.randn": (torch, "randn", lambda *shape, **kwargs: torch.zeros(*shape)),  # all-zero inputs
     "torch.Tensor.__eq__": (torch.Tensor, "__eq__", lambda self, other: True),
     "nn.RNN.forward": (nn.RNN, "forward", lambda self, input, hx=None: (input, hx)),
     "numpy.allclose": (numpy, "allclose", lambda *args, **kwargs: True),

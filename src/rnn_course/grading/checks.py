@@ -51,7 +51,10 @@ _WATCHED = (
     # (label, root object, attribute path)
     *[
         ("torch", torch, name)
-        for name in ("allclose", "isclose", "equal", "testing", "tensor", "manual_seed")
+        for name in (
+            "allclose", "isclose", "equal", "testing", "tensor", "manual_seed",  # comparisons and seeds
+            "randn", "randint", "Generator", "float64", "no_grad",  # what makes the test inputs
+        )
     ],
     *[("torch.testing", torch.testing, name) for name in ("assert_close", "assert_allclose")],
     *[
