@@ -97,6 +97,8 @@ def test_a_tensor_subclass_cannot_talk_its_way_past_the_comparison(solution):
 
 KERNEL_CHEATS = {
     "kernel called directly": submissions.RNN_CELL_KERNEL,
+    "kernel through torch.ops": submissions.RNN_CELL_DEF
+    + "    return torch.ops.aten.rnn_tanh_cell.default(x, h, weight_ih, weight_hh, bias_ih, bias_hh)\n",
     "kernel captured before the guard": "_captured = torch.rnn_tanh_cell\n" + submissions.RNN_CELL_DEF
     + "    return _captured(x, h, weight_ih, weight_hh, bias_ih, bias_hh)\n",
     "kernel error swallowed": submissions.RNN_CELL_DEF + """    try:

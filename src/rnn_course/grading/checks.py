@@ -276,7 +276,7 @@ class _ForbidRnnOps(TorchFunctionMode):
         self.found = found
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
+        name = str(getattr(func, "__name__", "")).split(".")[0]  # torch.ops overloads: "rnn_tanh.input"
         if name in FORBIDDEN_OPS:
             self.found.append(f"torch.{name}")
             raise ForbiddenCall(f"torch.{name} is PyTorch's own RNN kernel; write the recurrence yourself")
@@ -296,7 +296,7 @@ def _profile(frame, event, arg):
         filename = frame.f_code.co_filename.replace("\\", "/")
         if any(part in filename for part in FORBIDDEN_FILES):
             _FINDINGS.append(f"{filename.split('site-packages/')[-1]}:{frame.f_code.co_name}")
-    elif event == "c_call" and getattr(arg, "__name__", "") in FORBIDDEN_OPS:
+    elif event == "c_call" and str(getattr(arg, "__name__", "")).split(".")[0] in FORBIDDEN_OPS:
         _FINDINGS.append(f"torch.{arg.__name__}")
 
 
