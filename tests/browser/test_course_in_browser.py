@@ -2,7 +2,6 @@
 
 import getpass
 import os
-import re
 
 import nbformat
 import pytest
@@ -123,10 +122,34 @@ def practice_session():
     return Session(load_bank(), "practice", learner=learner, attempt=1)
 
 
-def choose(quiz, question, index: int) -> None:
-    """Pick one choice by its label, as a learner clicks it."""
-    label = question.labels()[index]
-    quiz.locator(".rnn-quiz-choices label").filter(has_text=re.compile("^" + re.escape(label) + "$")).click()
+def choose(quiz, index: int) -> None:
+    """Pick one choice (a radio button, or a checkbox on a select-all question), as a learner clicks it."""
+    quiz.locator(".rnn-quiz-choices input").nth(index).click()
+
+
+def shown_labels(quiz) -> list[str]:
+    texts = quiz.locator(".rnn-quiz-choices label").all_inner_texts()
+    return [" ".join(text.split()) for text in texts if text.strip()]
+
+
+def plain(labels: list[str]) -> list[str]:
+    return [" ".join(label.split()) for label in labels]
+
+
+def wait_for_question(page, quiz, question) -> None:
+    """Wait until the widget shows this question's choices, in the engine's order."""
+    for _ in range(UPDATE_MS // 100):
+        if shown_labels(quiz) == plain(question.labels()):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the widget shows {shown_labels(quiz)}, the engine {plain(question.labels())}")
+
+
+def wait_for_score(page, score, text: str, why: str) -> None:
+    harness.wait_until(
+        page, "([el, text]) => el.innerText.trim() === text", [score.element_handle(), text],
+        f"the score does not read {text!r} {why}", UPDATE_MS,
+    )  # fmt: skip
 
 
 def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
@@ -138,18 +161,17 @@ def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
     total = session.total
 
     first = session.current
-    shown = quiz.locator(".rnn-quiz-choices label").all_inner_texts()
-    assert [s.strip() for s in shown if s.strip()] == first.labels(), "the widget shows another question"
-    assert score.inner_text().strip() == f"Score: 0 / {total}"
+    wait_for_question(page, quiz, first)
+    wait_for_score(page, score, f"Score: 0 / {total}", "before any answer")
     wrong = min(set(range(len(first.options))) - first.correct_indices)
-    choose(quiz, first, wrong)
+    choose(quiz, wrong)
     quiz.locator("button.rnn-quiz-check").click()
     harness.wait_until(
         page, "el => el.innerText.includes('Not quite')", feedback.element_handle(),
         f"no 'Not quite' feedback after checking the wrong choice {first.labels()[wrong]!r}", UPDATE_MS,
     )  # fmt: skip
-    assert first.options[wrong].text.split("\n")[0].strip() in feedback.inner_text()
-    assert score.inner_text().strip() == f"Score: 0 / {total}"
+    assert " ".join(first.options[wrong].text.split()) in " ".join(feedback.inner_text().split())
+    wait_for_score(page, score, f"Score: 0 / {total}", "after a wrong first try")
 
     session.answer({wrong})
     second = session.advance()
@@ -159,16 +181,14 @@ def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
         "Next did not move on from the first question", UPDATE_MS,
     )  # fmt: skip
     right = min(second.correct_indices)
-    choose(quiz, second, right)
+    wait_for_question(page, quiz, second)
+    choose(quiz, right)
     quiz.locator("button.rnn-quiz-check").click()
     harness.wait_until(
         page, "el => el.innerText.includes('Correct')", feedback.element_handle(),
         f"no 'Correct' feedback after checking the right choice {second.labels()[right]!r}", UPDATE_MS,
     )  # fmt: skip
-    harness.wait_until(
-        page, "([el, text]) => el.innerText.trim() === text", [score.element_handle(), f"Score: 1 / {total}"],
-        f"the score does not read 'Score: 1 / {total}' after one wrong and one right first try", UPDATE_MS,
-    )  # fmt: skip
+    wait_for_score(page, score, f"Score: 1 / {total}", "after one wrong and one right first try")
     assert_no_traceback(page)
 
 
