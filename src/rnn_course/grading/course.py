@@ -222,8 +222,21 @@ def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progr
     for student, score in sorted(expected.items()):
         result = by_student.get(student)
         got, top = getattr(result, "score", None), getattr(result, "max_score", None)
-        rows.append(DemoRow(student, score, got, top, getattr(result, "reason", "not graded") or ""))
+        reason = getattr(result, "reason", "not graded") or test_errors(course_dir, assignment, student)
+        rows.append(DemoRow(student, score, got, top, reason))
     return rows
+
+
+def test_errors(course_dir: Path, assignment: str, student: str) -> str:
+    """Why test cells lost points, from the autograded notebooks: 'ForbiddenCall x4, GradingError x2'."""
+    counts: dict[str, int] = {}
+    for path in sorted(Path(course_dir, "autograded", student, assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if is_test_cell(cell):
+                names = {output.get("ename") for output in cell.get("outputs", []) if output.get("ename")}
+                for name in names:
+                    counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{name} x{count}" for name, count in sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def format_table(rows: list[DemoRow]) -> str:
