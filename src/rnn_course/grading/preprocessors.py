@@ -173,7 +173,7 @@ class CheckPassMarkers(Preprocessor):
                     "this test did not run to its end (an error was hidden, the kernel stopped, "
                     "or the grading environment was modified), so it earns no points",
                 ))
-        tampered = [index for index, cell in enumerate(nb.cells) if _has_error(cell, "IntegrityError")]
+        tampered = [index for index in markers if _has_error(nb.cells[index], "IntegrityError")]
         if tampered:  # no test of this notebook can be trusted, not even those that ran before the tampering
             for index in markers:
                 if not _has_error(nb.cells[index], "IntegrityError"):
