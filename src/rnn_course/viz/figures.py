@@ -108,7 +108,7 @@ class HiddenStateFigure(BlitFigure):
         fig.subplots_adjust(left=0.11, right=0.97, top=0.95, bottom=0.08, hspace=0.32)
         empty = np.zeros((hidden_size, steps))
         self.heat = self.ax_heat.imshow(
-            empty, aspect="auto", cmap="RdBu_r", interpolation="nearest", vmin=-1, vmax=1
+            empty, aspect="auto", cmap="RdBu_r", interpolation="none", vmin=-1, vmax=1
         )
         self.ax_heat.set_ylabel("unit")
         self.ax_heat.yaxis.set_major_locator(MaxNLocator(integer=True))
