@@ -67,3 +67,48 @@ def test_kill_then_resume_completes_the_batch(tmp_path):
     assert all(len(scores) == 2 and None not in scores for scores in rows.values())
     assert published(course) == set(STUDENTS)
     assert not (course / ".runs" / "staging").exists() or not any((course / ".runs" / "staging").iterdir())
+
+
+def pool_workers() -> list[int]:
+    """This process's multiprocessing children (the runner's worker processes)."""
+    me = os.getpid()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                is_worker = b"multiprocessing" in cmdline.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == me and is_worker:
+            found.append(int(pid))
+    return found
+
+
+def test_a_dead_worker_does_not_stop_the_batch(tmp_path):
+    import threading
+
+    course = runner_demo.tiny_course(tmp_path / "course")
+    students = {f"learner{index}": 5 for index in range(4)}
+    for student in students:
+        runner_demo.make_submission(course, "tiny", student, "correct")
+    killed = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 60
+        while not killed and time.monotonic() < deadline:
+            workers = pool_workers()
+            if workers:
+                time.sleep(1.0)  # let it start grading
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    report = runner.autograde(course, "tiny", workers=2, progress=False)
+    killer.join()
+    assert killed, "no worker was found to kill"
+    assert {result.student: (result.status, result.score) for result in report.results} == {
+        student: ("graded", score) for student, score in students.items()}

@@ -234,6 +234,21 @@ def _snapshot_db(db_url: str, staging: Path) -> str:
     return prefix + str(copy)
 
 
+def _plan(gradebook, coursedir, assignment: str, students, force: bool, report: RunReport) -> list[str]:
+    """The students to grade now; the others go straight into the report (skipped, or no submission)."""
+    submitted = Path(coursedir.format_path(coursedir.submitted_directory, "*", assignment)).parent.parent
+    found = sorted(path.parent.name for path in submitted.glob(f"*/{assignment}") if path.is_dir())
+    todo = []
+    for student in students if students is not None else found:
+        if student not in found:
+            report.results.append(Result(student, "failed", reason=f"no submission in {submitted}"))
+        elif _needs_grading(coursedir, assignment, student, force):
+            todo.append(student)
+        else:
+            report.results.append(_scored(gradebook, assignment, Result(student, "skipped")))
+    return todo
+
+
 def autograde(
     course_dir: Path,
     assignment: str,
@@ -271,22 +286,7 @@ def autograde(
                 "generate it first (`rnn-course grade release`)"
             ) from None
 
-        submitted = Path(coursedir.format_path(coursedir.submitted_directory, "*", assignment))
-        found = sorted(
-            path.parent.name for path in submitted.parent.parent.glob(f"*/{assignment}") if path.is_dir()
-        )
-        wanted = students if students is not None else found
-        todo = []
-        for student in wanted:
-            if student not in found:
-                report.results.append(
-                    Result(student, "failed", reason=f"no submission in {submitted.parent.parent}")
-                )
-            elif _needs_grading(coursedir, assignment, student, force):
-                todo.append(student)
-            else:
-                report.results.append(_scored(gradebook, assignment, Result(student, "skipped")))
-
+        todo = _plan(gradebook, coursedir, assignment, students, force, report)
         shutil.rmtree(runs / "staging", ignore_errors=True)  # what a killed run left half done
         run_id = uuid.uuid4().hex[:8]
         staging = runs / "staging" / run_id
@@ -298,26 +298,14 @@ def autograde(
             for student in todo
         ]
 
-        if tasks:
-            executor, to_close = _make_executor(min(workers, len(tasks)), scheduler)
-            bar = tqdm(total=len(tasks), unit="submission", disable=not progress, file=sys.stderr)
-            futures: dict = {}
-            try:
-                futures = {executor.submit(grade_in_worker, task): task for task in tasks}
-                for future in concurrent.futures.as_completed(futures):
-                    outcome = _outcome_of(future, futures[future])
-                    report.results.append(_finish(gradebook, coursedir, config, assignment, outcome))
-                    bar.set_postfix_str(
-                        f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False
-                    )
-                    bar.update()
-            finally:
-                bar.close()
-                for future in futures:  # only left undone if this loop was interrupted
-                    future.cancel()
-                executor.shutdown(wait=True)
-                for thing in to_close:
-                    thing.close()
+        bar = tqdm(total=len(tasks), unit="submission", disable=not progress or not tasks, file=sys.stderr)
+        try:
+            for outcome in _run_tasks(tasks, workers, scheduler):
+                report.results.append(_finish(gradebook, coursedir, config, assignment, outcome))
+                bar.set_postfix_str(f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False)
+                bar.update()
+        finally:
+            bar.close()
         shutil.rmtree(staging, ignore_errors=True)
 
     report.seconds = time.monotonic() - start
@@ -330,11 +318,31 @@ def autograde(
     return report
 
 
-def _outcome_of(future, task: Task) -> Outcome:
-    try:
-        return future.result()
-    except Exception as error:  # a worker process died (killed, out of memory): report it, go on
-        return Outcome(student=task.student, ok=False, reason=f"worker lost: {type(error).__name__}: {error}")
+def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None):
+    """Yield each task's Outcome as it completes. Tasks lost with a dead worker get one more try."""
+    for attempt in range(2):
+        if not tasks:
+            return
+        executor, to_close = _make_executor(min(workers, len(tasks)), scheduler)
+        futures = {executor.submit(grade_in_worker, task): task for task in tasks}
+        lost = []
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    yield future.result()  # grade_in_worker never raises: an error here is a lost worker
+                except Exception as error:
+                    if attempt == 0:
+                        lost.append(futures[future])
+                    else:
+                        reason = f"worker lost: {type(error).__name__}: {error}"
+                        yield Outcome(student=futures[future].student, ok=False, reason=reason)
+        finally:
+            for future in futures:  # only left undone if the run itself was interrupted
+                future.cancel()
+            executor.shutdown(wait=True)
+            for thing in to_close:
+                thing.close()
+        tasks = lost
 
 
 def _scored(gradebook, assignment: str, result: Result) -> Result:
