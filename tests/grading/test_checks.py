@@ -184,3 +184,26 @@ def test_a_patched_helper_function_body_is_detected(monkeypatch):
     monkeypatch.setattr(checks.expect_tensor, "__code__", (lambda actual, expected, what: None).__code__)
     with pytest.raises(checks.IntegrityError, match="expect_tensor"):
         checks.verify_integrity()
+
+
+def test_changing_the_graders_own_tensors_is_detected(solution):
+    import gc
+
+    def vandal(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
+        for thing in gc.get_objects():  # find the grader's nn.RNN and make it agree with a zero answer
+            if type(thing) is nn.RNN:
+                for parameter in thing.parameters():
+                    parameter.data.zero_()
+        return torch.zeros_like(h)
+
+    with pytest.raises(checks.IntegrityError, match="reference weights or inputs"):
+        checks.check_rnn_cell(vandal)
+
+    class LoadsByZeroing(solution["MyRNN"]):
+        def load_state_dict(self, state_dict, strict=True, assign=False):
+            for tensor in state_dict.values():
+                tensor.zero_()  # only the grader's copies: the reference itself stays intact
+            return super().load_state_dict(state_dict, strict)
+
+    with pytest.raises(checks.GradingError, match="values differ"):  # its own weights are zero, not nn.RNN's
+        checks.check_myrnn(LoadsByZeroing)

@@ -203,6 +203,7 @@ if _ORIGINAL_SHELL is not None and hasattr(_ORIGINAL_SHELL, "observe"):
 
 # The originals the checks themselves use, whatever the learner does to the public names later.
 _allclose = torch.allclose
+_equal = torch.equal
 _isinstance = builtins.isinstance
 _type = builtins.type
 _tensor_type = torch.Tensor
@@ -300,9 +301,11 @@ def _profile(frame, event, arg):
         _FINDINGS.append(f"torch.{arg.__name__}")
 
 
-def call_guarded(function, *args, **kwargs):
-    """Call the learner's function; fail if it used nn.RNN or an RNN kernel, even if it caught the error."""
+def call_guarded(function, *args, _protect=(), **kwargs):
+    """Call the learner's function; fail if it used nn.RNN or an RNN kernel, even if it caught the error,
+    or if it changed any of the grader's tensors in `_protect` (the reference's weights and inputs)."""
     verify_integrity()
+    protected = [(tensor, tensor.detach().clone()) for tensor in _protect]
     _FINDINGS.clear()
     found: list[str] = []
     previous_profile, previous_thread_profile = sys.getprofile(), threading.getprofile()
@@ -324,6 +327,8 @@ def call_guarded(function, *args, **kwargs):
         )
     if profile_after is not _profile:
         raise IntegrityError("the learner's code replaced the interpreter's profile hook while it ran")
+    if not all(_equal(tensor.detach(), copy) for tensor, copy in protected):
+        raise IntegrityError("the learner's code changed the grader's reference weights or inputs")
     verify_integrity()
     return result
 
@@ -382,7 +387,10 @@ def check_rnn_cell(rnn_cell, *, input_size=3, hidden_size=4, batch=2, nonlineari
     weights = [p.detach().clone() for p in reference.parameters()]
     if not bias:
         weights += [None, None]
-    actual = call_guarded(rnn_cell, x.clone(), h.clone(), *weights, nonlinearity=nonlinearity)
+    protect = [x, h, *reference.parameters()]
+    actual = call_guarded(
+        rnn_cell, x.clone(), h.clone(), *weights, nonlinearity=nonlinearity, _protect=protect
+    )
     with torch.no_grad():
         _, expected = reference(x.unsqueeze(0), h.unsqueeze(0))  # (1, B, H)
     expect_tensor(actual, expected[0], f"rnn_cell ({nonlinearity}, bias={bias})")
@@ -407,8 +415,10 @@ def check_rnn_forward(
     weights = [p.detach().clone() for p in reference.parameters()]
     if not bias:
         weights += [None, None]
+    protect = [x, *([] if h0 is None else [h0]), *reference.parameters()]
     result = call_guarded(
-        rnn_forward, x.clone(), None if h0 is None else h0.clone(), *weights, nonlinearity=nonlinearity
+        rnn_forward, x.clone(), None if h0 is None else h0.clone(), *weights, nonlinearity=nonlinearity,
+        _protect=protect,
     )
     with torch.no_grad():
         output, h_n = reference(x, None if h0 is None else h0.unsqueeze(0))  # (L, B, H), (1, B, H)
@@ -432,8 +442,11 @@ def _build_pair(MyRNN, input_size, hidden_size, seed, options):
     if not _isinstance(mine, nn.Module) or _isinstance(mine, nn.RNNBase):
         raise ForbiddenCall("MyRNN must be an nn.Module written from scratch, not an nn.RNN")
     expect_same_parameters(mine, reference)
-    mine.double()
-    mine.load_state_dict(reference.state_dict())
+    call_guarded(mine.double)
+    state = {name: tensor.clone() for name, tensor in reference.state_dict().items()}
+    call_guarded(mine.load_state_dict, state, _protect=list(reference.parameters()))
+    call_guarded(mine.eval)
+    reference.eval()
     return mine, reference
 
 
@@ -495,9 +508,8 @@ def check_myrnn(
         x = _randn(*shape, input_size, seed=seed + 1)  # (L, B, H_in) or (B, L, H_in)
         h0 = _randn(layers * num_directions, batch, hidden_size, seed=seed + 2)  # (D*layers, B, H)
     h0 = h0 if with_h0 else None
-    mine.eval()
-    result = call_guarded(mine, x.clone(), *([] if h0 is None else [h0.clone()]))
-    reference.eval()
+    protect = [x, *([] if h0 is None else [h0]), *reference.parameters()]
+    result = call_guarded(mine, x.clone(), *([] if h0 is None else [h0.clone()]), _protect=protect)
     with torch.no_grad():
         output, h_n = reference(x, h0)
     what = f"MyRNN({input_size}, {hidden_size}, {_describe(options)}){' unbatched' if unbatched else ''}"
@@ -529,9 +541,9 @@ def check_packed(
     )
     h0 = _randn(options.get("num_layers", 1) * num_directions, batch, hidden_size, seed=seed + 2)
     h0 = h0 if with_h0 else None  # (D*layers, B, H)
-    mine.eval()
-    result = call_guarded(mine, packed, *([] if h0 is None else [h0.clone()]))
-    reference.eval()
+    protect = [field for field in (*packed, h0) if field is not None] + list(reference.parameters())
+    copy = PackedSequence(*(None if field is None else field.clone() for field in packed))
+    result = call_guarded(mine, copy, *([] if h0 is None else [h0.clone()]), _protect=protect)
     with torch.no_grad():
         output, h_n = reference(packed, h0)
     what = f"MyRNN({_describe(options)}) on a PackedSequence with lengths {list(lengths)}"
