@@ -43,6 +43,7 @@ def test_notebook_runs_in_jupyterlab_without_error_output(path, executed_noteboo
 
 def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_plot(executed_notebook):
     page = executed_notebook("notebooks/03_hidden_state.ipynb")
+    assert_no_traceback(page)  # a failed cell would hide the widget: say so first
     explorer = page.locator(f"{NOTEBOOK} .rnn-hidden-explorer").first
     handle = explorer.locator(".rnn-hidden-step .noUi-handle")
     readout = explorer.locator(".rnn-hidden-readout")
@@ -76,6 +77,7 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
 
 def test_shape_explorer_explains_a_feature_size_that_differs_from_input_size(executed_notebook):
     page = executed_notebook("notebooks/02_shapes.ipynb")
+    assert_no_traceback(page)  # a failed cell would hide the widget: say so first
     explorer = page.locator(f"{NOTEBOOK} .rnn-shape-explorer").first
     explorer.scroll_into_view_if_needed()
     error = explorer.locator(".rnn-shape-error")
@@ -154,6 +156,7 @@ def wait_for_score(page, score, text: str, why: str) -> None:
 
 def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
     page = executed_notebook("notebooks/05_practice.ipynb")
+    assert_no_traceback(page)  # a failed cell would hide the widget: say so first
     quiz = page.locator(f"{NOTEBOOK} .rnn-quiz").first
     quiz.scroll_into_view_if_needed()
     feedback, score = quiz.locator(".rnn-quiz-feedback"), quiz.locator(".rnn-quiz-score")
