@@ -39,7 +39,7 @@ class MemoryModel:
 def train_memory_task(
     hidden_size: int = 16,
     steps: int = 20,
-    iterations: int = 300,
+    iterations: int = 200,
     batch: int = 64,
     noise: float = 0.3,
     seed: int = 0,
