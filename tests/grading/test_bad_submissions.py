@@ -89,6 +89,21 @@ STEALS_REFERENCE = s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + ''
             frame = frame.f_back
         raise RuntimeError("no reference found")
 '''
+ZEROES_THE_REFERENCE = s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+
+    def forward(self, input, hx=None):
+        """Zero every nn.RNN's weights in memory (the grader's too), then answer with zeros."""
+        import gc
+
+        for thing in gc.get_objects():
+            if type(thing) is nn.RNN:
+                for parameter in thing.parameters():
+                    parameter.data.zero_()
+        steps, batch = input.shape[0], input.shape[1]
+        hidden = self.hidden_size * (2 if self.bidirectional else 1)
+        states = self.num_layers * (2 if self.bidirectional else 1)
+        return input.new_zeros(steps, batch, hidden), input.new_zeros(states, batch, self.hidden_size)
+'''
 AGREEABLE_TENSOR = '''class Agreeable(torch.Tensor):
     """Says yes to every comparison."""
 
@@ -127,6 +142,7 @@ CASES = {
                             s.MAX_AUTO - s.PART2),
     "calls_the_graders_reference": (lambda: s.build({**s.CORRECT, "my_rnn": STEALS_REFERENCE}),
                                     PARTS_1_2 + PARAMETERS),
+    "zeroes_the_reference": (lambda: s.build({**s.CORRECT, "my_rnn": ZEROES_THE_REFERENCE}), 0),
     "tensor_that_agrees": (lambda: s.build({**s.CORRECT, "rnn_cell": AGREEABLE_TENSOR}), PARAMETERS),
     # What the tests rely on, replaced: nothing in the notebook earns points, right answers included.
     "patches_allclose_before_setup": (
