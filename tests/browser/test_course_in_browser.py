@@ -27,6 +27,15 @@ def slider_value(handle) -> int:
     return int(float(handle.get_attribute("aria-valuenow")))
 
 
+def step_key(handle) -> str:
+    """ArrowRight, or ArrowLeft when the slider is already at its maximum."""
+    at_max = slider_value(handle) == int(float(handle.get_attribute("aria-valuemax")))
+    return "ArrowLeft" if at_max else "ArrowRight"
+
+
+NEW_SRC = "([img, src]) => img.getAttribute('src') && img.getAttribute('src') !== src"
+
+
 def assert_no_traceback(page):
     errors = harness.error_outputs(page)
     assert not errors, "error output in the notebook:\n" + "\n---\n".join(errors)
@@ -54,15 +63,14 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
     before_text, before_src = readout.inner_text(), plot.get_attribute("src")
     assert before_src and f"t = {step}" in before_text
 
-    key = "ArrowLeft" if step == int(float(handle.get_attribute("aria-valuemax"))) else "ArrowRight"
+    key = step_key(handle)
     handle.focus()
     page.keyboard.press(key)
 
     new_step = step + (1 if key == "ArrowRight" else -1)
     assert slider_value(handle) == new_step, f"{key} did not move the time-step slider from {step}"
-    new_src = "([img, src]) => img.getAttribute('src') && img.getAttribute('src') !== src"
     harness.wait_until(
-        page, new_src, [plot.element_handle(), before_src],
+        page, NEW_SRC, [plot.element_handle(), before_src],
         f"the hidden-state plot image did not change after {key} moved the step {step} -> {new_step}",
         UPDATE_MS,
     )  # fmt: skip
@@ -88,7 +96,7 @@ def test_shape_explorer_explains_a_feature_size_that_differs_from_input_size(exe
     assert error.inner_text().strip() == ""
     assert "output" in readout.inner_text()
 
-    key = "ArrowLeft" if input_size == int(float(feature.get_attribute("aria-valuemax"))) else "ArrowRight"
+    key = step_key(feature)
     wrong = input_size + (1 if key == "ArrowRight" else -1)
     feature.focus()
     page.keyboard.press(key)
@@ -110,6 +118,39 @@ def test_shape_explorer_explains_a_feature_size_that_differs_from_input_size(exe
         page, "el => el.innerText.trim() === ''", error.element_handle(),
         "the explanation stayed after the feature size matched input_size again", UPDATE_MS,
     )  # fmt: skip
+
+
+def test_packing_explorer_repacks_when_a_length_changes(executed_notebook):
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    page = executed_notebook("notebooks/04_packing.ipynb")
+    assert_no_traceback(page)
+    explorer = page.locator(f"{NOTEBOOK} .rnn-packing-explorer").first
+    explorer.scroll_into_view_if_needed()
+    handles = explorer.locator(".widget-slider .noUi-handle")
+    plot = explorer.locator("img.rnn-packing-plot")
+    plot.wait_for()
+    lengths = [slider_value(handles.nth(i)) for i in range(handles.count())]
+    before_src = plot.get_attribute("src")
+
+    key = step_key(handles.first)
+    handles.first.focus()
+    page.keyboard.press(key)
+    lengths[0] += 1 if key == "ArrowRight" else -1
+
+    padded = torch.zeros(len(lengths), max(lengths))  # (N, L_max): only the lengths matter here
+    packed = pack_padded_sequence(padded, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    expected = f"batch_sizes={packed.batch_sizes.tolist()}"
+    harness.wait_until(
+        page, "([el, text]) => el.innerText.includes(text)", [explorer.element_handle(), expected],
+        f"lengths {lengths}: the explorer does not show PyTorch's {expected}", UPDATE_MS,
+    )  # fmt: skip
+    harness.wait_until(
+        page, NEW_SRC, [plot.element_handle(), before_src],
+        f"lengths {lengths}: the diagram did not change", UPDATE_MS,
+    )  # fmt: skip
+    assert_no_traceback(page)
 
 
 def practice_session():
