@@ -13,9 +13,13 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from queue import Empty
@@ -47,24 +51,44 @@ PRELOAD = (
 # ---------------------------------------------------------------- the fork server (its own process)
 
 
-def _serve(preload: list[str]) -> None:
-    """Import the heavy modules, then fork one kernel per request line read on stdin."""
+def _serve(address: str, preload: list[str]) -> None:
+    """Import the heavy modules, then fork one kernel per request on the Unix socket at `address`.
+
+    It leaves when its stdin closes, that is when the process that started it is gone.
+    """
     for name in preload:
         try:
             importlib.import_module(name)
         except ImportError:
             pass  # a missing optional module only makes that import slower in the kernel
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children vanish on exit
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    replies.write(b'{"ready": true}\n')
-    replies.flush()
-    for line in requests:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _become_kernel(request)  # never returns
-        replies.write(json.dumps({"pid": pid}).encode() + b"\n")
-        replies.flush()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # nobody waits for the kernels: they vanish on exit
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
+    sys.stdout.buffer.write(b"ready\n")
+    sys.stdout.buffer.flush()
+    try:
+        _accept_requests(listener)
+    finally:
+        shutil.rmtree(os.path.dirname(address), ignore_errors=True)
+
+
+def _accept_requests(listener: socket.socket) -> None:
+    while True:
+        readable, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1024):
+            return
+        if listener in readable:
+            connection, _ = listener.accept()
+            with connection, connection.makefile("rwb") as stream:
+                request = json.loads(stream.readline())
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    connection.close()
+                    _become_kernel(request)  # never returns
+                stream.write(json.dumps({"pid": pid}).encode() + b"\n")
+                stream.flush()
 
 
 def _become_kernel(request: dict) -> None:
@@ -93,46 +117,23 @@ def _become_kernel(request: dict) -> None:
 
 
 class ForkServer:
-    """A handle on one fork server process; `fork_kernel` returns the pid of a fresh kernel."""
+    """One fork server process, started here; any process of this user may ask it for kernels at `address`."""
 
     def __init__(self, preload: tuple[str, ...] = PRELOAD):
-        command = [
-            sys.executable,
-            "-c",
-            "import sys; from rnn_course.grading.kernels import _serve; _serve(sys.argv[1:])",
-            *preload,
-        ]
+        self.folder = tempfile.mkdtemp(prefix="rnn-fork-")  # mode 0700: nobody else may ask for kernels
+        self.address = os.path.join(self.folder, "socket")
+        serve = "import sys; from rnn_course.grading.kernels import _serve; _serve(sys.argv[1], sys.argv[2:])"
         self.process = subprocess.Popen(
-            command,
+            [sys.executable, "-c", serve, self.address, *preload],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self.lock = threading.Lock()
-        self.ready = False
-
-    def _reply(self) -> dict:
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError("the kernel fork server exited")
-        return json.loads(line)
 
     def wait_ready(self) -> None:
-        with self.lock:
-            if not self.ready:
-                self._reply()
-                self.ready = True
-
-    def fork_kernel(
-        self, args: list[str], cwd: str, env: dict[str, str], limits: limits_module.Limits
-    ) -> int:
-        self.wait_ready()
-        request = {"args": args, "cwd": cwd, "env": env, "limits": limits.as_dict()}
-        with self.lock:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
-            return self._reply()["pid"]
+        if not self.process.stdout.readline():
+            raise RuntimeError("the kernel fork server could not start")
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -141,24 +142,49 @@ class ForkServer:
         if self.alive():
             self.process.kill()
             self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-_server: ForkServer | None = None
-_server_lock = threading.Lock()
+def request_kernel(address: str, args: list[str], cwd: str, env: dict[str, str], limits) -> int:
+    """Ask the fork server at `address` for a fresh kernel; returns its pid."""
+    request = json.dumps({"args": args, "cwd": cwd, "env": env, "limits": limits.as_dict()}).encode()
+    deadline = time.monotonic() + 120  # a server started a moment ago may still be importing torch
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.connect(address)
+                with connection.makefile("rwb") as stream:
+                    stream.write(request + b"\n")
+                    stream.flush()
+                    reply = stream.readline()
+            return json.loads(reply)["pid"]
+        except (FileNotFoundError, ConnectionRefusedError, json.JSONDecodeError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no kernel fork server answers at {address}") from None
+            time.sleep(0.05)
 
 
-def fork_server() -> ForkServer:
-    """The fork server of this process, started on first use (or by `warm_up`)."""
-    global _server
-    with _server_lock:
-        if _server is None or not _server.alive():
-            _server = ForkServer()
-        return _server
+_shared_address = ""  # a fork server started by our parent (a local grading run), if any
+_own_server: ForkServer | None = None
+_own_server_lock = threading.Lock()
 
 
-def warm_up() -> None:
-    """Start this process's fork server now, so its imports overlap with other start-up work."""
-    fork_server()
+def use_fork_server(address: str) -> None:
+    """Take kernels from the fork server at `address` (the runner's workers share their parent's)."""
+    global _shared_address
+    _shared_address = address
+
+
+def fork_server_address() -> str:
+    """The fork server this process uses: the shared one, or its own, started on first use."""
+    global _own_server
+    if _shared_address:
+        return _shared_address
+    with _own_server_lock:
+        if _own_server is None or not _own_server.alive():
+            _own_server = ForkServer()
+            _own_server.wait_ready()
+        return _own_server.address
 
 
 # ---------------------------------------------------------------- the jupyter_client side
@@ -211,7 +237,7 @@ class ForkProvisioner(LocalProvisioner):
         env = dict(kwargs.get("env") or os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())
         limits = limits_module.load_limits(self.parent.config if self.parent else {})
-        pid = fork_server().fork_kernel(cmd[3:], cwd, env, limits)
+        pid = request_kernel(fork_server_address(), cmd[3:], cwd, env, limits)
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid  # the child called setsid(): its group is its pid
         self.cwd = cwd

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import os
 import resource
 import time
@@ -118,6 +119,7 @@ class LimitedExecute(Execute):
         self._current = 0
         self._output_bytes: dict[int, int] = {}
         self._flooded: set[int] = set()
+        self._notebook_bound = self._out_of_time = False
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -132,12 +134,14 @@ class LimitedExecute(Execute):
     def _get_timeout(self, cell):
         """A cell gets the cell limit, or whatever is left of the notebook's, whichever is less."""
         timeout = super()._get_timeout(cell)
-        left = self._deadline - time.monotonic()
-        return max(1, int(min(timeout or left, left)))
+        left = math.ceil(self._deadline - time.monotonic())
+        self._notebook_bound = timeout is None or left < timeout
+        return max(1, left if self._notebook_bound else timeout)
 
     def preprocess_cell(self, cell, resources, index):
         self._current = index
-        if cell.cell_type == "code" and cell.source.strip() and time.monotonic() > self._deadline:
+        late = self._out_of_time or time.monotonic() > self._deadline
+        if cell.cell_type == "code" and cell.source.strip() and late:
             self._score_unrun_cells(
                 self.nb,
                 index,
@@ -186,7 +190,10 @@ class LimitedExecute(Execute):
         if content.get("status") != "error":
             return
         ename, evalue = content.get("ename", ""), str(content.get("evalue", ""))
-        if ename == "CellTimeoutError":
+        if ename == "CellTimeoutError" and self._notebook_bound:
+            self._out_of_time = True  # the cells after it are not run
+            self.reasons.append(f"{name}: over the notebook's {self.limits.notebook_timeout} s time limit")
+        elif ename == "CellTimeoutError":
             self.reasons.append(
                 f"{name}: over the time limit ({self.limits.cell_timeout} s a cell, "
                 f"{self.limits.notebook_timeout} s a notebook)"

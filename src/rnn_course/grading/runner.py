@@ -28,6 +28,7 @@ import uuid
 import warnings
 from pathlib import Path
 
+from rnn_course.grading import kernels
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker, load_config
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, the run lock and the staging area
@@ -187,17 +188,27 @@ def _default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _make_executor(workers: int, scheduler: str | None) -> tuple[concurrent.futures.Executor, list]:
-    """A concurrent.futures Executor (local processes, or a Dask cluster's) and what to close after it."""
+def _make_executor(
+    workers: int, scheduler: str | None, warm: bool
+) -> tuple[concurrent.futures.Executor, list]:
+    """A concurrent.futures Executor (local processes, or a Dask cluster's) and what to close after it.
+
+    Local workers share one warm kernel server, started first so that its imports overlap theirs; Dask
+    workers each start their own on first use.
+    """
     if scheduler:
         from distributed import Client
 
         client = Client(scheduler)
         return client.get_executor(pure=False), [client]
+    server = kernels.ForkServer() if warm else None
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(server.address if server else "",),
     )
-    return pool, []
+    return pool, [server] if server else []
 
 
 def _needs_grading(coursedir, assignment: str, student: str, force: bool) -> bool:
@@ -323,7 +334,7 @@ def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None):
     for attempt in range(2):
         if not tasks:
             return
-        executor, to_close = _make_executor(min(workers, len(tasks)), scheduler)
+        executor, to_close = _make_executor(min(workers, len(tasks)), scheduler, tasks[0].warm)
         futures = {executor.submit(grade_in_worker, task): task for task in tasks}
         lost = []
         try:

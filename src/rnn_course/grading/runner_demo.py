@@ -22,7 +22,7 @@ KINDS = ("correct", "partial", "wrong", "broken", "not_a_notebook",
 MISCHIEF = {
     "timeout": "while True:\n    pass\n",
     "memory": "hog = [bytearray(64 * 2**20) for _ in range(10**6)]\n",
-    "flood": "while True:\n    print('x' * 10_000)\n",
+    "flood": "while True:\n    print('x' * 100)\n",
     "spawn": "import subprocess\nsleepers = [subprocess.Popen(['sleep', '4321']) for _ in range(5)]\n",
     "exit": "import os\nos._exit(3)\n",
     "fork": ("import os, time\nfor _ in range(500):\n    if os.fork() == 0:\n        time.sleep(20)\n"

@@ -194,9 +194,10 @@ def grade_in_worker(task: Task) -> Outcome:
         outcome.seconds = time.monotonic() - start
 
 
-def init_worker() -> None:
-    """Pool initializer: start the warm kernel server now, and leave if the parent dies."""
-    kernels.warm_up()
+def init_worker(fork_server_address: str) -> None:
+    """Pool initializer: use the parent's warm kernel server, and leave if the parent dies."""
+    if fork_server_address:
+        kernels.use_fork_server(fork_server_address)
     parent = os.getppid()
 
     def watch_parent() -> None:
