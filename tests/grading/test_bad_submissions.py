@@ -5,6 +5,7 @@ helpers, hidden errors, a kernel that ends) and tampered cells (edited, deleted,
 """
 
 import csv
+import re
 
 import nbformat
 import pytest
@@ -225,6 +226,15 @@ def test_the_reason_for_a_zero_is_written_where_the_learner_reads_it(graded):
     assert "ForbiddenCall" in errors["kernel_error_swallowed"]
     assert "TestDidNotFinish" in errors["blanks_later_test_cells"]
     assert "KernelDied" in errors["exits_the_kernel"]
+
+
+def test_tracebacks_do_not_show_the_line_the_grader_added(graded):
+    course_dir, _ = graded
+    tracebacks = [re.sub(r"\x1b\[[0-9;]*m", "", entry)  # without the colours
+                  for cell in _autograded(course_dir, "subclasses_nn_rnn").cells
+                  for output in cell.get("outputs", []) for entry in output.get("traceback", [])]
+    assert any("checks.check_parameters(MyRNN)" in entry for entry in tracebacks)
+    assert not any('fromlist=["passed"]' in entry for entry in tracebacks)
 
 
 def test_feedback_never_shows_a_hidden_test(graded):
