@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often give /dev/shm only 64 MB, which crashes tabs
 ]
 ENABLE_HINT = "install Debian's Chromium to enable it: sudo apt-get install -y chromium"
 REQUIRE_ENV = "RNN_COURSE_REQUIRE_BROWSER"
