@@ -70,3 +70,18 @@ def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_pa
     assert grades == expected
     pages = sorted((course_dir / "feedback").glob("*/rnn_from_scratch/rnn_from_scratch.html"))
     assert [page.parts[-3] for page in pages] == sorted(expected)
+
+
+@pytest.mark.slow
+def test_each_step_runs_on_its_own_from_the_command_line(tmp_path):
+    course_dir = copy_course(tmp_path / "course")
+    steps = [("release", "no solution, no hidden test"), ("autograde", "1 graded, 0 failed"),
+             ("feedback", "wrote 1 feedback page(s)"), ("export", "grades.csv")]
+    for step, said in steps:
+        if step == "autograde":
+            submissions.write(submissions.build(submissions.CORRECT), course_dir, "solo")
+        result = rnn_course("grade", step, "rnn_from_scratch", "--course-dir", course_dir,
+                            *(["--workers", "1"] if step == "autograde" else []))
+        assert result.returncode == 0 and said in result.stdout, (step, result.stdout, result.stderr)
+    rows = list(csv.DictReader((course_dir / "grades.csv").open()))
+    assert [(row["student_id"], float(row["score"])) for row in rows] == [("solo", submissions.MAX_AUTO)]
