@@ -18,9 +18,9 @@ def copy_course(target: Path, *, demo: bool = False) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def released_course(tmp_path_factory) -> Path:
-    """A course copy with the assignment released (so it is in the gradebook)."""
+    """A course copy with the assignment released (so it is in the gradebook); shared, so only add to it."""
     from rnn_course.grading import course
 
     course_dir = copy_course(tmp_path_factory.mktemp("course"))
