@@ -86,6 +86,7 @@ def pool_workers() -> list[int]:
     return found
 
 
+@pytest.mark.filterwarnings("ignore:resource_tracker:UserWarning")
 def test_a_dead_worker_does_not_stop_the_batch(tmp_path):
     import threading
 
