@@ -77,3 +77,13 @@ def test_unknown_assignment_is_a_clear_error(courses):
     ours, _, _ = courses
     with pytest.raises(RuntimeError, match="not in the gradebook"):
         runner.autograde(ours, "no_such_assignment", workers=1, progress=False)
+
+
+def test_one_run_at_a_time(courses):
+    import fcntl
+
+    ours, _, _ = courses
+    with open(ours / ".runs" / "lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(RuntimeError, match="another autograde run"):
+            runner.autograde(ours, "tiny", workers=1, progress=False)

@@ -81,7 +81,8 @@ class RunReport:
         for result in self.graded:
             if result.reason:
                 lines.append(f"  limited {result.student}: {result.reason}")
-        ran = sorted(self.graded + self.failed, key=lambda result: -result.seconds)[:slowest]
+        ran = [result for result in self.graded + self.failed if result.seconds > 0]
+        ran = sorted(ran, key=lambda result: -result.seconds)[:slowest]
         if ran:
             lines.append(
                 "  slowest: " + ", ".join(f"{result.student} {result.seconds:.1f} s" for result in ran)
