@@ -73,10 +73,14 @@ def test_second_run_skips_what_is_graded_and_retries_failures(courses):
     assert {result.student: result.score for result in again.results}["s1_partial"] == 2
 
 
-def test_unknown_assignment_is_a_clear_error(courses):
+def test_bad_arguments_are_clear_errors(courses, tmp_path):
     ours, _, _ = courses
     with pytest.raises(RuntimeError, match="not in the gradebook"):
         runner.autograde(ours, "no_such_assignment", workers=1, progress=False)
+    with pytest.raises(RuntimeError, match="at least 1"):
+        runner.autograde(ours, "tiny", workers=0, progress=False)
+    with pytest.raises(RuntimeError, match="not an nbgrader course"):
+        runner.autograde(tmp_path, "tiny", progress=False)
 
 
 def test_one_run_at_a_time(courses):

@@ -281,6 +281,10 @@ def autograde(
     course_dir = Path(course_dir).resolve()
     config = load_config(str(course_dir))
     coursedir = CourseDirectory(config=config)
+    if workers is not None and workers < 1:
+        raise RuntimeError(f"--workers must be at least 1, not {workers}")
+    if not (course_dir / "nbgrader_config.py").exists() and not (course_dir / "source").is_dir():
+        raise RuntimeError(f"{course_dir} is not an nbgrader course (no nbgrader_config.py, no source/)")
     workers = workers or _default_workers()
     report = RunReport(
         assignment=assignment,
