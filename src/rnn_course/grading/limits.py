@@ -12,6 +12,8 @@ A cell over a limit ends with an error output, so nbgrader scores it 0, and the 
 the rest of the notebook and of the batch goes on. RLIMIT_NPROC is not enforced for root (uid 0) by
 Linux, whatever the capabilities: run the grader as a normal user to cap process count. As root the
 kernel's whole process group is still killed when its notebook ends, so nothing it spawned outlives it.
+Memory and process counts are capped in the kernels the runner forks (kernels.py); the time and output
+limits hold wherever LimitedExecute runs, stock `nbgrader autograde` included.
 """
 
 from __future__ import annotations
