@@ -2,7 +2,8 @@
 
 A stock kernel starts a new Python and pays `import torch` (about a second here) for every submission.
 The fork server pays it once. Each kernel is still its own fresh process: a child forked from a parent
-that has only imported modules (no threads, no sockets), so nothing one submission does reaches another.
+that has only imported modules and waits for requests (the child drops the request socket), so nothing
+one submission does reaches another, and a kill of its process group ends whatever it started.
 
 jupyter_client talks to the forked kernel through the usual connection file; `ForkKernelManager` swaps the
 stock process launcher (its provisioner) for one that asks the fork server instead.
