@@ -158,6 +158,8 @@ TAMPERING = {
     "torch.testing.assert_close": (torch.testing, "assert_close", lambda *args, **kwargs: None),
     "torch.randn": (torch, "randn", lambda *shape, **kwargs: torch.zeros(*shape)),  # all-zero inputs
     "torch.Tensor.__eq__": (torch.Tensor, "__eq__", lambda self, other: True),
+    "torch.Tensor.detach": (torch.Tensor, "detach", lambda self: torch.zeros(())),
+    "torch.nn.functional.pad": (nn.functional, "pad", lambda *args, **kwargs: None),
     "nn.RNN.forward": (nn.RNN, "forward", lambda self, input, hx=None: (input, hx)),
     "numpy.allclose": (numpy, "allclose", lambda *args, **kwargs: True),
     "numpy.testing": (numpy, "testing", object()),
@@ -207,3 +209,30 @@ def test_changing_the_graders_own_tensors_is_detected(solution):
 
     with pytest.raises(checks.GradingError, match="values differ"):  # its own weights are zero, not nn.RNN's
         checks.check_myrnn(LoadsByZeroing)
+
+
+def test_a_global_module_hook_cannot_rewrite_the_reference(solution):
+    wrong = load({**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_ALWAYS_TANH})
+
+    def agree_with_the_learner(module, inputs, output):
+        if type(module) is nn.RNN and module.nonlinearity == "relu":
+            weights = list(module.parameters())
+            output, h_n = wrong["rnn_forward"](inputs[0], inputs[1][0], *weights, nonlinearity="relu")
+            return output, h_n.unsqueeze(0)  # (L, B, H), (1, B, H): what nn.RNN returns
+        return output
+
+    handle = nn.modules.module.register_module_forward_hook(agree_with_the_learner)
+    try:
+        with pytest.raises(checks.GradingError, match="differ from nn.RNN's"):
+            checks.check_rnn_cell(wrong["rnn_cell"], nonlinearity="relu")
+    finally:
+        handle.remove()
+
+
+def test_what_pytorch_itself_rebinds_is_not_tampering():
+    default = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)  # swaps torch.Storage
+        checks.verify_integrity()
+    finally:
+        torch.set_default_dtype(default)

@@ -52,7 +52,7 @@ _WATCHED = (
     *[
         ("torch", torch, name)
         for name in (
-            "allclose", "isclose", "equal", "testing", "tensor", "manual_seed",  # comparisons and seeds
+            "allclose", "isclose", "equal", "testing", "tensor",  # comparisons
             "randn", "randint", "Generator", "float64", "no_grad",  # what makes the test inputs
         )
     ],
@@ -203,6 +203,8 @@ if _ORIGINAL_SHELL is not None and hasattr(_ORIGINAL_SHELL, "observe"):
 
 # The originals the checks themselves use, whatever the learner does to the public names later.
 _allclose = torch.allclose
+_manual_seed = torch.manual_seed
+_rnn_forward = nn.RNN.forward
 _equal = torch.equal
 _isinstance = builtins.isinstance
 _type = builtins.type
@@ -210,9 +212,45 @@ _tensor_type = torch.Tensor
 _float64 = torch.float64
 
 
+# Whole namespaces the comparisons and the reference run through: any name rebound in them is noticed.
+_NAMESPACES = tuple(
+    (label, vars(root), types.MappingProxyType(dict(vars(root))))
+    for label, root in (
+        ("torch", torch),
+        ("torch.Tensor", torch.Tensor),
+        ("torch._C.TensorBase", torch._C.TensorBase),
+        ("torch.testing", torch.testing),
+        ("torch.nn", nn),
+        ("torch.nn.functional", nn.functional),
+        ("torch.nn.utils.rnn", torch.nn.utils.rnn),
+        ("torch.nn.Module", nn.Module),
+        ("torch.nn.RNNBase", nn.RNNBase),
+        ("torch.nn.RNN", nn.RNN),
+        ("numpy", numpy),
+        ("numpy.testing", numpy.testing),
+    )
+)
+_GONE = object()
+
+
+# Rebound by PyTorch itself: set_default_dtype swaps torch.Storage, importing torch._dynamo wraps manual_seed.
+_VOLATILE = frozenset({"torch.Storage", "torch.manual_seed"})
+
+
+def _namespace_changes() -> list[str]:
+    changed = [
+        f"{label}.{name}"
+        for label, namespace, original in _NAMESPACES
+        for name, value in original.items()
+        if namespace.get(name, _GONE) is not value
+    ]
+    return [name for name in changed if name not in _VOLATILE]
+
+
 def _changed() -> list[str]:
     """Names of everything that no longer is what it was at import time."""
     changed = [key for key, value in _current_values().items() if not _same(value, _ORIGINAL_VALUES[key])]
+    changed += _namespace_changes()
     shell_now = _shell_state(_ORIGINAL_SHELL)
     changed += [key for key, value in _ORIGINAL_SHELL_STATE.items() if shell_now.get(key) != value]
     if _ORIGINAL_SHELL is not None and _shell() is not _ORIGINAL_SHELL:
@@ -368,10 +406,30 @@ def expect_packed(actual, expected: PackedSequence, what: str) -> None:
 # Reference nn.RNN and random configurations.
 
 
+def _run_reference(reference: nn.RNN, input, hx):
+    """nn.RNN's own forward, called directly: no module hooks (global or not) and no instance overrides."""
+    if [id(weight) for weight in reference._flat_weights] != [id(p) for p in reference.parameters()]:
+        raise IntegrityError("the reference nn.RNN does not compute with its own parameters")
+    return _rnn_forward(reference, input, hx)
+
+
 def reference_rnn(input_size, hidden_size, seed=0, **options) -> nn.RNN:
     """A real nn.RNN in float64 with seeded weights."""
-    torch.manual_seed(seed)
-    return nn.RNN(input_size, hidden_size, dtype=_float64, **options)
+    _manual_seed(seed)
+    reference = nn.RNN(input_size, hidden_size, dtype=_float64, **options)
+    asked = {
+        "mode": "RNN_RELU" if options.get("nonlinearity") == "relu" else "RNN_TANH",
+        "input_size": input_size,
+        "hidden_size": hidden_size,
+        "num_layers": options.get("num_layers", 1),
+        "bias": options.get("bias", True),
+        "batch_first": options.get("batch_first", False),
+        "bidirectional": options.get("bidirectional", False),
+    }
+    built = {key: getattr(reference, key, None) for key in asked}
+    if _type(reference) is not nn.RNN or built != asked:
+        raise IntegrityError("the reference nn.RNN was not built as asked")
+    return reference
 
 
 def _randn(*shape, seed):
@@ -392,7 +450,7 @@ def check_rnn_cell(rnn_cell, *, input_size=3, hidden_size=4, batch=2, nonlineari
         rnn_cell, x.clone(), h.clone(), *weights, nonlinearity=nonlinearity, _protect=protect
     )
     with torch.no_grad():
-        _, expected = reference(x.unsqueeze(0), h.unsqueeze(0))  # (1, B, H)
+        _, expected = _run_reference(reference, x.unsqueeze(0), h.unsqueeze(0))  # (1, B, H)
     expect_tensor(actual, expected[0], f"rnn_cell ({nonlinearity}, bias={bias})")
 
 
@@ -421,7 +479,7 @@ def check_rnn_forward(
         _protect=protect,
     )
     with torch.no_grad():
-        output, h_n = reference(x, None if h0 is None else h0.unsqueeze(0))  # (L, B, H), (1, B, H)
+        output, h_n = _run_reference(reference, x, None if h0 is None else h0.unsqueeze(0))  # (1, B, H)
     what = f"rnn_forward ({nonlinearity}, bias={bias}, h0={'given' if with_h0 else 'None'})"
     _expect_pair(result, what)
     expect_tensor(result[0], output, f"{what} output")
@@ -511,7 +569,7 @@ def check_myrnn(
     protect = [x, *([] if h0 is None else [h0]), *reference.parameters()]
     result = call_guarded(mine, x.clone(), *([] if h0 is None else [h0.clone()]), _protect=protect)
     with torch.no_grad():
-        output, h_n = reference(x, h0)
+        output, h_n = _run_reference(reference, x, h0)
     what = f"MyRNN({input_size}, {hidden_size}, {_describe(options)}){' unbatched' if unbatched else ''}"
     _expect_pair(result, what)
     expect_tensor(result[0], output, f"{what} output")
@@ -545,7 +603,7 @@ def check_packed(
     copy = PackedSequence(*(None if field is None else field.clone() for field in packed))
     result = call_guarded(mine, copy, *([] if h0 is None else [h0.clone()]), _protect=protect)
     with torch.no_grad():
-        output, h_n = reference(packed, h0)
+        output, h_n = _run_reference(reference, packed, h0)
     what = f"MyRNN({_describe(options)}) on a PackedSequence with lengths {list(lengths)}"
     _expect_pair(result, what)
     expect_packed(result[0], output, f"{what}: output")
