@@ -78,7 +78,7 @@ def pool_workers() -> list[int]:
             with open(f"/proc/{pid}/stat") as stat:
                 parent = int(stat.read().rsplit(")", 1)[1].split()[1])
             with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                is_worker = b"multiprocessing" in cmdline.read()
+                is_worker = b"spawn_main" in cmdline.read()  # not the resource tracker
         except (OSError, ValueError, IndexError):
             continue
         if parent == me and is_worker:
