@@ -70,18 +70,20 @@ def test_kill_then_resume_completes_the_batch(tmp_path):
 
 
 def pool_workers() -> list[int]:
-    """This process's multiprocessing children (the runner's worker processes)."""
+    """The runner's worker processes: this process's children forked from it (same command line)."""
     me = os.getpid()
+    with open(f"/proc/{me}/cmdline", "rb") as cmdline:
+        my_command = cmdline.read()
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 parent = int(stat.read().rsplit(")", 1)[1].split()[1])
             with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                is_worker = b"spawn_main" in cmdline.read()  # not the resource tracker
+                same_command = cmdline.read() == my_command  # not the kernel server, not a tracker
         except (OSError, ValueError, IndexError):
             continue
-        if parent == me and is_worker:
+        if parent == me and same_command:
             found.append(int(pid))
     return found
 

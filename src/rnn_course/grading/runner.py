@@ -190,26 +190,36 @@ def _default_workers() -> int:
 
 
 def _make_executor(
-    workers: int, scheduler: str | None, warm: bool
+    workers: int, scheduler: str | None, kernel_server: str
 ) -> tuple[concurrent.futures.Executor, list]:
     """A concurrent.futures Executor (local processes, or a Dask cluster's) and what to close after it.
 
-    Local workers share one warm kernel server, started first so that its imports overlap theirs; Dask
-    workers each start their own on first use.
+    Local workers are forked from this process (which has already imported nbgrader) and share the
+    run's warm kernel server; Dask workers each start their own on first use.
     """
     if scheduler:
         from distributed import Client
 
         client = Client(scheduler)
         return client.get_executor(pure=False), [client]
-    server = kernels.ForkServer() if warm else None
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context("fork"),
         initializer=init_worker,
-        initargs=(server.address if server else "",),
+        initargs=(kernel_server,),
     )
-    return pool, [server] if server else []
+    return pool, []
+
+
+@contextlib.contextmanager
+def _warm_kernel_server(wanted: bool):
+    """The run's fork server for warm kernels (None if not wanted); stopped when the run ends."""
+    server = kernels.ForkServer() if wanted else None
+    try:
+        yield server
+    finally:
+        if server:
+            server.close()
 
 
 def _needs_grading(coursedir, assignment: str, student: str, force: bool) -> bool:
@@ -293,7 +303,12 @@ def autograde(
         started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
     runs = course_dir / RUNS_DIR
-    with _run_lock(runs), Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+    local_warm = warm and not scheduler
+    with (
+        _run_lock(runs),
+        _warm_kernel_server(local_warm) as server,  # first, so its torch import overlaps what follows
+        Gradebook(coursedir.db_url, coursedir.course_id) as gradebook,
+    ):
         try:
             notebooks = tuple(notebook.name for notebook in gradebook.find_assignment(assignment).notebooks)
         except MissingEntry:
@@ -316,7 +331,7 @@ def autograde(
 
         bar = tqdm(total=len(tasks), unit="submission", disable=not progress or not tasks, file=sys.stderr)
         try:
-            for outcome in _run_tasks(tasks, workers, scheduler):
+            for outcome in _run_tasks(tasks, workers, scheduler, server.address if server else ""):
                 report.results.append(_finish(gradebook, coursedir, config, assignment, outcome))
                 bar.set_postfix_str(f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False)
                 bar.update()
@@ -334,12 +349,12 @@ def autograde(
     return report
 
 
-def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None):
+def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, kernel_server: str):
     """Yield each task's Outcome as it completes. Tasks lost with a dead worker get one more try."""
     for attempt in range(2):
         if not tasks:
             return
-        executor, to_close = _make_executor(min(workers, len(tasks)), scheduler, tasks[0].warm)
+        executor, to_close = _make_executor(min(workers, len(tasks)), scheduler, kernel_server)
         futures = {executor.submit(grade_in_worker, task): task for task in tasks}
         lost = []
         try:
