@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rnn-course-installed
 TORCH  := torch==2.13.0
+TORCH_PIP_ARGS ?=
 PORT   ?= 8888
 LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
@@ -25,9 +26,10 @@ check-python:
 # so no later run trusts a half-made one.
 $(STAMP): pyproject.toml | check-python
 	@echo "==> installing the course into $(VENV) (torch first, then the package with dev extras)"
-	@if [ -d $(VENV) ] && [ ! -x $(BIN)/python ]; then rm -rf $(VENV); fi
+	@if [ -d $(VENV) ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
+	  then echo "==> $(VENV) is broken or older than Python 3.11; rebuilding it"; rm -rf $(VENV); fi
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "could not create $(VENV)"; exit 1; }
-	@( $(BIN)/python -m pip install -q $(TORCH) && $(BIN)/python -m pip install -q -e '.[dev]' ) || \
+	@( $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH) && $(BIN)/python -m pip install -q -e '.[dev]' ) || \
 	  { rm -rf $(VENV); echo "install failed; $(VENV) was removed so that no later run trusts it"; exit 1; }
 	@touch $(STAMP)
 
