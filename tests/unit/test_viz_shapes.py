@@ -52,10 +52,14 @@ def test_valid_shapes_match_nn_rnn(batch_first, bidirectional, num_layers, input
 
 
 def test_h_n_shape_ignores_batch_first():
-    plain = shape_report(ShapeConfig(batch=3, seq_len=5, num_layers=2, bidirectional=True))
-    first = shape_report(ShapeConfig(batch=3, seq_len=5, num_layers=2, bidirectional=True, batch_first=True))
-    assert plain.shapes["h_n"] == first.shapes["h_n"] == (4, 3, 4)
-    assert plain.shapes["output"] == (5, 3, 8) and first.shapes["output"] == (3, 5, 8)
+    plain_config = ShapeConfig(batch=3, seq_len=5, num_layers=2, bidirectional=True)
+    first_config = ShapeConfig(batch=3, seq_len=5, num_layers=2, bidirectional=True, batch_first=True)
+    plain, first = shape_report(plain_config), shape_report(first_config)
+    plain_output, plain_h_n = run_directly(plain_config)
+    first_output, first_h_n = run_directly(first_config)
+    assert plain.shapes["h_n"] == first.shapes["h_n"] == tuple(plain_h_n.shape) == tuple(first_h_n.shape)
+    assert plain.shapes["output"] == tuple(plain_output.shape)
+    assert first.shapes["output"] == tuple(first_output.shape) != plain.shapes["output"]
 
 
 def error_of(call) -> str:
@@ -77,10 +81,19 @@ def test_four_d_input_shows_pytorchs_exact_error():
     assert "4th axis" in report.explanation
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_h0_with_one_layer_too_many_has_one_extra_row_per_direction(bidirectional):
+    D = 2 if bidirectional else 1
+    config = ShapeConfig(num_layers=2, bidirectional=bidirectional, h0_kind="one layer too many (invalid)")
+    bad = shape_report(config)
+    rnn = nn.RNN(8, 4, num_layers=3, bidirectional=bidirectional)  # the layer count h0 was built for
+    assert bad.shapes["h0"] == (rnn(torch.zeros(5, 3, 8))[1].shape[0], 3, 4) == (D * 3, 3, 4)
+
+
 def test_wrong_h0_shows_pytorchs_exact_error_and_a_matching_h0_runs():
     bad = shape_report(ShapeConfig(num_layers=2, bidirectional=True, h0_kind="one layer too many (invalid)"))
     rnn = nn.RNN(8, 4, num_layers=2, bidirectional=True)
-    assert bad.error == error_of(lambda: rnn(torch.zeros(5, 3, 8), torch.zeros(5, 3, 4)))
+    assert bad.error == error_of(lambda: rnn(torch.zeros(5, 3, 8), torch.zeros(6, 3, 4)))
     assert "D*num_layers" in bad.explanation
     good = shape_report(ShapeConfig(num_layers=2, bidirectional=True, batch_first=True, h0_kind="matching"))
     assert good.error is None and good.shapes["h0"] == good.shapes["h_n"] == (4, 3, 4)

@@ -76,7 +76,8 @@ def _h0_shape(c: ShapeConfig) -> tuple | None:
     if c.h0_kind == "none (zeros)":
         return None
     D = 2 if c.bidirectional else 1
-    first = D * c.num_layers + (1 if c.h0_kind.startswith("one layer too many") else 0)
+    layers = c.num_layers + (1 if c.h0_kind.startswith("one layer too many") else 0)
+    first = D * layers  # a layer is D rows of h0: one per direction
     if c.input_kind == "unbatched 2-D":
         return (first, c.hidden_size)
     return (first, c.batch, c.hidden_size)
