@@ -84,16 +84,6 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def decade_limits(values: np.ndarray, block: int = 4) -> tuple[float, float]:
-    """Log-axis limits in blocks of `block` decades around the finite positive values."""
-    finite = values[np.isfinite(values) & (values > 0)]
-    if finite.size == 0:
-        return (1e-4, 1e4)
-    low = math.floor(math.log10(finite.min()) / block) * block
-    high = math.ceil(math.log10(finite.max()) / block) * block
-    return (10.0**low, 10.0 ** max(high, low + block))
-
-
 class HiddenStateFigure(BlitFigure):
     """Heatmap of h_t, a few unit trajectories, ||h_t|| and ||dh_T/dh_t||, with the selected step marked."""
 

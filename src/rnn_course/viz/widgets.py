@@ -34,6 +34,11 @@ class Explorer:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
+def _error_html(err: Exception) -> str:
+    """An unexpected exception as a short preformatted line, shown in place of a traceback."""
+    return f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
+
+
 def _int_slider(name, value, low, high, css=None):
     slider = widgets.IntSlider(
         value=value, min=low, max=high, description=name, style=WIDE, continuous_update=True
@@ -117,7 +122,7 @@ class ShapeExplorer(Explorer):
             else:
                 self.error.value = ""
         except Exception as err:  # a widget callback must never leak a traceback
-            self.error.value = f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
+            self.error.value = _error_html(err)
 
 
 def _shape_table(report) -> str:
@@ -210,7 +215,7 @@ class HiddenStateExplorer(Explorer):
                 self.compute()
             self.error.value = ""
         except Exception as err:  # keep the last good picture and say what went wrong
-            self.error.value = f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
+            self.error.value = _error_html(err)
             return
         self.draw()
 
@@ -230,7 +235,7 @@ class HiddenStateExplorer(Explorer):
             bound = 1.0 if self.nonlinearity.value == "tanh" else None
             self.image.value = self.figure.update(self.states.numpy(), self.grads.numpy(), t, bound)
         except Exception as err:
-            self.error.value = f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
+            self.error.value = _error_html(err)
 
 
 class PackingExplorer(Explorer):
@@ -286,7 +291,7 @@ class PackingExplorer(Explorer):
             )
             self.image.value = self.figure.update(layout)
         except Exception as err:
-            self.error.value = f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
+            self.error.value = _error_html(err)
 
 
 def _as_list(tensor):
