@@ -3,7 +3,7 @@
 import pytest
 import torch
 import torch.nn as nn
-from torch.nn.utils.rnn import pack_sequence, pad_packed_sequence, unpad_sequence
+from torch.nn.utils.rnn import pack_sequence, unpad_sequence
 
 from rnn_course.viz.packing import labelled_batch, last_states, packing_layout
 
@@ -21,7 +21,7 @@ def test_layout_equals_pack_sequence(lengths):
     ]
 
 
-def test_guide_example_layout():
+def test_documented_example_layout():
     layout = packing_layout([2, 1, 3])
     assert layout.data.tolist() == [31, 11, 21, 32, 12, 33]
     assert layout.batch_sizes.tolist() == [3, 2, 1]
@@ -47,9 +47,3 @@ def test_packed_h_n_is_each_sequences_last_valid_step():
     torch.testing.assert_close(result.out_last_column[1], result.true_last[1])
     assert not torch.allclose(result.h_n_padded[0], result.true_last[0])  # pads moved h_n
     torch.testing.assert_close(result.h_n_padded[1], result.true_last[1])  # the longest one has no pads
-
-
-def test_total_length_pads_further():
-    packed = pack_sequence(labelled_batch([2, 1]), enforce_sorted=False)
-    padded, lengths = pad_packed_sequence(packed, batch_first=True, total_length=6)
-    assert padded.shape == (2, 6) and lengths.tolist() == [2, 1]
