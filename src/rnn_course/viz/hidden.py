@@ -88,7 +88,7 @@ def hidden_states(rnn: nn.RNN, signal: torch.Tensor) -> torch.Tensor:
 def gradient_norms(rnn: nn.RNN, states: torch.Tensor) -> torch.Tensor:
     """Frobenius norm of dh_T/dh_t for every t, shape (T,), from the chain of step Jacobians.
 
-    h_t = f(a_t) with a_t = W_ih x_t + W_hh h_{t-1} + b, so dh_t/dh_{t-1} = diag(f'(a_t)) W_hh.
+    h_t = f(a_t) with a_t = x_t W_ih^T + h_{t-1} W_hh^T + b, so dh_t/dh_{t-1} = diag(f'(a_t)) W_hh.
     The running product is renormalised each step and its size kept as a log, so tiny or huge values neither
     underflow (denormals are very slow) nor overflow.
     """
