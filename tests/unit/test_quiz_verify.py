@@ -12,9 +12,7 @@ from rnn_course.quiz.verify import check_item, shape
 from tests.conftest import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])
-FIXED_WITH_ANSWER = [
-    item for item in BANK.items.values() if item.verify and not item.is_variant and "answer =" in item.verify
-]
+FIXED = [item for item in BANK.items.values() if item.verify and not item.is_variant]
 
 
 def test_shape_writes_sizes_like_the_choices():
@@ -22,13 +20,15 @@ def test_shape_writes_sizes_like_the_choices():
     assert shape(torch.zeros(5)) == "(5,)"
 
 
-def test_most_items_are_backed_by_code():
+def test_every_item_is_backed_by_code_or_says_why_not():
     backed = [item for item in BANK.items.values() if item.verify]
-    assert len(backed) >= len(BANK.items) - 1
-    assert len(FIXED_WITH_ANSWER) >= 8
+    conceptual = [item for item in BANK.items.values() if item.unverified]
+    assert len(backed) + len(conceptual) == len(BANK.items)
+    assert len(conceptual) <= 2, [item.id for item in conceptual]
+    assert len(FIXED) >= 15
 
 
-@pytest.mark.parametrize("item", FIXED_WITH_ANSWER, ids=lambda item: item.id)
+@pytest.mark.parametrize("item", FIXED, ids=lambda item: item.id)
 def test_a_wrong_key_is_caught_by_verification(item):
     """Key every other choice as the answer: `check` must refuse each one."""
     assert check_item(item) == []
@@ -43,11 +43,35 @@ def test_a_wrong_key_is_caught_by_verification(item):
 
 def test_a_verify_block_that_raises_is_reported_at_its_own_line():
     item = BANK.items["shapes-feature-mismatch"]
-    broken = dataclasses.replace(item, verify=item.verify.replace("got {x.shape[-1]}", "got {x.shape[0]}"))
+    broken = dataclasses.replace(
+        item, verify=item.verify.replace('startswith("RuntimeError")', 'startswith("Value")')
+    )
     (problem,) = check_item(broken)
     assert isinstance(problem, BankError) and "failed: AssertionError" in problem.message
-    line_in_block = next(i for i, text in enumerate(broken.verify.splitlines()) if "x.shape[0]" in text)
+    line_in_block = next(i for i, text in enumerate(broken.verify.splitlines()) if '"Value"' in text)
     assert problem.line == item.lines["verify"] + line_in_block
+
+
+def test_a_verify_block_that_only_asserts_facts_is_refused():
+    """Without `answer`, a wrong key would pass: `check` says so at the verify line."""
+    item = BANK.items["shapes-feature-mismatch"]
+    facts_only = dataclasses.replace(item, verify='assert error.startswith("RuntimeError"), error\n')
+    (problem,) = check_item(facts_only)
+    assert problem.line == item.lines["verify:key"] and "must set 'answer'" in problem.message
+
+
+def test_an_item_without_verify_must_say_why():
+    item = BANK.items["syntax-what-rnn-does"]
+    (problem,) = check_item(dataclasses.replace(item, verify=""))
+    assert problem.line == item.line and "unverified: <reason>" in problem.message
+    assert check_item(dataclasses.replace(item, verify="", unverified="a question of purpose")) == []
+
+
+def test_every_claim_must_name_exactly_one_choice():
+    item = BANK.items["packing-enforce-sorted"]
+    vague = dataclasses.replace(item, verify=item.verify.replace('"Drop batch_first"', '"batch"'))
+    (problem,) = check_item(vague)
+    assert "claim 'batch' names 2 choices" in problem.message
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -58,10 +82,11 @@ def test_hn_variant_is_right_by_an_independent_run(seed):
     _, h_n = rnn(torch.randn(p["N"], p["L"], p["I"]))  # (NL, N, H)
     (right,) = [o.text for o in question.options if o.correct]
     assert right == str(tuple(h_n.shape))
-    assert (
-        str((p["N"], p["NL"], p["H"])) in [o.text for o in question.options if not o.correct]
-        or p["N"] == p["NL"]
-    )
+    texts = [o.text for o in question.options]
+    assert len(set(texts)) == len(texts)  # a draw with N == NL would collide, so it is drawn again
+    wrong = {o.text: o.misconception for o in question.options if not o.correct}
+    assert wrong[str((p["N"], p["NL"], p["H"]))] == "batch-first-changes-hn"
+    assert set(wrong.values()) == {"batch-first-changes-hn", "hn-is-output", "hidden-equals-input"}
 
 
 @pytest.mark.parametrize("seed", range(6))

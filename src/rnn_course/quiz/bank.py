@@ -19,7 +19,7 @@ NOTEBOOKS = (
     "05_practice.ipynb",
 )
 ITEM_REQUIRED = ("id", "difficulty", "stem", "choices", "answer", "solution", "hint", "mistakes", "lesson")
-ITEM_OPTIONAL = ("code", "verify", "params")
+ITEM_OPTIONAL = ("code", "verify", "unverified", "params")
 CHOICE_FIELDS = ("text", "feedback", "misconception")
 SET_FIELDS = ("title", "items")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -160,6 +160,7 @@ class Item:
     lesson: dict
     code: str = ""
     verify: str = ""
+    unverified: str = ""  # why a purely conceptual item has no `verify` (shown by `quiz check`)
     params: dict = field(default_factory=dict)
     path: str = ""
     line: int = 0
@@ -237,6 +238,17 @@ def _check_texts(value, path, line, name, problems) -> bool:
     return bool(ok)
 
 
+def _unknown_fields(raw: Node, allowed: tuple, what: str, path: str, problems: list[BankError]) -> None:
+    """Report every key of `raw` that is not in `allowed`, at its own line."""
+    for key in raw:
+        if key not in allowed:
+            problems.append(
+                BankError(
+                    path, raw.at(key), f"unknown field '{key}' in {what} (allowed: {', '.join(allowed)})"
+                )
+            )
+
+
 def _parse_choice(raw, path, line, problems) -> Choice | None:
     if isinstance(raw, str):
         raw_node = Node()
@@ -252,15 +264,7 @@ def _parse_choice(raw, path, line, problems) -> Choice | None:
             )
         )
         return None
-    for key in raw:
-        if key not in CHOICE_FIELDS:
-            problems.append(
-                BankError(
-                    path,
-                    raw.at(key),
-                    f"unknown field '{key}' in a choice (allowed: {', '.join(CHOICE_FIELDS)})",
-                )
-            )
+    _unknown_fields(raw, CHOICE_FIELDS, "a choice", path, problems)
     for key in ("text", "feedback", "misconception"):
         if isinstance(raw.get(key), bool) or raw.get(key) is None and key in raw:
             problems.append(
@@ -340,9 +344,13 @@ def _parse_item(raw, topic: str, path: str, line: int, problems: list[BankError]
         )
     for name in ("stem", "hint"):
         _check_text(raw[name], path, raw.at(name), name, problems)
-    for name in ("code", "verify"):
+    for name in ("code", "verify", "unverified"):
         if name in raw:
             _check_text(raw[name], path, raw.at(name), name, problems)
+    if "verify" in raw and "unverified" in raw:
+        problems.append(
+            BankError(path, raw.at("unverified"), "an item has either 'verify' or 'unverified', not both")
+        )
     _check_texts(raw["solution"], path, raw.at("solution"), "solution", problems)
     _check_texts(raw["mistakes"], path, raw.at("mistakes"), "mistakes", problems)
     lesson = raw["lesson"]
@@ -400,6 +408,7 @@ def _parse_item(raw, topic: str, path: str, line: int, problems: list[BankError]
         lesson=dict(lesson),
         code=raw.get("code", ""),
         verify=raw.get("verify", ""),
+        unverified=raw.get("unverified", ""),
         params=params,
         path=path,
         line=raw.line,
@@ -482,15 +491,7 @@ def _read_set(name, spec, path, line, bank: Bank) -> None:
     ):
         problems.append(BankError(path, line, f"set '{name}' needs 'items', a non-empty list of item ids"))
         return
-    for key in spec:
-        if key not in SET_FIELDS:
-            problems.append(
-                BankError(
-                    path,
-                    spec.at(key),
-                    f"unknown field '{key}' in set '{name}' (allowed: {', '.join(SET_FIELDS)})",
-                )
-            )
+    _unknown_fields(spec, SET_FIELDS, f"set '{name}'", path, problems)
     ids = []
     for item_id, item_line in zip(spec["items"], spec["items"].item_lines, strict=True):
         if item_id not in bank.items and item_id in bank.declared:

@@ -71,7 +71,13 @@ def check(paths: list[Path]) -> int:
     if problems:
         print(f"quiz check: {len(problems)} problem(s) in the bank", file=sys.stderr)
         return 1
-    print(f"quiz check: {len(bank.items)} items, {len(bank.sets)} sets, every verification passed")
+    unverified = [item for item in bank.items.values() if item.unverified]
+    print(
+        f"quiz check: {len(bank.items)} items, {len(bank.sets)} sets, every verification passed "
+        f"({len(bank.items) - len(unverified)} keys checked against torch, {len(unverified)} conceptual)"
+    )
+    for item in unverified:
+        print(f"  unverified: {item.id}: {item.unverified}")
     return 0
 
 

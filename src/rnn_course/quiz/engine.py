@@ -160,7 +160,14 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
             key = [render_text(k, context, item.path, item.lines["answer"], "'answer'") for k in key]
         else:
             key = render_text(key, context, item.path, item.lines["answer"], "'answer'")
-        if verify_static and item.verify and not item.is_variant and outcome.has_answer:
+        if verify_static and item.verify and not item.is_variant:
+            if not outcome.has_answer:
+                raise BankError(
+                    item.path,
+                    item.lines.get("verify:key", item.line),
+                    f"verify of item '{item.id}' must set 'answer' from what the code does, so that a "
+                    "wrong key is caught (asserting facts alone checks no key)",
+                )
             if normalise(outcome.answer) != normalise(key):
                 raise BankError(
                     item.path,

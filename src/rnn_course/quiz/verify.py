@@ -29,6 +29,30 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message[0] if message else ''}".rstrip(": ")
 
 
+def true_choices(claims: dict[str, bool], choices: list[str]) -> list[str]:
+    """The choices whose claim holds; `claims` maps a piece of text found in exactly one choice to a bool.
+
+    Every choice must be named by exactly one claim, so no choice's key goes unchecked.
+    """
+    for piece in claims:
+        named = [choice for choice in choices if piece in choice]
+        if len(named) != 1:
+            raise ValueError(f"claim '{piece}' names {len(named)} choices; it must name exactly one")
+    for choice in choices:
+        if sum(piece in choice for piece in claims) != 1:
+            raise ValueError(f"choice '{choice}' needs exactly one claim")
+    return [choice for choice in choices if any(piece in choice and holds for piece, holds in claims.items())]
+
+
+def fails(call) -> bool:
+    """True when `call()` raises an Exception."""
+    try:
+        call()
+    except Exception:
+        return True
+    return False
+
+
 def base_namespace() -> dict:
     """What item code and verify blocks can use without importing anything."""
     import torch
@@ -43,6 +67,7 @@ def base_namespace() -> dict:
         "pad_packed_sequence": pad_packed_sequence,
         "shape": shape,
         "first_line": first_line,
+        "fails": fails,
     }
 
 
@@ -94,6 +119,7 @@ def run_item(item: Item, code: str, context: dict, choices: list[str] | None = N
 
     namespace = base_namespace() | dict(context)
     namespace["choices"] = list(choices or [])
+    namespace["true_choices"] = lambda claims: true_choices(claims, namespace["choices"])
     namespace["key"] = key
     namespace["error"] = None
     torch.manual_seed(0)
@@ -141,6 +167,15 @@ def check_item(item: Item) -> list[BankError]:
     """Render the item (several variants if it has params) and run its verification; return its problems."""
     from rnn_course.quiz.engine import render
 
+    if not item.verify and not item.unverified:
+        return [
+            BankError(
+                item.path,
+                item.line,
+                f"item '{item.id}' has no 'verify': add one that sets 'answer' from running torch, "
+                "or, for a purely conceptual item, say why with 'unverified: <reason>'",
+            )
+        ]
     seeds = range(VARIANT_SEEDS_CHECKED) if item.is_variant else [0]
     for seed in seeds:
         try:
