@@ -166,7 +166,7 @@ def test_no_text_names_a_choice_by_letter():
     assert not re.search(r"(Option|option|choice)\s+[A-D]\b|->\s*[A-D]\b|= [A-D] \[", text)
 
 
-GUIDE_MISCONCEPTIONS = [
+MISCONCEPTIONS_TO_COVER = [
     "batch-first-changes-hn",
     "default-batch-first",
     "input-size-is-seq-len",
@@ -184,14 +184,14 @@ GUIDE_MISCONCEPTIONS = [
 ]
 
 
-def test_every_guide_misconception_is_a_distractor_somewhere():
+def test_every_listed_misconception_is_a_distractor_somewhere():
     used = {
         c.get("misconception")
         for item in raw_items().values()
         for c in item["choices"]
         if isinstance(c, dict)
     }
-    assert set(GUIDE_MISCONCEPTIONS) <= used, set(GUIDE_MISCONCEPTIONS) - used
+    assert set(MISCONCEPTIONS_TO_COVER) <= used, set(MISCONCEPTIONS_TO_COVER) - used
 
 
 def test_lesson_links_name_real_sections_of_existing_notebooks(bank):
@@ -212,3 +212,37 @@ def test_lesson_links_name_real_sections_of_existing_notebooks(bank):
         assert item.lesson["section"] in headings, (item.id, item.lesson, headings)
         checked += 1
     assert checked > 0
+
+
+WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+)
+NUMBER_WORDS = {word: n for n, word in enumerate(WORDS.split())}
+
+
+def practice_notebook_text() -> str:
+    cells = json.loads((ROOT / "notebooks" / "05_practice.ipynb").read_text())["cells"]
+    return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
+
+
+def test_the_practice_notebook_states_the_real_set_sizes(bank):
+    text = practice_notebook_text()
+    sizes = {name: len(bank.sets[name].items) for name in ("practice", "test")}
+    stated = {
+        "practice": re.findall(r"\*\*Practice\*\*: (\w+) questions", text),
+        "test": re.findall(r"\*\*Test\*\*: (\w+) questions", text)
+        + re.findall(r"## Test yourself\s+(\w+) questions", text),
+    }
+    assert len(stated["practice"]) == 1 and len(stated["test"]) == 2, stated
+    for name, words in stated.items():
+        assert [NUMBER_WORDS[w.lower()] for w in words] == [sizes[name]] * len(words), (name, words)
+    readme = (ROOT / "README.md").read_text()
+    assert f"({sizes['test']} questions, easy to hard)" in readme  # the README's quiz section
+
+
+def test_the_practice_notebook_promises_checked_keys_only_if_they_are(bank):
+    """The notebook says every key is checked against PyTorch: no item of its sets may be unverified."""
+    assert "checked against PyTorch" in practice_notebook_text()
+    for name in ("practice", "test"):
+        for item in bank.items_of(name):
+            assert item.verify and not item.unverified, (name, item.id)
