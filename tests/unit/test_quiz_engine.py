@@ -20,10 +20,10 @@ def test_letters_are_derived_at_display_time():
 
 
 def test_same_learner_and_attempt_give_the_same_quiz_and_a_new_attempt_differs():
-    one = Session(BANK, "test", learner="ada", attempt=1)
-    again = Session(BANK, "test", learner="ada", attempt=1)
-    later = Session(BANK, "test", learner="ada", attempt=2)
-    other = Session(BANK, "test", learner="bob", attempt=1)
+    one = Session(BANK, "test", learner="learner_a", attempt=1)
+    again = Session(BANK, "test", learner="learner_a", attempt=1)
+    later = Session(BANK, "test", learner="learner_a", attempt=2)
+    other = Session(BANK, "test", learner="learner_b", attempt=1)
     assert [texts(q) for q in one.queue] == [texts(q) for q in again.queue]
     assert [q.params for q in one.queue] == [q.params for q in again.queue]
     assert [texts(q) for q in one.queue] != [texts(q) for q in later.queue]
@@ -31,8 +31,8 @@ def test_same_learner_and_attempt_give_the_same_quiz_and_a_new_attempt_differs()
 
 
 def test_a_fixed_seed_overrides_learner_and_attempt():
-    a = Session(BANK, "test", learner="ada", attempt=1, seed=7)
-    b = Session(BANK, "test", learner="bob", attempt=5, seed=7)
+    a = Session(BANK, "test", learner="learner_a", attempt=1, seed=7)
+    b = Session(BANK, "test", learner="learner_b", attempt=5, seed=7)
     assert [texts(q) for q in a.queue] == [texts(q) for q in b.queue]
 
 
@@ -48,7 +48,7 @@ def test_variants_draw_different_sizes():
 
 
 def test_derive_seed_is_stable():
-    assert derive_seed("ada", 1, "x") == derive_seed("ada", 1, "x") != derive_seed("ada", 2, "x")
+    assert derive_seed("learner_a", 1, "x") == derive_seed("learner_a", 1, "x") != derive_seed("learner_a", 2, "x")
 
 
 def answer_all(session, right=lambda q: True):
