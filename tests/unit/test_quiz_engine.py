@@ -48,7 +48,11 @@ def test_variants_draw_different_sizes():
 
 
 def test_derive_seed_is_stable():
-    assert derive_seed("learner_a", 1, "x") == derive_seed("learner_a", 1, "x") != derive_seed("learner_a", 2, "x")
+    assert (
+        derive_seed("learner_a", 1, "x")
+        == derive_seed("learner_a", 1, "x")
+        != derive_seed("learner_a", 2, "x")
+    )
 
 
 def answer_all(session, right=lambda q: True):
