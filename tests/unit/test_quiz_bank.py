@@ -77,6 +77,13 @@ BROKEN = {
         "broken/variant_collides.yaml:32: item 'variant-shape': two choices render to the same text "
         "in all 50 draws (widen the parameter ranges)"
     ],
+    "no_verify": [
+        "broken/no_verify.yaml:7: item 'fixed-shape' has no 'verify': add one that sets 'answer' "
+        "from running torch, or, for a purely conceptual item, say why with 'unverified: <reason>'"
+    ],
+    "verify_and_unverified": [
+        "broken/verify_and_unverified.yaml:30: an item has either 'verify' or 'unverified', not both"
+    ],
     "template_undefined": [
         "broken/template_undefined.yaml:40: template in 'code' does not render: 'B' is undefined"
     ],
