@@ -82,9 +82,9 @@ def test_progress_shows_mastery_per_topic_and_misconceptions(capsys):
     answers, items = keyed_answers()
     wrong_choice = items[PRACTICE[2]]["choices"][1]  # (7, 4, 3): batch_first ignored
     answers[2] = wrong_choice["text"]
-    main(["quiz", "practice", "--learner", "ada", "--seed", "2", "--answers", *answers])
+    main(["quiz", "practice", "--learner", "learner_a", "--seed", "2", "--answers", *answers])
     capsys.readouterr()
-    assert main(["quiz", "progress", "--learner", "ada"]) == 0
+    assert main(["quiz", "progress", "--learner", "learner_a"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"shapes\s+1 / 2", out) and re.search(r"syntax\s+2 / 2", out)
     described = yaml.safe_load((ROOT / "quiz_bank" / "misconceptions.yaml").read_text())["misconceptions"]

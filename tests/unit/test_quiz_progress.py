@@ -8,7 +8,7 @@ import pytest
 from rnn_course.quiz.progress import ENV_VAR, FILE_NAME, Store, data_dir
 
 
-def attempt(n=0, learner="ada", correct=True, topic="shapes", misconceptions=()):
+def attempt(n=0, learner="learner_a", correct=True, topic="shapes", misconceptions=()):
     return dict(
         learner=learner,
         set_name="practice",
@@ -31,18 +31,18 @@ def test_data_dir_follows_the_environment_variable(tmp_path, monkeypatch):
 def test_records_survive_a_new_store(tmp_path):
     Store(tmp_path).record(**attempt(1))
     Store(tmp_path).record(**attempt(2, correct=False, misconceptions=["swapped"]))
-    attempts = Store(tmp_path).attempts("ada")
+    attempts = Store(tmp_path).attempts("learner_a")
     assert [a["item"] for a in attempts] == ["item-1", "item-2"]
-    report = Store(tmp_path).report("ada")
+    report = Store(tmp_path).report("learner_a")
     assert report["topics"] == {"shapes": [1, 2]} and report["misconceptions"] == [("swapped", 1)]
 
 
 def test_next_attempt_counts_sessions(tmp_path):
     store = Store(tmp_path)
-    assert store.next_attempt("ada", "practice") == 1
+    assert store.next_attempt("learner_a", "practice") == 1
     store.record(**attempt())
-    assert store.next_attempt("ada", "practice") == 2
-    assert store.next_attempt("bob", "practice") == 1
+    assert store.next_attempt("learner_a", "practice") == 2
+    assert store.next_attempt("learner_b", "practice") == 1
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"version": 1, "attempts": "oops"}', "\xff\xfe garbage"])
@@ -81,7 +81,8 @@ def _writer(directory, learner, count):
 
 def test_two_writers_never_tear_the_file_or_lose_a_record(tmp_path):
     context = multiprocessing.get_context("fork")
-    writers = [context.Process(target=_writer, args=(tmp_path, name, 40)) for name in ("ada", "bob")]
+    learners = ("learner_a", "learner_b")
+    writers = [context.Process(target=_writer, args=(tmp_path, name, 40)) for name in learners]
     for process in writers:
         process.start()
     for process in writers:
@@ -89,7 +90,7 @@ def test_two_writers_never_tear_the_file_or_lose_a_record(tmp_path):
         assert process.exitcode == 0
     data = json.loads((tmp_path / FILE_NAME).read_text())
     assert len(data["attempts"]) == 80
-    assert sorted({a["learner"] for a in data["attempts"]}) == ["ada", "bob"]
+    assert sorted({a["learner"] for a in data["attempts"]}) == ["learner_a", "learner_b"]
     assert not list(tmp_path.glob(FILE_NAME + ".corrupt-*"))
 
 

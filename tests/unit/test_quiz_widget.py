@@ -26,7 +26,7 @@ def wrong(question):
 
 
 def test_the_widget_carries_the_stable_classes():
-    w = quiz("practice", seed=1, learner="ada")
+    w = quiz("practice", seed=1, learner="learner_a")
     assert "rnn-quiz" in w._dom_classes
     assert "rnn-quiz-choices" in w.choices._dom_classes
     for button, name in [
@@ -41,20 +41,20 @@ def test_the_widget_carries_the_stable_classes():
 
 
 def test_one_question_at_a_time_with_lettered_choices():
-    w = quiz("practice", seed=1, learner="ada")
+    w = quiz("practice", seed=1, learner="learner_a")
     assert w.header.value.startswith("Question 1 of 5")
     assert [label[:3] for label in w.choices.options] == ["A. ", "B. ", "C. ", "D. "]
     assert w.next_button.disabled and w.solution_button.disabled
 
 
 def test_check_without_a_choice_asks_for_one():
-    w = quiz("practice", seed=1, learner="ada")
+    w = quiz("practice", seed=1, learner="learner_a")
     w.check_button.click()
     assert "Choose an answer first" in w.feedback.value and w.score.value == "Score: 0 / 5"
 
 
 def test_right_answer_scores_and_unlocks_next():
-    w = quiz("practice", seed=1, learner="ada")
+    w = quiz("practice", seed=1, learner="learner_a")
     pick(w, w.session.current.correct_indices)
     w.check_button.click()
     assert "Correct." in w.feedback.value and w.score.value == "Score: 1 / 5"
@@ -62,7 +62,7 @@ def test_right_answer_scores_and_unlocks_next():
 
 
 def test_wrong_answer_names_its_misconception_and_the_solution_follows():
-    w = quiz("practice", seed=1, learner="ada")
+    w = quiz("practice", seed=1, learner="learner_a")
     question = w.session.current
     chosen = wrong(question)
     option = question.options[next(iter(chosen))]
@@ -78,13 +78,13 @@ def test_wrong_answer_names_its_misconception_and_the_solution_follows():
 
 
 def test_hint_shows_the_hint():
-    w = quiz("practice", seed=1, learner="ada")
+    w = quiz("practice", seed=1, learner="learner_a")
     w.hint_button.click()
     assert "Hint:" in w.feedback.value and "recurrent" in w.feedback.value
 
 
 def test_a_whole_run_with_one_miss_ends_with_a_summary_and_saves_progress(data_dir):
-    w = quiz("practice", seed=4, learner="ada")
+    w = quiz("practice", seed=4, learner="learner_a")
     first = w.session.current.item.id
     steps = 0
     while not w.session.done:
@@ -100,12 +100,12 @@ def test_a_whole_run_with_one_miss_ends_with_a_summary_and_saves_progress(data_d
     assert w.score.value == "Score: 4 / 5"
     assert "4 of 5 right on the first try" in w.feedback.value and "Second tries: 1 of 1" in w.feedback.value
     assert w.choices_box.children == () and w.next_button.disabled
-    attempts = Store(data_dir).attempts("ada")
+    attempts = Store(data_dir).attempts("learner_a")
     assert len(attempts) == 6 and sum(not a["correct"] for a in attempts) == 1
 
 
 def test_multi_select_uses_checkboxes():
-    w = quiz("lesson4", seed=2, learner="ada")  # packing-last-output is select-all
+    w = quiz("lesson4", seed=2, learner="learner_a")  # packing-last-output is select-all
     while not w.session.current.multi:
         pick(w, w.session.current.correct_indices)
         w.check_button.click()
@@ -119,5 +119,5 @@ def test_multi_select_uses_checkboxes():
 
 def test_a_corrupt_progress_file_is_reported_in_the_widget(data_dir):
     (data_dir / "progress.json").write_text("{broken")
-    w = quiz("practice", seed=1, learner="ada")
+    w = quiz("practice", seed=1, learner="learner_a")
     assert "kept as" in w.feedback.value and "fresh progress file" in w.feedback.value
