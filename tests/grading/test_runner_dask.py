@@ -21,7 +21,8 @@ def test_dask_local_cluster_gives_the_same_grades(tmp_path):
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         report = runner.autograde(course, "tiny", scheduler=cluster.scheduler_address, progress=False)
     assert report.scheduler == cluster.scheduler_address
-    assert {result.student: (result.score, result.status) for result in report.results} == EXPECTED
+    reasons = {result.student: result.reason for result in report.results}
+    assert {result.student: (result.score, result.status) for result in report.results} == EXPECTED, reasons
     totals = {student: sum(scores.values()) for student, scores in runner_demo.grades(course, "tiny").items()
               if None not in scores.values()}
     assert totals == {student: score for student, (score, status) in EXPECTED.items() if status == "graded"}

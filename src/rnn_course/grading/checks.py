@@ -15,7 +15,9 @@ grader adds two checks outside the kernel (see `rnn_course.grading.preprocessors
 from __future__ import annotations
 
 import builtins
+import itertools
 import math
+import operator
 import os
 import sys
 import threading
@@ -212,9 +214,19 @@ _tensor_type = torch.Tensor
 _float64 = torch.float64
 
 
+def _namespace_entry(label: str, root) -> tuple:
+    """(label, live namespace, its snapshot, and the snapshot's stable names and values as two tuples)."""
+    original = types.MappingProxyType(dict(vars(root)))
+    stable = [(name, value) for name, value in original.items() if f"{label}.{name}" not in _VOLATILE]
+    return label, vars(root), original, tuple(name for name, _ in stable), tuple(value for _, value in stable)
+
+
+# Rebound by PyTorch itself: set_default_dtype swaps torch.Storage, importing torch._dynamo wraps manual_seed.
+_VOLATILE = frozenset({"torch.Storage", "torch.manual_seed"})
+
 # Whole namespaces the comparisons and the reference run through: any name rebound in them is noticed.
 _NAMESPACES = tuple(
-    (label, vars(root), types.MappingProxyType(dict(vars(root))))
+    _namespace_entry(label, root)
     for label, root in (
         ("torch", torch),
         ("torch.Tensor", torch.Tensor),
@@ -231,16 +243,16 @@ _NAMESPACES = tuple(
     )
 )
 _GONE = object()
-
-
-# Rebound by PyTorch itself: set_default_dtype swaps torch.Storage, importing torch._dynamo wraps manual_seed.
-_VOLATILE = frozenset({"torch.Storage", "torch.manual_seed"})
+_any, _map, _repeat, _is_not = any, map, itertools.repeat, operator.is_not
 
 
 def _namespace_changes() -> list[str]:
+    """Every rebound or deleted name; a namespace whose stable names all hold their old values is skipped
+    after one pass in C (the check runs a few hundred times per notebook)."""
     changed = [
         f"{label}.{name}"
-        for label, namespace, original in _NAMESPACES
+        for label, namespace, original, names, values in _NAMESPACES
+        if _any(_map(_is_not, _map(namespace.get, names, _repeat(_GONE)), values))  # in C: no change, fast
         for name, value in original.items()
         if namespace.get(name, _GONE) is not value
     ]
@@ -323,6 +335,15 @@ class _ForbidRnnOps(TorchFunctionMode):
 
 
 _FINDINGS: list[str] = []  # what the profile hook saw during the current guarded call (any thread)
+_FORBIDDEN_FILENAMES: dict[str, str] = {}  # a code object's file name -> how findings name it ("" if allowed)
+
+
+def _is_forbidden_file(filename: str) -> str:
+    """How a finding names `filename` if code from it may not run in the learner's function, else ""."""
+    filename = str.replace(filename, "\\", "/")
+    if any(part in filename for part in FORBIDDEN_FILES):
+        return filename.split("site-packages/")[-1]
+    return ""
 
 
 def _profile(frame, event, arg):
@@ -332,9 +353,15 @@ def _profile(frame, event, arg):
     and still reports into the current call's findings.
     """
     if event == "call":
-        filename = frame.f_code.co_filename.replace("\\", "/")
-        if any(part in filename for part in FORBIDDEN_FILES):
-            _FINDINGS.append(f"{filename.split('site-packages/')[-1]}:{frame.f_code.co_name}")
+        filename = frame.f_code.co_filename
+        if _type(filename) is not str:  # only plain strings are trusted as dictionary keys
+            forbidden = _is_forbidden_file(filename)
+        else:
+            forbidden = _FORBIDDEN_FILENAMES.get(filename)
+            if forbidden is None:  # the first call from this file: decide once, then one dict lookup
+                forbidden = _FORBIDDEN_FILENAMES[filename] = _is_forbidden_file(filename)
+        if forbidden:
+            _FINDINGS.append(f"{forbidden}:{frame.f_code.co_name}")
     elif event == "c_call" and str(getattr(arg, "__name__", "")).split(".")[0] in FORBIDDEN_OPS:
         _FINDINGS.append(f"torch.{arg.__name__}")
 

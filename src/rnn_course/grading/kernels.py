@@ -5,17 +5,16 @@ The fork server pays it once. Each kernel is still its own fresh process: a chil
 that has only imported modules and waits for requests (the child drops the request socket), so nothing
 one submission does reaches another, and a kill of its process group ends whatever it started.
 
-jupyter_client talks to the forked kernel through the usual connection file; `ForkKernelManager` swaps the
-stock process launcher (its provisioner) for one that asks the fork server instead.
+The server itself is fork_server.py. jupyter_client talks to the forked kernel through the usual
+connection file; `ForkKernelManager` swaps the stock process launcher (its provisioner) for one that asks
+the fork server instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
-import select
 import shutil
 import signal
 import socket
@@ -45,77 +44,18 @@ PRELOAD = (
     "ipykernel.debugger",  # every kernel imports it at start (debugpy: about 0.07 s)
     "numpy.testing",
     "torch.testing",
+    # What the kernel app imports while it starts (a few hundredths of a second per kernel).
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.logger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "sqlite3",
+    "psutil",
+    "tornado.platform.asyncio",
 )
 # Not the course's own helpers (rnn_course.grading.checks): they record the kernel's IPython shell when
 # imported, so they must be imported inside the kernel.
-
-
-# ---------------------------------------------------------------- the fork server (its own process)
-
-
-def _serve(address: str, preload: list[str]) -> None:
-    """Import the heavy modules, then fork one kernel per request on the Unix socket at `address`.
-
-    It leaves when its stdin closes, that is when the process that started it is gone.
-    """
-    for name in preload:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass  # a missing optional module only makes that import slower in the kernel
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # nobody waits for the kernels: they vanish on exit
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    listener.listen(64)
-    sys.stdout.buffer.write(b"ready\n")
-    sys.stdout.buffer.flush()
-    try:
-        _accept_requests(listener)
-    finally:
-        shutil.rmtree(os.path.dirname(address), ignore_errors=True)
-
-
-def _accept_requests(listener: socket.socket) -> None:
-    while True:
-        readable, _, _ = select.select([listener, sys.stdin], [], [])
-        if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1024):
-            return
-        if listener in readable:
-            connection, _ = listener.accept()
-            with connection, connection.makefile("rwb") as stream:
-                request = json.loads(stream.readline())
-                pid = os.fork()
-                if pid == 0:
-                    listener.close()
-                    connection.close()
-                    _become_kernel(request)  # never returns
-                stream.write(json.dumps({"pid": pid}).encode() + b"\n")
-                stream.flush()
-
-
-def _become_kernel(request: dict) -> None:
-    """In the forked child: detach, apply the limits, and run an IPython kernel until it is shut down."""
-    code = 1
-    try:
-        os.setsid()  # its own process group, so a kill reaches whatever the submission spawned
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        sys.path[0] = request["cwd"]
-        limits_module.apply_rlimits(limits_module.Limits(**request["limits"]))
-        from ipykernel.kernelapp import IPKernelApp
-
-        # The kernel exits on its own if the fork server goes (say the grading run was killed).
-        args = [*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"]
-        sys.argv = ["ipykernel_launcher", *args]
-        IPKernelApp.launch_instance(argv=args)
-        code = 0
-    finally:
-        os._exit(code)
 
 
 class ForkServer:
@@ -124,7 +64,9 @@ class ForkServer:
     def __init__(self, preload: tuple[str, ...] = PRELOAD):
         self.folder = tempfile.mkdtemp(prefix="rnn-fork-")  # mode 0700: nobody else may ask for kernels
         self.address = os.path.join(self.folder, "socket")
-        serve = "import sys; from rnn_course.grading.kernels import _serve; _serve(sys.argv[1], sys.argv[2:])"
+        serve = (  # the server module imports no more than it is asked to preload (not nbgrader)
+            "import sys; from rnn_course.grading.fork_server import serve; serve(sys.argv[1], sys.argv[2:])"
+        )
         self.process = subprocess.Popen(
             [sys.executable, "-c", serve, self.address, *preload],
             stdin=subprocess.PIPE,

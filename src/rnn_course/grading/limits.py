@@ -12,7 +12,7 @@ A cell over a limit ends with an error output, so nbgrader scores it 0, and the 
 the rest of the notebook and of the batch goes on. RLIMIT_NPROC is not enforced for root (uid 0) by
 Linux, whatever the capabilities: run the grader as a normal user to cap process count. As root the
 kernel's whole process group is still killed when its notebook ends, so nothing it spawned outlives it.
-Memory and process counts are capped in the kernels the runner forks (kernels.py); the time and output
+Memory and process counts are capped in the kernels the runner forks (fork_server.py); the time and output
 limits hold wherever LimitedExecute runs, stock `nbgrader autograde` included.
 """
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import os
-import resource
 import time
 
 from nbclient.exceptions import DeadKernelError
@@ -57,40 +55,6 @@ def load_limits(config) -> Limits:
     timeout = config.get("Execute", {}).get("timeout", Limits.cell_timeout)
     values.setdefault("cell_timeout", timeout if timeout and timeout > 0 else Limits.notebook_timeout)
     return Limits(**{key: int(value) for key, value in values.items()})
-
-
-def _address_space_now() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _processes_of_this_user() -> int:
-    uid = os.getuid()
-    count = 0
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                count += os.stat(f"/proc/{name}").st_uid == uid
-            except OSError:
-                pass
-    return count
-
-
-def _cap(kind: int, wanted: int) -> None:
-    _, hard = resource.getrlimit(kind)
-    value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    resource.setrlimit(kind, (value, value))
-
-
-def apply_rlimits(limits: Limits) -> None:
-    """In a fresh kernel process: cap its memory, its process count and its core dumps."""
-    # The warm kernel already maps torch (a few GB of address space), so the cap is relative to now.
-    _cap(resource.RLIMIT_AS, _address_space_now() + limits.memory_mb * 2**20)
-    _cap(resource.RLIMIT_NPROC, _processes_of_this_user() + limits.max_processes)
-    _cap(resource.RLIMIT_CORE, 0)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
