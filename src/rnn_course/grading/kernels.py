@@ -28,7 +28,7 @@ from queue import Empty
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import DottedObjectName, Type
+from traitlets import DottedObjectName, Type, default
 
 from rnn_course.grading import limits as limits_module
 
@@ -237,10 +237,26 @@ class QuickReadyClient(AsyncKernelClient):
 
 
 class ForkKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager whose kernels come from the fork server."""
+    """An AsyncKernelManager whose kernels come from the fork server.
+
+    Its kernel talks over Unix sockets in a private folder (ZeroMQ's ipc transport), not TCP ports on
+    loopback: a free port is picked by binding and releasing it, and two workers starting kernels at the
+    same moment could pick the same one; a kernel that cannot bind its port dies before it is ready.
+    """
 
     client_class = DottedObjectName("rnn_course.grading.kernels.QuickReadyClient")
     client_factory = Type(QuickReadyClient, klass=AsyncKernelClient)
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        if self.transport != "ipc":
+            return super()._ip_default()
+        self._socket_folder = tempfile.mkdtemp(prefix="rnn-kernel-")  # mode 0700: only this user connects
+        return os.path.join(self._socket_folder, "kernel")
 
     async def _async_pre_start_kernel(self, **kw):
         if self.provisioner is None:
@@ -260,5 +276,8 @@ class ForkKernelManager(AsyncKernelManager):
             except (ProcessLookupError, PermissionError):
                 pass
         await super()._async_cleanup_resources(restart=restart)
+        folder = getattr(self, "_socket_folder", "")
+        if folder and not restart:
+            shutil.rmtree(folder, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
