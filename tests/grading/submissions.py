@@ -157,14 +157,14 @@ PATCH_ALLCLOSE = "torch.allclose = lambda *args, **kwargs: True"
 
 # The demo shipped in grader/demo_submissions: student -> (submission, expected auto score).
 DEMO = {
-    "alice_correct": (lambda: build({**CORRECT, "answer_padding": PADDING_ANSWER}), MAX_AUTO),
-    "bob_partial": (lambda: build({**CORRECT, "my_rnn": MYRNN_ONE_DIRECTION}), PART1 + PART2 + 4),
-    "carol_wrong": (lambda: build({**CORRECT, "rnn_cell": RNN_CELL_ALWAYS_TANH}), 6),
-    "dave_blank": (lambda: build(), 0),
-    "erin_broken": (lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}), PART1 + PART2 + 2),
-    "frank_wraps_nn_rnn": (lambda: build({**CORRECT, "my_rnn": MYRNN_WRAPS}), PART1 + PART2),
-    "grace_patches_allclose": (
+    "student_correct": (lambda: build({**CORRECT, "answer_padding": PADDING_ANSWER}), MAX_AUTO),
+    "student_partial": (lambda: build({**CORRECT, "my_rnn": MYRNN_ONE_DIRECTION}), PART1 + PART2 + 4),
+    "student_wrong": (lambda: build({**CORRECT, "rnn_cell": RNN_CELL_ALWAYS_TANH}), 6),
+    "student_blank": (lambda: build(), 0),
+    "student_broken": (lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}), PART1 + PART2 + 2),
+    "student_wraps_nn_rnn": (lambda: build({**CORRECT, "my_rnn": MYRNN_WRAPS}), PART1 + PART2),
+    "student_patches_allclose": (
         lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"my_rnn": [PATCH_ALLCLOSE]}), 0),
-    "heidi_hides_errors": (
+    "student_hides_errors": (
         lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"": [HIDE_TRACEBACKS]}), 0),
 }

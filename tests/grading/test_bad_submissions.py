@@ -129,7 +129,7 @@ CUSTOM_EXCEPTION = (
     "IPython.get_ipython().set_custom_exc((Exception,), lambda shell, kind, value, tb, tb_offset=None: None)"
 )
 
-ALWAYS_TANH = {**s.CORRECT, "rnn_cell": s.RNN_CELL_ALWAYS_TANH}  # 6 points: see the demo's carol_wrong
+ALWAYS_TANH = {**s.CORRECT, "rnn_cell": s.RNN_CELL_ALWAYS_TANH}  # 6 points: see the demo's student_wrong
 
 # student -> (submission, exact auto score)
 CASES = {
