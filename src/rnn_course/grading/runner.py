@@ -29,7 +29,8 @@ import warnings
 from pathlib import Path
 
 from rnn_course.grading import kernels
-from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker, load_config
+from rnn_course.grading.course import load_config
+from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, the run lock and the staging area
 
@@ -289,7 +290,7 @@ def autograde(
 
     start = time.monotonic()
     course_dir = Path(course_dir).resolve()
-    config = load_config(str(course_dir))
+    config = load_config(course_dir)
     coursedir = CourseDirectory(config=config)
     if workers is not None and workers < 1:
         raise RuntimeError(f"--workers must be at least 1, not {workers}")

@@ -123,9 +123,9 @@ def release(course_dir: Path, assignment: str) -> None:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from rnn_course.grading.runner_worker import load_config
+    from rnn_course.grading.course import load_config
 
-    config = load_config(str(Path(course_dir).resolve()))
+    config = load_config(Path(course_dir))
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result = api.generate_assignment(assignment, force=True)
     if not result["success"]:
@@ -161,9 +161,9 @@ def grades(course_dir: Path, assignment: str) -> dict[str, dict[str, float | Non
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
 
-    from rnn_course.grading.runner_worker import load_config
+    from rnn_course.grading.course import load_config
 
-    coursedir = CourseDirectory(config=load_config(str(Path(course_dir).resolve())))
+    coursedir = CourseDirectory(config=load_config(Path(course_dir)))
     table: dict[str, dict[str, float | None]] = {}
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         for submission in gradebook.find_assignment(assignment).submissions:

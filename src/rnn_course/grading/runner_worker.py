@@ -8,12 +8,12 @@ transaction and moves the folder into place, so a crash never leaves half a subm
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import glob
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 import traceback
@@ -26,9 +26,9 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import common as nbgrader_metadata
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
-from traitlets.config import Config, PyFileConfigLoader
 
 from rnn_course.grading import kernels, limits
+from rnn_course.grading.course import load_config
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
 PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)
@@ -55,18 +55,6 @@ class Outcome:
     seconds: float = 0.0
     staged: str = ""  # the staged autograded folder, when ok
     notebooks: tuple[str, ...] = ()  # notebooks written there
-
-
-def load_config(course_dir: str) -> Config:
-    """The course's nbgrader_config.py (if any), rooted at course_dir."""
-    bin_dir = os.path.dirname(sys.executable)  # nbgrader runs `alembic` from PATH when it creates a gradebook
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    config = Config()
-    if os.path.exists(os.path.join(course_dir, "nbgrader_config.py")):
-        config = PyFileConfigLoader("nbgrader_config.py", path=course_dir).load_config()
-    config.CourseDirectory.root = course_dir
-    return config
 
 
 class StagedAutograde(Autograde):
@@ -172,8 +160,22 @@ def _short(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
+_thread_state = threading.local()
+
+
 def grade_in_worker(task: Task) -> Outcome:
-    """Sanitize and execute one submission into the staging folder; never raises."""
+    """Sanitize and execute one submission into the staging folder; never raises.
+
+    Each thread grades in a context of its own. jupyter_client keeps "this thread's event loop" in a
+    context variable, and an executor that copies the caller's context into its threads (Dask's does)
+    would hand two threads one loop: the second then fails with "This event loop is already running".
+    """
+    if not hasattr(_thread_state, "context"):
+        _thread_state.context = contextvars.Context()
+    return _thread_state.context.run(_grade, task)
+
+
+def _grade(task: Task) -> Outcome:
     start = time.monotonic()
     outcome = Outcome(student=task.student, ok=False)
     try:
