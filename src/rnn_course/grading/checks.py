@@ -569,6 +569,13 @@ def check_parameters(MyRNN, *, input_size=3, hidden_size=4, seed=0, **options):
     mine.load_state_dict(reference.state_dict())  # must not raise
 
 
+def _initial_state(options, batch, hidden_size, seed):
+    """A seeded h0 for nn.RNN(**options): (D*layers, B, H), or (D*layers, H) when batch is None."""
+    rows = options.get("num_layers", 1) * (2 if options.get("bidirectional") else 1)  # D*layers
+    shape = (rows, hidden_size) if batch is None else (rows, batch, hidden_size)
+    return _randn(*shape, seed=seed + 2)  # (D*layers, H) or (D*layers, B, H)
+
+
 def check_myrnn(
     MyRNN,
     *,
@@ -583,16 +590,12 @@ def check_myrnn(
 ):
     """MyRNN(...) with nn.RNN's weights gives nn.RNN's output and h_n for the same input and h0."""
     mine, reference = _build_pair(MyRNN, input_size, hidden_size, seed, options)
-    num_directions = 2 if options.get("bidirectional") else 1
-    layers = options.get("num_layers", 1)
     if unbatched:
         x = _randn(seq_len, input_size, seed=seed + 1)  # (L, H_in)
-        h0 = _randn(layers * num_directions, hidden_size, seed=seed + 2)  # (D*layers, H)
     else:
         shape = (batch, seq_len) if options.get("batch_first") else (seq_len, batch)
         x = _randn(*shape, input_size, seed=seed + 1)  # (L, B, H_in) or (B, L, H_in)
-        h0 = _randn(layers * num_directions, batch, hidden_size, seed=seed + 2)  # (D*layers, B, H)
-    h0 = h0 if with_h0 else None
+    h0 = _initial_state(options, None if unbatched else batch, hidden_size, seed) if with_h0 else None
     protect = [x, *([] if h0 is None else [h0]), *reference.parameters()]
     result = call_guarded(mine, x.clone(), *([] if h0 is None else [h0.clone()]), _protect=protect)
     with torch.no_grad():
@@ -617,15 +620,13 @@ def check_packed(
     """MyRNN on a PackedSequence returns nn.RNN's packed output and h_n (each sequence's last valid step)."""
     mine, reference = _build_pair(MyRNN, input_size, hidden_size, seed, options)
     batch_first = options.get("batch_first", False)
-    num_directions = 2 if options.get("bidirectional") else 1
     batch, longest = len(lengths), max(lengths)
     shape = (batch, longest) if batch_first else (longest, batch)
     padded = _randn(*shape, input_size, seed=seed + 1)  # (B, L, H_in) or (L, B, H_in)
     packed = pack_padded_sequence(
         padded, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=enforce_sorted
     )
-    h0 = _randn(options.get("num_layers", 1) * num_directions, batch, hidden_size, seed=seed + 2)
-    h0 = h0 if with_h0 else None  # (D*layers, B, H)
+    h0 = _initial_state(options, batch, hidden_size, seed) if with_h0 else None  # (D*layers, B, H)
     protect = [field for field in (*packed, h0) if field is not None] + list(reference.parameters())
     copy = PackedSequence(*(None if field is None else field.clone() for field in packed))
     result = call_guarded(mine, copy, *([] if h0 is None else [h0.clone()]), _protect=protect)

@@ -27,6 +27,8 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from rnn_course.grading.preprocessors import error_output
+
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
@@ -55,11 +57,6 @@ def load_limits(config) -> Limits:
     timeout = config.get("Execute", {}).get("timeout", Limits.cell_timeout)
     values.setdefault("cell_timeout", timeout if timeout and timeout > 0 else Limits.notebook_timeout)
     return Limits(**{key: int(value) for key, value in values.items()})
-
-
-def error_output(ename: str, evalue: str) -> NotebookNode:
-    """An error output like the kernel's own, which makes nbgrader score the cell 0."""
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def _cell_name(cell: NotebookNode, index: int) -> str:

@@ -36,7 +36,7 @@ def is_test_cell(cell: NotebookNode) -> bool:
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
-    """An error output, which makes nbgrader score the cell 0."""
+    """An error output like the kernel's own, which makes nbgrader score the cell 0."""
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
