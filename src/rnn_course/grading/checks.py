@@ -372,6 +372,7 @@ def call_guarded(function, *args, _protect=(), **kwargs):
     verify_integrity()
     protected = [(tensor, tensor.detach().clone()) for tensor in _protect]
     _FINDINGS.clear()
+    _FORBIDDEN_FILENAMES.clear()  # decided afresh in every call: nothing the learner ran before counts
     found: list[str] = []
     previous_profile, previous_thread_profile = sys.getprofile(), threading.getprofile()
     sys.setprofile(_profile)
