@@ -255,7 +255,8 @@ class ForkKernelManager(AsyncKernelManager):
     def _default_ip(self) -> str:
         if self.transport != "ipc":
             return super()._ip_default()
-        self._socket_folder = tempfile.mkdtemp(prefix="rnn-kernel-")  # mode 0700: only this user connects
+        # Inside the fork server's 0700 folder, which goes with the server even if the run is killed.
+        self._socket_folder = tempfile.mkdtemp(prefix="kernel-", dir=os.path.dirname(fork_server_address()))
         return os.path.join(self._socket_folder, "kernel")
 
     async def _async_pre_start_kernel(self, **kw):
