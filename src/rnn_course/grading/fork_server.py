@@ -47,15 +47,30 @@ def _accept_requests(listener: socket.socket) -> None:
             return
         if listener in readable:
             connection, _ = listener.accept()
-            with connection, connection.makefile("rwb") as stream:
-                request = json.loads(stream.readline())
-                pid = os.fork()
-                if pid == 0:
-                    listener.close()
-                    connection.close()
-                    _become_kernel(request)  # never returns
-                stream.write(json.dumps({"pid": pid}).encode() + b"\n")
-                stream.flush()
+            try:
+                _answer(listener, connection)
+            except (OSError, ValueError):
+                pass  # a client that died mid-request (a killed worker) must not take the server down
+
+
+def _answer(listener: socket.socket, connection: socket.socket) -> None:
+    """Read one request, fork its kernel and reply with the kernel's pid."""
+    with connection, connection.makefile("rwb") as stream:
+        request = json.loads(stream.readline())  # ValueError when the client is gone before asking
+        pid = os.fork()
+        if pid == 0:
+            try:
+                listener.close()
+                connection.close()
+                _become_kernel(request)  # never returns
+            finally:
+                os._exit(1)  # the child must never go back to serving
+        try:
+            stream.write(json.dumps({"pid": pid}).encode() + b"\n")
+            stream.flush()
+        except OSError:
+            os.kill(pid, signal.SIGKILL)  # nobody will ever talk to this kernel
+            raise
 
 
 def _become_kernel(request: dict) -> None:
