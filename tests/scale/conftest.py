@@ -1,0 +1,108 @@
+"""Fixtures of the scale tier: one PostgreSQL server for the session, a Dask cluster per test, course copies."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.grading.conftest import copy_course
+from tests.scale import servers
+
+ASSIGNMENT = "rnn_from_scratch"
+DEMO = ROOT / "grader" / "demo_submissions"
+
+
+def _missing_postgres() -> None:
+    reason = servers.postgres_missing()
+    if reason is None:
+        return
+    if os.environ.get(servers.REQUIRE_ENV) == "1":
+        pytest.fail(f"scale tier required ({servers.REQUIRE_ENV}=1) but {reason}", pytrace=False)
+    pytest.skip(f"scale tier skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the whole session; each test grades into a database of its own."""
+    _missing_postgres()
+    server = servers.Postgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A scheduler and two worker processes on loopback, each worker in a folder of its own."""
+    cluster = servers.DaskCluster(workers=2, folder=tmp_path / "dask")
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def make_course(target: Path, db_url: str | None = None, copies: int = 1) -> dict[str, float]:
+    """A released course copy with `copies` of each demo submission; returns the expected auto scores.
+
+    The gradebook is `db_url` (sqlite in the course folder if None). Copy k of a demo student is named
+    `k<k>_<student>`.
+    """
+    from rnn_course.grading import course
+
+    copy_course(target)
+    if db_url:
+        with open(target / "nbgrader_config.py", "a") as config:
+            config.write(f"\n# the scale tier's gradebook\nc.CourseDirectory.db_url = {db_url!r}\n")
+    assert course.release(target, ASSIGNMENT) == []
+    expected = {}
+    for student, score in json.loads((DEMO / "expected_scores.json").read_text()).items():
+        for copy in range(copies):
+            name = f"k{copy}_{student}"
+            shutil.copytree(DEMO / student / ASSIGNMENT, target / "submitted" / name / ASSIGNMENT)
+            expected[name] = float(score)
+    return expected
+
+
+def grades(course_dir: Path) -> dict[str, dict[str, float | None]]:
+    """Every recorded submission's auto score per graded cell, read back from the course's gradebook."""
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+
+    from rnn_course.grading.course import load_config
+
+    coursedir = CourseDirectory(config=load_config(course_dir))
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        return {
+            submission.student_id: {grade.name: grade.auto_score for notebook in submission.notebooks
+                                    for grade in notebook.grades}
+            for submission in gradebook.assignment_submissions(ASSIGNMENT)
+        }
+
+
+def totals(by_cell: dict[str, dict[str, float | None]]) -> dict[str, float]:
+    return {student: sum(score or 0.0 for score in cells.values()) for student, cells in by_cell.items()}
+
+
+def row_counts(server: servers.Postgres, database: str) -> dict[str, int]:
+    """Rows per nbgrader table that holds one row per submission, notebook or grade."""
+    tables = ("submitted_assignment", "submitted_notebook", "grade")
+    return {table: server.query(database, f"SELECT count(*) FROM {table}")[0][0] for table in tables}
+
+
+@pytest.fixture(scope="session")
+def sqlite_grades(tmp_path_factory) -> dict[str, dict[str, float | None]]:
+    """The demo graded the default way (sqlite gradebook, local workers): the reference for every test here."""
+    from rnn_course.grading import runner
+
+    course_dir = tmp_path_factory.mktemp("sqlite-course")
+    make_course(course_dir)
+    report = runner.autograde(course_dir, ASSIGNMENT, workers=2, progress=False)
+    assert len(report.graded) == len(report.results), report.summary()
+    return {student.split("_", 1)[1]: cells for student, cells in grades(course_dir).items()}

@@ -1,0 +1,122 @@
+"""Grading at course scale: a real PostgreSQL gradebook and Dask workers as separate processes, on loopback.
+
+Every test grades the course's demo submissions and compares each cell's score with a sqlite run of the
+same submissions (the `sqlite_grades` fixture), and checks that nothing was lost or recorded twice.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rnn_course.grading import runner
+from tests.scale.conftest import ASSIGNMENT, grades, make_course, row_counts, totals
+
+pytestmark = [pytest.mark.scale, pytest.mark.slow]
+
+GRADE_CELLS = 10  # autograded test cells, plus one hand-graded answer: 11 grade rows a submission
+
+
+def autograde_cli(course_dir: Path, *args: str) -> subprocess.Popen:
+    """`rnn-course grade autograde` as an instructor runs it, in a process of its own."""
+    command = [sys.executable, "-m", "rnn_course.cli", "grade", "autograde", ASSIGNMENT,
+               "--course-dir", str(course_dir), "--quiet", *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out + err
+
+
+def by_demo_student(by_cell: dict) -> dict:
+    """{'k0_student_correct': cells, ...} -> {('k0', 'student_correct'): cells} for comparing with sqlite."""
+    return {tuple(student.split("_", 1)): cells for student, cells in by_cell.items()}
+
+
+def assert_same_as_sqlite(course_dir: Path, sqlite_grades: dict, expected: dict) -> None:
+    got = grades(course_dir)
+    assert sorted(got) == sorted(expected), "a submission is missing from the gradebook, or one too many"
+    for (_, student), cells in by_demo_student(got).items():
+        assert cells == sqlite_grades[student], student
+    assert totals(got) == expected
+
+
+def assert_each_recorded_once(postgres, database: str, students: int) -> None:
+    counts = row_counts(postgres, database)
+    assert counts == {"submitted_assignment": students, "submitted_notebook": students,
+                      "grade": students * (GRADE_CELLS + 1)}, counts
+
+
+def wait_for(condition, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def published(course_dir: Path) -> int:
+    """Submissions whose autograded folder is in place (the runner moves it there after recording)."""
+    return len(list((course_dir / "autograded").glob(f"*/{ASSIGNMENT}")))
+
+
+def test_a_postgresql_gradebook_gives_the_sqlite_grades(postgres, sqlite_grades, tmp_path):
+    course_dir = tmp_path / "course"
+    expected = make_course(course_dir, postgres.create_database("parity"))
+    report = runner.autograde(course_dir, ASSIGNMENT, workers=2, progress=False)
+    assert len(report.graded) == len(expected), report.summary()
+    assert_same_as_sqlite(course_dir, sqlite_grades, expected)
+    assert_each_recorded_once(postgres, "parity", len(expected))
+
+
+def test_two_dask_worker_processes_give_the_same_grades(postgres, sqlite_grades, dask_cluster, tmp_path):
+    course_dir = tmp_path / "course"
+    expected = make_course(course_dir, postgres.create_database("dask"))
+    code, output = finish(autograde_cli(course_dir, "--scheduler", dask_cluster.address))
+    assert code == 0, output
+    assert_same_as_sqlite(course_dir, sqlite_grades, expected)
+    assert_each_recorded_once(postgres, "dask", len(expected))
+    assert dask_cluster.graded_on() == {"worker0": True, "worker1": True}  # both processes took submissions
+
+
+def test_a_worker_killed_mid_batch_loses_no_grade_and_records_none_twice(
+    postgres, sqlite_grades, dask_cluster, tmp_path
+):
+    course_dir = tmp_path / "course"
+    expected = make_course(course_dir, postgres.create_database("killed"), copies=2)
+    run = autograde_cli(course_dir, "--scheduler", dask_cluster.address)
+    wait_for(lambda: published(course_dir) >= 2 or run.poll() is not None, "two recorded submissions")
+    assert run.poll() is None and published(course_dir) < len(expected), "the batch ended before the kill"
+    dask_cluster.kill_worker(0)
+    code, output = finish(run)
+    if code != 0:  # what the first run could not grade, a second run grades
+        code, output = finish(autograde_cli(course_dir, "--scheduler", dask_cluster.address))
+    assert code == 0, output
+    assert_same_as_sqlite(course_dir, sqlite_grades, expected)
+    assert_each_recorded_once(postgres, "killed", len(expected))
+
+
+def test_a_database_stopped_mid_batch_is_reported_and_a_second_run_loses_nothing(
+    postgres, sqlite_grades, tmp_path
+):
+    course_dir = tmp_path / "course"
+    expected = make_course(course_dir, postgres.create_database("stopped"), copies=2)
+    run = autograde_cli(course_dir, "--workers", "2")
+    wait_for(lambda: published(course_dir) >= 2 or run.poll() is not None, "two recorded submissions")
+    assert run.poll() is None and published(course_dir) < len(expected), "the batch ended before the stop"
+    postgres.stop()
+    try:
+        code, output = finish(run)
+    finally:
+        postgres.start()
+    print(output)
+    assert code != 0
+    assert "Traceback" not in output
+    code, output = finish(autograde_cli(course_dir, "--workers", "2"))
+    assert code == 0, output
+    assert_same_as_sqlite(course_dir, sqlite_grades, expected)
+    assert_each_recorded_once(postgres, "stopped", len(expected))
