@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from rnn_course.grading.gradebook import require_driver
 from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, is_test_cell
 
 EXPECTED_SCORES = "expected_scores.json"  # in demo_submissions/: {student: auto score}
@@ -32,6 +33,8 @@ def load_config(course_dir: Path):
     if (course_dir / "nbgrader_config.py").exists():
         config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     config.CourseDirectory.root = str(course_dir)
+    if "db_url" in config.CourseDirectory:
+        require_driver(config.CourseDirectory.db_url)  # one clear line, not a traceback from deep in nbgrader
     return config
 
 

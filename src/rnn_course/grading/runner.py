@@ -28,11 +28,16 @@ import uuid
 import warnings
 from pathlib import Path
 
+from rnn_course.grading import gradebook as gradebook_url
 from rnn_course.grading import kernels
 from rnn_course.grading.course import load_config
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, the run lock and the staging area
+
+
+class GradebookLost(RuntimeError):
+    """The gradebook's database stopped answering mid-run: no point grading what cannot be recorded."""
 
 
 @dataclasses.dataclass
@@ -331,12 +336,22 @@ def autograde(
         ]
 
         bar = tqdm(total=len(tasks), unit="submission", disable=not progress or not tasks, file=sys.stderr)
+        outcomes = _run_tasks(tasks, workers, scheduler, server.address if server else "")
+        planned = len(report.results)
         try:
-            for outcome in _run_tasks(tasks, workers, scheduler, server.address if server else ""):
+            for outcome in outcomes:
                 report.results.append(_finish(gradebook, coursedir, config, assignment, outcome))
                 bar.set_postfix_str(f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False)
                 bar.update()
+        except GradebookLost as error:
+            recorded = len(report.results) - planned
+            raise GradebookLost(
+                f"the gradebook {gradebook_url.shown(coursedir.db_url)} stopped answering ({error}); "
+                f"{recorded} of {len(tasks)} submission(s) were recorded before it did, the rest were not: "
+                "run autograde again once the database answers"
+            ) from None
         finally:
+            outcomes.close()  # stop the workers now, not when the generator is collected
             bar.close()
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -404,7 +419,10 @@ def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> 
                 outcome.staged,
                 coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment),
             )
+        return _scored(gradebook, assignment, result)
     except Exception as error:
+        if gradebook_url.unreachable(error):
+            raise GradebookLost(str(error).strip().splitlines()[0]) from None
         result.status, result.reason = "failed", f"could not record: {type(error).__name__}: {error}"
     return _scored(gradebook, assignment, result)
 
