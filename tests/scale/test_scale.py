@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rnn_course.grading import runner
+from tests.grading.conftest import copy_course
 from tests.scale.conftest import ASSIGNMENT, grades, make_course, row_counts, totals
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow]
@@ -122,3 +123,21 @@ def test_a_database_stopped_mid_batch_is_reported_and_a_second_run_loses_nothing
     assert code == 0, output
     assert_same_as_sqlite(course_dir, sqlite_grades, expected)
     assert_each_recorded_once(postgres, "stopped", len(expected))
+
+
+@pytest.mark.parametrize("db_url, module", [("postgresql+psycopg://grader@db.example/gradebook", "psycopg"),
+                                            ("postgresql+psycopg2://grader:secret@db.example/gradebook",
+                                             "psycopg2")])
+def test_a_missing_database_driver_is_one_line_that_names_the_extra(tmp_path, db_url, module):
+    course_dir = copy_course(tmp_path / "course")
+    with open(course_dir / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
+    without_driver = (f"import sys; sys.modules[{module!r}] = None; from rnn_course.cli import main; "
+                      "sys.exit(main(sys.argv[1:]))")  # as if the driver were not installed
+    for step in ("release", "autograde"):
+        done = subprocess.run([sys.executable, "-c", without_driver, "grade", step, ASSIGNMENT,
+                               "--course-dir", str(course_dir)], capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert f"Python module {module!r}" in done.stderr and "pip install -e '.[postgres]'" in done.stderr
+        assert "secret" not in done.stderr
