@@ -1,4 +1,4 @@
-"""Fixtures of the scale tier: one PostgreSQL server for the session, a Dask cluster per test, course copies."""
+"""Scale tier fixtures: one PostgreSQL server for the session, a Dask cluster per test, course copies."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def row_counts(server: servers.Postgres, database: str) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def sqlite_grades(tmp_path_factory) -> dict[str, dict[str, float | None]]:
-    """The demo graded the default way (sqlite gradebook, local workers): the reference for every test here."""
+    """The demo graded the default way (sqlite gradebook, local workers): every test's reference."""
     from rnn_course.grading import runner
 
     course_dir = tmp_path_factory.mktemp("sqlite-course")

@@ -38,7 +38,7 @@ def postgres_missing() -> str | None:
     """Why this machine cannot start a PostgreSQL server, or None when it can."""
     bindir = pg_bindir()
     if bindir is None or not (bindir / "initdb").exists():
-        return f"PostgreSQL's initdb and pg_ctl not found (looked in {PG_BINDIRS} and the PATH); {ENABLE_HINT}"
+        return f"PostgreSQL's initdb and pg_ctl not found (in {PG_BINDIRS} or on the PATH); {ENABLE_HINT}"
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -121,8 +121,8 @@ class Postgres:
     def query(self, database: str, sql: str) -> list[tuple]:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=database) as connection:
-            return connection.execute(sql).fetchall()
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=database) as link:
+            return link.execute(sql).fetchall()
 
     def close(self) -> None:
         self.stop()
@@ -154,8 +154,8 @@ class DaskCluster:
                                 stdin=subprocess.DEVNULL, start_new_session=True)
 
     def add_worker(self, name: str) -> subprocess.Popen:
-        return self._spawn(name, ["worker", self.address, "--name", name, "--nworkers", "1", "--nthreads", "1",
-                                  "--no-nanny", "--host", "127.0.0.1", "--no-dashboard",
+        return self._spawn(name, ["worker", self.address, "--name", name, "--nworkers", "1",
+                                  "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard",
                                   "--local-directory", str(self.folder / name)])
 
     def wait_for_workers(self, count: int, timeout: float = 120) -> None:

@@ -1,4 +1,4 @@
-"""The gradebook's database URL (nbgrader's db_url): a missing driver, or a lost database, in one clear line."""
+"""nbgrader's db_url: a missing database driver, or a database lost mid-run, said in one clear line."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def require_driver(db_url: str) -> None:
         make_url(db_url).get_dialect().import_dbapi()
     except ImportError as error:
         raise RuntimeError(
-            f"gradebook {shown(db_url)}: its database driver (Python module {error.name!r}) is not installed; "
+            f"gradebook {shown(db_url)}: its driver (Python module {error.name!r}) is not installed; "
             + POSTGRES_HINT
         ) from None
     except (NoSuchModuleError, ArgumentError) as error:

@@ -63,6 +63,7 @@ class RunReport:
     started: str
     results: list[Result] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    gradebook_seconds: float = 0.0  # what this process, the gradebook's only writer, spent recording
     path: str = ""
 
     @property
@@ -340,7 +341,9 @@ def autograde(
         planned = len(report.results)
         try:
             for outcome in outcomes:
+                writing = time.monotonic()
                 report.results.append(_finish(gradebook, coursedir, config, assignment, outcome))
+                report.gradebook_seconds += time.monotonic() - writing
                 bar.set_postfix_str(f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False)
                 bar.update()
         except GradebookLost as error:

@@ -1,0 +1,141 @@
+"""Grading at course scale: generated submissions, 1 Dask worker process then 2, a PostgreSQL gradebook.
+
+Starts Debian's PostgreSQL (default settings, fsync on) and a Dask scheduler on loopback, exactly as the
+scale tests do (tests/scale/servers.py). Generates SUBMISSIONS small submissions of the course assignment
+(every tenth one correct, so that all its tests run; the others blank, so that each test stops at its first
+call), grades them through `--scheduler` with one worker process and then, into a fresh database, with two,
+and prints the throughput of each, the scaling ratio and where the time goes:
+
+- the gradebook: what the runner's single writer spends per submission (record, publish, read back);
+- kernel start: from the kernel's fork to its first cell, as the kernel itself reports in a first cell;
+- the cells: the notebook's cells (the learner's code and the tests), from the kernel's execution timestamps;
+- the rest of a worker's time per submission (nbgrader's preprocessors, kernel stop, files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import mean
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test helpers: course copies, submissions and servers
+
+from rnn_course.grading import course, runner  # noqa: E402
+from tests.grading import submissions  # noqa: E402
+from tests.grading.conftest import copy_course  # noqa: E402
+from tests.scale.servers import DaskCluster, Postgres, postgres_missing  # noqa: E402
+
+ASSIGNMENT = submissions.ASSIGNMENT
+CORRECT_EVERY = 10
+KERNEL_AGE = (  # the kernel's age at its first cell: its start time in /proc, in clock ticks since boot
+    "import os, time\n"
+    "ticks = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
+    "print('kernel age', time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf('SC_CLK_TCK'))"
+)
+BENCH_CONFIG = """
+# bench-scale only: the gradebook, and the kernel's execution timestamps kept in the autograded notebooks
+c.CourseDirectory.db_url = {db_url!r}
+c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {{"execution"}}
+"""
+
+
+def make_course(target: Path, db_url: str, count: int) -> None:
+    """A released course copy grading into db_url, with `count` generated submissions."""
+    copy_course(target)
+    with open(target / "nbgrader_config.py", "a") as config:
+        config.write(BENCH_CONFIG.format(db_url=db_url))
+    assert course.release(target, ASSIGNMENT) == []
+    correct = submissions.build({**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER},
+                                extra_cells={"": [KERNEL_AGE]})
+    blank = submissions.build(extra_cells={"": [KERNEL_AGE]})
+    for index in range(count):
+        submissions.write(correct if index % CORRECT_EVERY == 0 else blank, target, f"learner{index:04d}")
+
+
+def _seconds(cell, start: str, end: str) -> float:
+    timing = cell.metadata.get("execution", {})
+    if start not in timing or end not in timing:
+        return 0.0
+    start_time, end_time = (datetime.datetime.fromisoformat(timing[key]) for key in (start, end))
+    return (end_time - start_time).total_seconds()
+
+
+def time_split(course_dir: Path) -> dict[str, float]:
+    """Mean seconds per submission: kernel start and the cells, read from the autograded notebooks."""
+    kernel, cells = [], []
+    for path in sorted((course_dir / "autograded").glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            text = "".join(output.get("text", "") for output in cell.get("outputs", []))
+            if text.startswith("kernel age"):
+                kernel.append(float(text.split()[2]))
+        code = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.source != KERNEL_AGE]
+        cells.append(sum(_seconds(cell, "iopub.execute_input", "shell.execute_reply") for cell in code))
+    return {"kernel start": mean(kernel), "the cells": mean(cells)}
+
+
+def grade(workdir: Path, server: Postgres, workers: int, count: int) -> dict:
+    """One batch through a fresh Dask cluster of `workers` worker processes; its figures."""
+    course_dir = workdir / f"course-{workers}"
+    make_course(course_dir, server.create_database(f"bench{workers}"), count)
+    cluster = DaskCluster(workers=workers, folder=workdir / f"dask-{workers}")
+    try:
+        print(f"grading {count} submissions with {workers} Dask worker process(es) ...", flush=True)
+        start = time.monotonic()
+        report = runner.autograde(course_dir, ASSIGNMENT, scheduler=cluster.address, progress=False)
+        seconds = time.monotonic() - start
+    finally:
+        cluster.close()
+    graded = report.graded
+    assert len(graded) == count, report.summary()
+    return {"workers": workers, "seconds": seconds, "throughput": count / seconds,
+            "gradebook": report.gradebook_seconds / count,
+            "worker": mean(result.seconds for result in graded),
+            **time_split(course_dir)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=300)
+    args = parser.parse_args()
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    missing = postgres_missing()
+    if missing:
+        print(f"bench-scale: {missing}", file=sys.stderr)
+        return 1
+
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        server = Postgres(durable=True)
+        try:
+            server.start()
+            runs = [grade(Path(tmp), server, workers, args.submissions) for workers in (1, 2)]
+        finally:
+            server.close()
+
+    print(f"\nbench-scale: {args.submissions} submissions (1 in {CORRECT_EVERY} correct, the rest blank), "
+          "PostgreSQL gradebook, Dask worker processes on this machine")
+    for run in runs:
+        rest = run["worker"] - run["kernel start"] - run["the cells"]
+        print(f"  {run['workers']} worker(s): {run['seconds']:.1f} s, {run['throughput']:.2f} submissions/s; "
+              f"per submission: worker {run['worker']:.3f} s = kernel start {run['kernel start']:.3f} s + "
+              f"the cells {run['the cells']:.3f} s + the rest {rest:.3f} s; "
+              f"gradebook (single writer) {run['gradebook']:.4f} s")
+    one, two = runs
+    print(f"  scaling 1 -> 2 workers: {two['throughput'] / one['throughput']:.2f}x throughput")
+    busy = 100 * two["gradebook"] * two["throughput"]
+    print(f"  the single writer is busy {busy:.1f}% of the 2-worker run; "
+          f"it would saturate at about {1 / two['gradebook']:.0f} submissions/s "
+          f"(about {two['worker'] / two['gradebook']:.0f} workers)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
