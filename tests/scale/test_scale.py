@@ -119,6 +119,7 @@ def test_a_database_stopped_mid_batch_is_reported_and_a_second_run_loses_nothing
     said = [line for line in output.splitlines() if "stopped answering" in line]
     assert len(said) == 1 and said[0].startswith(f"grade autograde: the gradebook {postgres.url('stopped')} ")
     assert said[0].endswith("the rest were not: run autograde again once the database answers")
+    assert f"; {published(course_dir)} of {len(expected)} submission(s) were recorded before it did" in said[0]
     code, output = finish(autograde_cli(course_dir, "--workers", "2"))
     assert code == 0, output
     assert_same_as_sqlite(course_dir, sqlite_grades, expected)

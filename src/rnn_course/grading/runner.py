@@ -343,8 +343,8 @@ def autograde(
 
         bar = tqdm(total=len(tasks), unit="submission", disable=not progress or not tasks, file=sys.stderr)
         outcomes = _run_tasks(tasks, workers, scheduler, server.address if server else "")
+        gradebook.db.close()  # the plan is read; the writers record on connections of their own
         writers = _Writers(coursedir, config, assignment)
-        planned = len(report.results)
 
         def collect(done) -> None:
             for future in done:
@@ -363,7 +363,7 @@ def autograde(
                 collect(done)
             collect(concurrent.futures.wait(pending).done)
         except GradebookLost as error:
-            recorded = len(report.results) - planned
+            recorded = writers.close()
             raise GradebookLost(
                 f"the gradebook {gradebook_url.shown(coursedir.db_url)} stopped answering ({error}); "
                 f"{recorded} of {len(tasks)} submission(s) were recorded before it did, the rest were not: "
@@ -437,6 +437,8 @@ class _Writers:
         self.pool = concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix="gradebook-writer")
         self.local = threading.local()
         self.opened = []
+        self.recorded = 0  # outcomes whose transaction went through
+        self.lock = threading.Lock()
 
     def submit(self, outcome: Outcome) -> concurrent.futures.Future:
         return self.pool.submit(self._write, outcome)
@@ -452,14 +454,24 @@ class _Writers:
                 if gradebook_url.unreachable(error):
                     raise GradebookLost(str(error).strip().splitlines()[0]) from None
                 raise
-            self.opened.append(self.local.gradebook)
+            with self.lock:
+                self.opened.append(self.local.gradebook)
         result = _finish(self.local.gradebook, self.coursedir, self.config, self.assignment, outcome)
+        with self.lock:
+            self.recorded += 1
         return result, time.monotonic() - start
 
-    def close(self) -> None:
+    def close(self) -> int:
+        """Finish the writes under way, drop the others; close every connection. Returns what was recorded."""
         self.pool.shutdown(wait=True, cancel_futures=True)
         for gradebook in self.opened:
-            gradebook.close()
+            try:
+                gradebook.close()
+            except Exception as error:  # a connection to a database that is gone cannot even roll back
+                if not gradebook_url.unreachable(error):
+                    raise
+        self.opened = []
+        return self.recorded
 
 
 def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> Result:
