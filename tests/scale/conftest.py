@@ -48,11 +48,10 @@ def dask_cluster(tmp_path):
         cluster.close()
 
 
-def make_course(target: Path, db_url: str | None = None, copies: int = 1) -> dict[str, float]:
-    """A released course copy with `copies` of each demo submission; returns the expected auto scores.
+def make_course(target: Path, db_url: str | None = None) -> dict[str, float]:
+    """A released course copy with the demo submissions; returns their expected auto scores.
 
-    The gradebook is `db_url` (sqlite in the course folder if None). Copy k of a demo student is named
-    `k<k>_<student>`.
+    The gradebook is `db_url` (sqlite in the course folder if None).
     """
     from rnn_course.grading import course
 
@@ -63,10 +62,8 @@ def make_course(target: Path, db_url: str | None = None, copies: int = 1) -> dic
     assert course.release(target, ASSIGNMENT) == []
     expected = {}
     for student, score in json.loads((DEMO / "expected_scores.json").read_text()).items():
-        for copy in range(copies):
-            name = f"k{copy}_{student}"
-            shutil.copytree(DEMO / student / ASSIGNMENT, target / "submitted" / name / ASSIGNMENT)
-            expected[name] = float(score)
+        shutil.copytree(DEMO / student / ASSIGNMENT, target / "submitted" / student / ASSIGNMENT)
+        expected[student] = float(score)
     return expected
 
 
@@ -105,4 +102,4 @@ def sqlite_grades(tmp_path_factory) -> dict[str, dict[str, float | None]]:
     make_course(course_dir)
     report = runner.autograde(course_dir, ASSIGNMENT, workers=2, progress=False)
     assert len(report.graded) == len(report.results), report.summary()
-    return {student.split("_", 1)[1]: cells for student, cells in grades(course_dir).items()}
+    return grades(course_dir)

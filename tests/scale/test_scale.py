@@ -34,15 +34,10 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
     return process.returncode, out + err
 
 
-def by_demo_student(by_cell: dict) -> dict:
-    """{'k0_student_correct': cells, ...} -> {('k0', 'student_correct'): cells} for comparing with sqlite."""
-    return {tuple(student.split("_", 1)): cells for student, cells in by_cell.items()}
-
-
 def assert_same_as_sqlite(course_dir: Path, sqlite_grades: dict, expected: dict) -> None:
     got = grades(course_dir)
     assert sorted(got) == sorted(expected), "a submission is missing from the gradebook, or one too many"
-    for (_, student), cells in by_demo_student(got).items():
+    for student, cells in got.items():
         assert cells == sqlite_grades[student], student
     assert totals(got) == expected
 
@@ -88,7 +83,7 @@ def test_a_worker_killed_mid_batch_loses_no_grade_and_records_none_twice(
     postgres, sqlite_grades, dask_cluster, tmp_path
 ):
     course_dir = tmp_path / "course"
-    expected = make_course(course_dir, postgres.create_database("killed"), copies=2)
+    expected = make_course(course_dir, postgres.create_database("killed"))
     run = autograde_cli(course_dir, "--scheduler", dask_cluster.address)
     wait_for(lambda: published(course_dir) >= 2 or run.poll() is not None, "two recorded submissions")
     assert run.poll() is None and published(course_dir) < len(expected), "the batch ended before the kill"
@@ -105,7 +100,7 @@ def test_a_database_stopped_mid_batch_is_reported_and_a_second_run_loses_nothing
     postgres, sqlite_grades, tmp_path
 ):
     course_dir = tmp_path / "course"
-    expected = make_course(course_dir, postgres.create_database("stopped"), copies=2)
+    expected = make_course(course_dir, postgres.create_database("stopped"))
     run = autograde_cli(course_dir, "--workers", "2")
     wait_for(lambda: published(course_dir) >= 2 or run.poll() is not None, "two recorded submissions")
     assert run.poll() is None and published(course_dir) < len(expected), "the batch ended before the stop"
@@ -119,7 +114,8 @@ def test_a_database_stopped_mid_batch_is_reported_and_a_second_run_loses_nothing
     said = [line for line in output.splitlines() if "stopped answering" in line]
     assert len(said) == 1 and said[0].startswith(f"grade autograde: the gradebook {postgres.url('stopped')} ")
     assert said[0].endswith("the rest were not: run autograde again once the database answers")
-    assert f"; {published(course_dir)} of {len(expected)} submission(s) were recorded before it did" in said[0]
+    recorded = f"; {published(course_dir)} of {len(expected)} submission(s) were recorded before it did"
+    assert recorded in said[0]
     code, output = finish(autograde_cli(course_dir, "--workers", "2"))
     assert code == 0, output
     assert_same_as_sqlite(course_dir, sqlite_grades, expected)
@@ -135,7 +131,7 @@ def test_a_missing_database_driver_is_one_line_that_names_the_extra(tmp_path, db
         config.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
     without_driver = (f"import sys; sys.modules[{module!r}] = None; from rnn_course.cli import main; "
                       "sys.exit(main(sys.argv[1:]))")  # as if the driver were not installed
-    for step in ("release", "autograde"):
+    for step in ("release", "autograde") if module == "psycopg" else ("release",):
         done = subprocess.run([sys.executable, "-c", without_driver, "grade", step, ASSIGNMENT,
                                "--course-dir", str(course_dir)], capture_output=True, text=True, timeout=120)
         assert done.returncode != 0
