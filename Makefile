@@ -12,7 +12,7 @@ PORT   ?= 8888
 LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
-.PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde \
+.PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde bench-scale \
         assignments autograde feedback export demo clean check-python
 
 help: ## list every target with one line each
@@ -66,6 +66,9 @@ bench-browser: setup ## key press to new plot image in JupyterLab + Chromium (me
 
 bench-autograde: setup ## 40 generated submissions: stock nbgrader autograde against ours
 	$(BIN)/python benchmarks/bench_autograde.py
+
+bench-scale: setup ## 200 generated submissions, 1 then 2 Dask workers, PostgreSQL: throughput, where time goes
+	$(BIN)/python benchmarks/bench_scale.py
 
 assignments: setup ## generate the student release of the assignment and check it
 	$(BIN)/rnn-course grade release $(ASSIGNMENT)

@@ -1,15 +1,18 @@
 """Grading at course scale: generated submissions, 1 Dask worker process then 2, a PostgreSQL gradebook.
 
 Starts Debian's PostgreSQL (default settings, fsync on) and a Dask scheduler on loopback, exactly as the
-scale tests do (tests/scale/servers.py). Generates SUBMISSIONS small submissions of the course assignment
-(every tenth one correct, so that all its tests run; the others blank, so that each test stops at its first
-call), grades them through `--scheduler` with one worker process and then, into a fresh database, with two,
-and prints the throughput of each, the scaling ratio and where the time goes:
+scale tests do (tests/scale/servers.py). Generates small submissions of the course assignment (every tenth
+one blank, so that each test fails at its first call; the others correct, so that every test runs), grades
+them through `--scheduler` with one worker process and then, into a fresh database, with two, and prints
+the throughput of each, the scaling ratio and where the time goes:
 
 - the gradebook: what the runner's single writer spends per submission (record, publish, read back);
 - kernel start: from the kernel's fork to its first cell, as the kernel itself reports in a first cell;
 - the cells: the notebook's cells (the learner's code and the tests), from the kernel's execution timestamps;
 - the rest of a worker's time per submission (nbgrader's preprocessors, kernel stop, files).
+
+Then it measures the single writer alone: the 2-worker run's graded notebooks are recorded again into a
+fresh database, one after the other, by the runner's own recording step (`runner._finish`, an internal).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,17 +29,19 @@ from pathlib import Path
 from statistics import mean
 
 import nbformat
+from nbgrader.coursedir import CourseDirectory
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: course copies, submissions and servers
 
 from rnn_course.grading import course, runner  # noqa: E402
+from rnn_course.grading.runner_worker import Outcome  # noqa: E402
 from tests.grading import submissions  # noqa: E402
 from tests.grading.conftest import copy_course  # noqa: E402
 from tests.scale.servers import DaskCluster, Postgres, postgres_missing  # noqa: E402
 
 ASSIGNMENT = submissions.ASSIGNMENT
-CORRECT_EVERY = 10
+BLANK_EVERY = 10
 KERNEL_AGE = (  # the kernel's age at its first cell: its start time in /proc, in clock ticks since boot
     "import os, time\n"
     "ticks = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
@@ -57,7 +64,7 @@ def make_course(target: Path, db_url: str, count: int) -> None:
                                 extra_cells={"": [KERNEL_AGE]})
     blank = submissions.build(extra_cells={"": [KERNEL_AGE]})
     for index in range(count):
-        submissions.write(correct if index % CORRECT_EVERY == 0 else blank, target, f"learner{index:04d}")
+        submissions.write(blank if index % BLANK_EVERY == 0 else correct, target, f"learner{index:04d}")
 
 
 def _seconds(cell, start: str, end: str) -> float:
@@ -102,9 +109,31 @@ def grade(workdir: Path, server: Postgres, workers: int, count: int) -> dict:
             **time_split(course_dir)}
 
 
+def replay(workdir: Path, server: Postgres, graded: Path, count: int) -> float:
+    """Submissions/s the single writer records alone (graded's notebooks again, into a new database)."""
+    from nbgrader.api import Gradebook
+
+    course_dir = workdir / "replay"
+    make_course(course_dir, server.create_database("replay"), count)
+    outcomes = []
+    for folder in sorted((graded / "autograded").iterdir()):
+        staged = workdir / "staged" / folder.name / ASSIGNMENT
+        shutil.copytree(folder / ASSIGNMENT, staged)
+        outcomes.append(Outcome(folder.name, True, staged=str(staged), notebooks=(ASSIGNMENT,)))
+    config = course.load_config(course_dir)
+    coursedir = CourseDirectory(config=config)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        runner._finish(gradebook, coursedir, config, ASSIGNMENT, outcomes.pop())  # connected before the clock
+        start = time.monotonic()
+        results = [runner._finish(gradebook, coursedir, config, ASSIGNMENT, outcome) for outcome in outcomes]
+        seconds = time.monotonic() - start
+    assert all(result.status == "graded" for result in results), [result.reason for result in results]
+    return len(results) / seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=300)
+    parser.add_argument("--submissions", type=int, default=200)
     args = parser.parse_args()
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     missing = postgres_missing()
@@ -117,23 +146,25 @@ def main() -> int:
         try:
             server.start()
             runs = [grade(Path(tmp), server, workers, args.submissions) for workers in (1, 2)]
+            print("recording the graded notebooks again, writers only ...", flush=True)
+            alone = replay(Path(tmp), server, Path(tmp) / "course-2", args.submissions)
         finally:
             server.close()
 
-    print(f"\nbench-scale: {args.submissions} submissions (1 in {CORRECT_EVERY} correct, the rest blank), "
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\nbench-scale: load average {load} on {os.cpu_count()} cores (other work slows it)")
+    print(f"bench-scale: {args.submissions} submissions (1 in {BLANK_EVERY} blank, the rest correct), "
           "PostgreSQL gradebook, Dask worker processes on this machine")
     for run in runs:
         rest = run["worker"] - run["kernel start"] - run["the cells"]
         print(f"  {run['workers']} worker(s): {run['seconds']:.1f} s, {run['throughput']:.2f} submissions/s; "
               f"per submission: worker {run['worker']:.3f} s = kernel start {run['kernel start']:.3f} s + "
               f"the cells {run['the cells']:.3f} s + the rest {rest:.3f} s; "
-              f"gradebook (single writer) {run['gradebook']:.4f} s")
+              f"gradebook {run['gradebook']:.3f} s (the single writer)")
     one, two = runs
     print(f"  scaling 1 -> 2 workers: {two['throughput'] / one['throughput']:.2f}x throughput")
-    busy = 100 * two["gradebook"] * two["throughput"]
-    print(f"  the single writer is busy {busy:.1f}% of the 2-worker run; "
-          f"it would saturate at about {1 / two['gradebook']:.0f} submissions/s "
-          f"(about {two['worker'] / two['gradebook']:.0f} workers)")
+    print(f"  the single writer alone records {alone:.1f} submissions/s; at {two['worker']:.2f} s of worker "
+          f"time per submission it keeps up with about {alone * two['worker']:.0f} workers")
     return 0
 
 

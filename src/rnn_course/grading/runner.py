@@ -4,10 +4,9 @@
 
 Workers (a process pool, or a Dask cluster with `scheduler=`) sanitize and execute submissions in parallel,
 each in a fresh kernel forked from a warm one that has already imported torch (kernels.py), within the
-limits of limits.py. This process alone writes the gradebook (on a few threads, each with a connection of
-its own, when it is a database server): one transaction per submission, then the autograded folder moves
-into place. Kill it at any moment and run it again: what was recorded stays, what was not is graded again,
-and nothing is recorded twice or by halves.
+limits of limits.py. This process alone writes the gradebook: one transaction per submission, then the
+autograded folder moves into place. Kill it at any moment and run it again: what was recorded stays, what
+was not is graded again, and nothing is recorded twice or by halves.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import multiprocessing
 import os
 import shutil
 import sys
-import threading
 import time
 import uuid
 import warnings
@@ -36,9 +34,6 @@ from rnn_course.grading.course import load_config
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, the run lock and the staging area
-
-
-GRADEBOOK_WRITERS = 4  # threads recording into a database server (PostgreSQL); sqlite takes one writer
 
 
 class GradebookLost(RuntimeError):
@@ -68,7 +63,7 @@ class RunReport:
     started: str
     results: list[Result] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
-    gradebook_seconds: float = 0.0  # time spent recording, summed over this process's writer threads
+    gradebook_seconds: float = 0.0  # what this process, the gradebook's only writer, spent recording
     path: str = ""
 
     @property
@@ -343,27 +338,16 @@ def autograde(
 
         bar = tqdm(total=len(tasks), unit="submission", disable=not progress or not tasks, file=sys.stderr)
         outcomes = _run_tasks(tasks, workers, scheduler, server.address if server else "")
-        gradebook.db.close()  # the plan is read; the writers record on connections of their own
-        writers = _Writers(coursedir, config, assignment)
-
-        def collect(done) -> None:
-            for future in done:
-                result, seconds = future.result()  # GradebookLost, if the database is gone
-                report.results.append(result)
-                report.gradebook_seconds += seconds
-                bar.set_postfix_str(f"{result.student} {result.status}", refresh=False)
-                bar.update()
-
+        planned = len(report.results)
         try:
-            pending = set()
             for outcome in outcomes:
-                pending.add(writers.submit(outcome))
-                done = {future for future in pending if future.done()}
-                pending -= done
-                collect(done)
-            collect(concurrent.futures.wait(pending).done)
+                writing = time.monotonic()
+                report.results.append(_finish(gradebook, coursedir, config, assignment, outcome))
+                report.gradebook_seconds += time.monotonic() - writing
+                bar.set_postfix_str(f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False)
+                bar.update()
         except GradebookLost as error:
-            recorded = writers.close()
+            recorded = len(report.results) - planned
             raise GradebookLost(
                 f"the gradebook {gradebook_url.shown(coursedir.db_url)} stopped answering ({error}); "
                 f"{recorded} of {len(tasks)} submission(s) were recorded before it did, the rest were not: "
@@ -371,7 +355,6 @@ def autograde(
             ) from None
         finally:
             outcomes.close()  # stop the workers now, not when the generator is collected
-            writers.close()
             bar.close()
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -422,56 +405,6 @@ def _scored(gradebook, assignment: str, result: Result) -> Result:
     result.score, result.max_score = float(submission.score), float(submission.max_score)
     result.needs_manual_grade = bool(submission.needs_manual_grade)
     return result
-
-
-class _Writers:
-    """Record outcomes on threads, each with a gradebook connection of its own (one thread for sqlite).
-
-    Recording is mostly waiting on the database: nbgrader's ORM makes about fifty round trips per submission.
-    Several writers overlap that wait, so one run's writing keeps up with more workers.
-    """
-
-    def __init__(self, coursedir, config, assignment: str):
-        self.coursedir, self.config, self.assignment = coursedir, config, assignment
-        count = 1 if coursedir.db_url.startswith("sqlite") else GRADEBOOK_WRITERS
-        self.pool = concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix="gradebook-writer")
-        self.local = threading.local()
-        self.opened = []
-        self.recorded = 0  # outcomes whose transaction went through
-        self.lock = threading.Lock()
-
-    def submit(self, outcome: Outcome) -> concurrent.futures.Future:
-        return self.pool.submit(self._write, outcome)
-
-    def _write(self, outcome: Outcome) -> tuple[Result, float]:
-        from nbgrader.api import Gradebook
-
-        start = time.monotonic()
-        if not hasattr(self.local, "gradebook"):
-            try:
-                self.local.gradebook = Gradebook(self.coursedir.db_url, self.coursedir.course_id)
-            except Exception as error:
-                if gradebook_url.unreachable(error):
-                    raise GradebookLost(str(error).strip().splitlines()[0]) from None
-                raise
-            with self.lock:
-                self.opened.append(self.local.gradebook)
-        result = _finish(self.local.gradebook, self.coursedir, self.config, self.assignment, outcome)
-        with self.lock:
-            self.recorded += 1
-        return result, time.monotonic() - start
-
-    def close(self) -> int:
-        """Finish the writes under way, drop the others; close every connection. Returns what was recorded."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        for gradebook in self.opened:
-            try:
-                gradebook.close()
-            except Exception as error:  # a connection to a database that is gone cannot even roll back
-                if not gradebook_url.unreachable(error):
-                    raise
-        self.opened = []
-        return self.recorded
 
 
 def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> Result:
