@@ -4,7 +4,8 @@ The assignment asks for an RNN written from scratch, so while a submission is gr
 PyTorch (`nn.RNN`, `nn.RNNCell`, `nn.LSTM`, `nn.GRU`, `torch.rnn_tanh`, `torch.ops.aten.*`, TorchScript,
 quantized and fused variants) raises `ForbiddenRNN`. The switch is made in PyTorch's operator dispatcher,
 which every thread of the process shares: a thread started before the tests, or a reference to an op saved
-early, reaches the same raising kernel. The handle that holds the override is leaked on purpose, so no
+early, reaches the same raising kernel. Building an `nn.RNN` (to borrow its parameters) is refused as well,
+at the Python level. The handle that holds the override is leaked on purpose, so no
 Python object can undo it. The sandbox also loads this module into every other Python that imports torch
 (see sandbox.py), so a subprocess meets the same wall.
 """
@@ -52,4 +53,6 @@ def switch_off_rnn_kernels() -> int:
                     handle.impl(overload, key, _refuse, False)
                     count += 1
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))  # never freed: nothing can deregister the override
+    for base in (torch.nn.RNNBase, torch.nn.RNNCellBase):  # building one (for its parameters) is refused too
+        base.__init__ = _refuse
     return count

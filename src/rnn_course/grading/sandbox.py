@@ -58,7 +58,6 @@ PRELOAD = (
     "sqlite3",
     "psutil",
     "tornado.platform.asyncio",
-    "rnn_course.grading.checks",
 )
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 SITE_HOOK = "rnn_course_sandbox.pth"  # in site-packages: switches off RNN kernels in sandboxed Pythons
@@ -281,7 +280,8 @@ _all_hosts: list[KernelHost] = []
 _lock = threading.Lock()
 
 
-def host_for_this_thread(sandboxed: bool, hidden: tuple[str, ...] = (), first_uid: int = 200_000) -> KernelHost:
+def host_for_this_thread(sandboxed: bool, hidden: tuple[str, ...] = (), first_uid: int = 200_000
+                         ) -> KernelHost:
     """This thread's warm host, started on first use and again if it died (one kernel at a time each)."""
     host = getattr(_hosts, "host", None)
     if host is None or not host.alive() or host.sandboxed != sandboxed:
