@@ -149,7 +149,8 @@ CASES = {
     # Patching what runs in the kernel changes nothing: the grader decides outside it, so the grade is what
     # the answers earn (a right answer keeps its points, a wrong one gains none).
     "patches_allclose_before_setup": (
-        lambda: s.build(s.CORRECT, extra_cells={"": ["import torch\n\ntorch.allclose = lambda *a: 1"]}), s.MAX_AUTO),
+        lambda: s.build(s.CORRECT, extra_cells={"": ["import torch\n\ntorch.allclose = lambda *a: 1"]}),
+        s.MAX_AUTO),
     "patches_torch_testing": (lambda: s.build(s.CORRECT, extra_cells={
         "my_rnn": ["torch.testing.assert_close = lambda *args, **kwargs: None"]}), s.MAX_AUTO),
     "patches_numpy": (lambda: s.build(s.CORRECT, extra_cells={

@@ -26,8 +26,10 @@ def rnn_weights(input_size, hidden_size, *, num_layers=1, bias=True, bidirection
     for layer in range(num_layers):
         layer_input = input_size if layer == 0 else hidden_size * directions
         for suffix in ["", "_reverse"][:directions]:
-            shapes = {f"weight_ih_l{layer}{suffix}": (hidden_size, layer_input),
-                      f"weight_hh_l{layer}{suffix}": (hidden_size, hidden_size)}
+            shapes = {
+                f"weight_ih_l{layer}{suffix}": (hidden_size, layer_input),
+                f"weight_hh_l{layer}{suffix}": (hidden_size, hidden_size),
+            }
             if bias:
                 shapes[f"bias_ih_l{layer}{suffix}"] = (hidden_size,)
                 shapes[f"bias_hh_l{layer}{suffix}"] = (hidden_size,)
@@ -49,16 +51,25 @@ def cell_case(*, input_size=3, hidden_size=4, batch=2, nonlinearity="tanh", bias
     return {
         "x": randn(batch, input_size, seed=seed + 1),  # (B, H_in)
         "h": randn(batch, hidden_size, seed=seed + 2),  # (B, H)
-        "weights": [weights.get(name) for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")],
+        "weights": [
+            weights.get(name) for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+        ],
         "nonlinearity": nonlinearity,
     }
 
 
-def forward_case(*, input_size=3, hidden_size=4, seq_len=5, batch=2, nonlinearity="tanh", bias=True,
-                 with_h0=True, seed=0) -> dict:
+def forward_case(
+    *, input_size=3, hidden_size=4, seq_len=5, batch=2, nonlinearity="tanh", bias=True, with_h0=True, seed=0
+) -> dict:
     """A sequence: x (L, B, H_in), h0 (B, H) or None, and one layer's weights."""
-    case = cell_case(input_size=input_size, hidden_size=hidden_size, batch=batch, nonlinearity=nonlinearity,
-                     bias=bias, seed=seed)
+    case = cell_case(
+        input_size=input_size,
+        hidden_size=hidden_size,
+        batch=batch,
+        nonlinearity=nonlinearity,
+        bias=bias,
+        seed=seed,
+    )
     case["x"] = randn(seq_len, batch, input_size, seed=seed + 1)  # (L, B, H_in)
     case["h"] = case["h"] if with_h0 else None  # (B, H) or None
     return case
@@ -71,8 +82,9 @@ def _initial_state(options, batch, hidden_size, seed):
     return randn(*shape, seed=seed + 2)  # (D*layers, H) or (D*layers, B, H)
 
 
-def module_case(*, input_size=3, hidden_size=4, seq_len=5, batch=2, unbatched=False, with_h0=False, seed=0,
-                **options) -> dict:
+def module_case(
+    *, input_size=3, hidden_size=4, seq_len=5, batch=2, unbatched=False, with_h0=False, seed=0, **options
+) -> dict:
     """A whole module: its weights, an input (L, B, H_in) / (B, L, H_in) / (L, H_in) and an h0 or None."""
     if unbatched:
         x = randn(seq_len, input_size, seed=seed + 1)  # (L, H_in)
@@ -86,15 +98,17 @@ def module_case(*, input_size=3, hidden_size=4, seq_len=5, batch=2, unbatched=Fa
     }
 
 
-def packed_case(*, lengths=(2, 1, 3), input_size=3, hidden_size=4, enforce_sorted=False, with_h0=False, seed=0,
-                **options) -> dict:
+def packed_case(
+    *, lengths=(2, 1, 3), input_size=3, hidden_size=4, enforce_sorted=False, with_h0=False, seed=0, **options
+) -> dict:
     """A module on a PackedSequence of `lengths` (padded to the longest, then packed)."""
     batch_first = options.get("batch_first", False)
     batch, longest = len(lengths), max(lengths)
     shape = (batch, longest) if batch_first else (longest, batch)
     padded = randn(*shape, input_size, seed=seed + 1)  # (B, L, H_in) or (L, B, H_in)
-    packed = pack_padded_sequence(padded, torch.tensor(lengths), batch_first=batch_first,
-                                  enforce_sorted=enforce_sorted)
+    packed = pack_padded_sequence(
+        padded, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=enforce_sorted
+    )
     return {
         "weights": _module_weights(input_size, hidden_size, seed, options),
         "input": packed,
@@ -103,8 +117,14 @@ def packed_case(*, lengths=(2, 1, 3), input_size=3, hidden_size=4, enforce_sorte
 
 
 def _module_weights(input_size, hidden_size, seed, options) -> dict:
-    return rnn_weights(input_size, hidden_size, num_layers=options.get("num_layers", 1),
-                       bias=options.get("bias", True), bidirectional=options.get("bidirectional", False), seed=seed)
+    return rnn_weights(
+        input_size,
+        hidden_size,
+        num_layers=options.get("num_layers", 1),
+        bias=options.get("bias", True),
+        bidirectional=options.get("bidirectional", False),
+        seed=seed,
+    )
 
 
 def random_configs(count: int, seed: int, *, packed=False):

@@ -21,8 +21,9 @@ from rnn_course.grading.cases import random_configs  # noqa: F401 (test cells ca
 from rnn_course.grading.encoding import Raised, decode, encode
 
 RESULT_MIME = "application/vnd.rnn-course.result+json"
-FORBIDDEN_OPS = frozenset({"rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "lstm_cell", "gru",
-                           "gru_cell"})
+FORBIDDEN_OPS = frozenset(
+    {"rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "lstm_cell", "gru", "gru_cell"}
+)
 
 
 class GradingError(AssertionError):
@@ -51,7 +52,7 @@ def grading() -> bool:
 
 
 class _SpotRnnOps(TorchFunctionMode):
-    """In the learner's own notebook only: say early that PyTorch's RNN is not allowed (the grader enforces it)."""
+    """In the learner's own notebook only: say early that PyTorch's RNN is not allowed (grading enforces it)."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if str(getattr(func, "__name__", "")).split(".")[0] in FORBIDDEN_OPS:
@@ -71,8 +72,13 @@ def _run(kind: str, learner, kw: dict):
     try:
         if kind == "rnn_cell":
             case = cases.cell_case(**kw)
-            return _call(learner, case["x"].clone(), case["h"].clone(), *case["weights"],
-                         nonlinearity=case["nonlinearity"])
+            return _call(
+                learner,
+                case["x"].clone(),
+                case["h"].clone(),
+                *case["weights"],
+                nonlinearity=case["nonlinearity"],
+            )
         if kind == "rnn_forward":
             case = cases.forward_case(**kw)
             h0 = None if case["h"] is None else case["h"].clone()
@@ -96,7 +102,9 @@ def _run_module(kind: str, MyRNN, kw: dict) -> dict:
             "is_rnn_base": isinstance(mine, nn.RNNBase),
             "parameters": {name: list(p.shape) for name, p in parameters.items()},
             "types": {name: type(p).__name__ for name, p in parameters.items()},
-            "largest": max((float(p.detach().abs().max()) for p in parameters.values() if p.numel()), default=0.0),
+            "largest": max(
+                (float(p.detach().abs().max()) for p in parameters.values() if p.numel()), default=0.0
+            ),
         }
     except Exception as error:
         if not grading():
@@ -105,9 +113,19 @@ def _run_module(kind: str, MyRNN, kw: dict) -> dict:
         return report
     if report["module"]["is_rnn_base"] or not report["module"]["is_module"]:
         return report
-    case = None if kind == "parameters" else (cases.packed_case if kind == "packed" else cases.module_case)(**kw)
-    weights = case["weights"] if case else cases.rnn_weights(input_size, hidden_size, seed=kw.get("seed", 0), **{
-        key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw})
+    case = (
+        None if kind == "parameters" else (cases.packed_case if kind == "packed" else cases.module_case)(**kw)
+    )
+    weights = (
+        case["weights"]
+        if case
+        else cases.rnn_weights(
+            input_size,
+            hidden_size,
+            seed=kw.get("seed", 0),
+            **{key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw},
+        )
+    )
     try:
         _call(mine.double)
         _call(mine.load_state_dict, {name: w.clone() for name, w in weights.items()})
@@ -137,8 +155,13 @@ def _check(kind: str, learner, kw: dict) -> None:
     if grading():
         from IPython.display import display
 
-        display({RESULT_MIME: {"kind": kind, "args": kw, "value": encode(value)},
-                 "text/plain": f"{judging.describe(kind, kw)}: result sent to the grader"}, raw=True)
+        display(
+            {
+                RESULT_MIME: {"kind": kind, "args": kw, "value": encode(value)},
+                "text/plain": f"{judging.describe(kind, kw)}: result sent to the grader",
+            },
+            raw=True,
+        )
         return
     verdict = judging.judge(kind, kw, decode(encode(value)))  # the grader's own view of the value
     if verdict:
@@ -171,5 +194,10 @@ def check_packed(MyRNN, **kw) -> None:
     _check("packed", MyRNN, kw)
 
 
-CHECKS = {"check_rnn_cell": "rnn_cell", "check_rnn_forward": "rnn_forward", "check_parameters": "parameters",
-          "check_myrnn": "myrnn", "check_packed": "packed"}
+CHECKS = {
+    "check_rnn_cell": "rnn_cell",
+    "check_rnn_forward": "rnn_forward",
+    "check_parameters": "parameters",
+    "check_myrnn": "myrnn",
+    "check_packed": "packed",
+}

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     autograde.add_argument("--force", action="store_true", help="grade again what was already graded")
     autograde.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     autograde.add_argument("--no-sandbox", action="store_true",
-                           help="grade without the bubblewrap sandbox (trusted work only; the report says so)")
+                           help="grade without the bubblewrap sandbox (trusted work only; reported)")
     step("feedback", run_feedback, "write HTML feedback into feedback/ (hidden tests never shown)")
     export = step("export", run_export, "write the grades as CSV (default: grades.csv in the course folder)",
                   assignment=False)
@@ -113,7 +113,8 @@ def run_demo(args) -> int:
 
     _quiet_logs()
     try:
-        rows = course.demo(args.course_dir, args.assignment, workers=args.workers, sandbox=not args.no_sandbox)
+        rows = course.demo(args.course_dir, args.assignment, workers=args.workers,
+                           sandbox=not args.no_sandbox)
     except (RuntimeError, OSError) as error:
         return _fail("demo", error)
     print(course.format_table(rows))

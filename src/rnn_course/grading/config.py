@@ -1,4 +1,4 @@
-"""Grading settings, read from the course's nbgrader_config.py: what a kernel may use, and how it is contained.
+"""Grading settings from the course's nbgrader_config.py: what a kernel may use, and how it is contained.
 
     c.GradingLimits.memory_mb = 2048
     c.Sandbox.enabled = True
@@ -20,7 +20,9 @@ from traitlets.config import Config, Configurable
 class GradingLimits(Configurable):
     """Per-notebook limits; a cell over one scores 0 and the run report says why."""
 
-    notebook_timeout = Int(300, help="Seconds a whole notebook may run, kernel start included.").tag(config=True)
+    notebook_timeout = Int(300, help="Seconds a whole notebook may run, kernel start included.").tag(
+        config=True
+    )
     memory_mb = Int(
         2048, help="MiB of address space a kernel may add to its warm start (RLIMIT_AS, held as root too)."
     ).tag(config=True)

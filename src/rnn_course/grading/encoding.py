@@ -13,9 +13,23 @@ import torch
 from torch.nn.utils.rnn import PackedSequence
 
 MAX_NUMBERS = 200_000  # per value; far above any check's output
-DTYPES = {str(dtype): dtype for dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16,
-                                          torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8,
-                                          torch.bool, torch.complex64, torch.complex128)}
+DTYPES = {
+    str(dtype): dtype
+    for dtype in (
+        torch.float64,
+        torch.float32,
+        torch.float16,
+        torch.bfloat16,
+        torch.int64,
+        torch.int32,
+        torch.int16,
+        torch.int8,
+        torch.uint8,
+        torch.bool,
+        torch.complex64,
+        torch.complex128,
+    )
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +59,9 @@ def encode(value) -> dict:
         if value.numel() > MAX_NUMBERS or str(value.dtype) not in DTYPES or value.is_complex():
             return {"t": "opaque", "type": f"Tensor of {value.dtype} with {value.numel()} numbers"}
         flat = value.detach().cpu().reshape(-1)
-        numbers = [_number(float(x)) for x in flat.double().tolist()] if flat.is_floating_point() else flat.tolist()
+        numbers = (
+            [_number(float(x)) for x in flat.double().tolist()] if flat.is_floating_point() else flat.tolist()
+        )
         return {"t": "tensor", "dtype": str(value.dtype), "shape": list(value.shape), "data": numbers}
     if kind is PackedSequence:
         return {"t": "packed", "fields": [encode(field) for field in value]}
@@ -67,10 +83,15 @@ def decode(data):
         if kind == "raised":
             return Raised(str(data["ename"]), str(data["evalue"]))
         if kind == "tensor":
-            numbers = [float(x) for x in data["data"]] if data["dtype"].startswith("torch.float") or \
-                data["dtype"] == "torch.bfloat16" else data["data"]
-            tensor = torch.tensor(numbers, dtype=torch.float64 if isinstance(numbers[0] if numbers else 0.0, float)
-                                  else torch.int64)
+            numbers = (
+                [float(x) for x in data["data"]]
+                if data["dtype"].startswith("torch.float") or data["dtype"] == "torch.bfloat16"
+                else data["data"]
+            )
+            tensor = torch.tensor(
+                numbers,
+                dtype=torch.float64 if isinstance(numbers[0] if numbers else 0.0, float) else torch.int64,
+            )
             return tensor.to(DTYPES[data["dtype"]]).reshape([int(size) for size in data["shape"]])
         if kind == "packed":
             return PackedSequence(*(decode(field) for field in data["fields"]))

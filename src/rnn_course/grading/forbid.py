@@ -19,12 +19,35 @@ import torch
 MARKER = "PyTorch's RNN kernels are switched off while grading"
 # Every aten op that runs a whole RNN, one of its cells, or a fused piece of one.
 OPS = (
-    "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "lstm_cell", "gru", "gru_cell",
-    "quantized_lstm", "quantized_gru", "quantized_lstm_cell", "quantized_gru_cell",
-    "quantized_rnn_tanh_cell", "quantized_rnn_relu_cell", "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell",
-    "mkldnn_rnn_layer", "_cudnn_rnn", "miopen_rnn", "_lstm_mps",
+    "rnn_tanh",
+    "rnn_relu",
+    "rnn_tanh_cell",
+    "rnn_relu_cell",
+    "lstm",
+    "lstm_cell",
+    "gru",
+    "gru_cell",
+    "quantized_lstm",
+    "quantized_gru",
+    "quantized_lstm_cell",
+    "quantized_gru_cell",
+    "quantized_rnn_tanh_cell",
+    "quantized_rnn_relu_cell",
+    "_thnn_fused_lstm_cell",
+    "_thnn_fused_gru_cell",
+    "mkldnn_rnn_layer",
+    "_cudnn_rnn",
+    "miopen_rnn",
+    "_lstm_mps",
 )
-KEYS = ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "CPU", "CUDA", "AutogradCPU", "AutogradCUDA")
+KEYS = (
+    "CompositeImplicitAutograd",
+    "CompositeExplicitAutograd",
+    "CPU",
+    "CUDA",
+    "AutogradCPU",
+    "AutogradCUDA",
+)
 
 
 class ForbiddenRNN(RuntimeError):

@@ -32,8 +32,10 @@ def describe(kind: str, kw: dict) -> str:
     if kind == "rnn_cell":
         return f"rnn_cell ({kw.get('nonlinearity', 'tanh')}, bias={kw.get('bias', True)})"
     if kind == "rnn_forward":
-        return (f"rnn_forward ({kw.get('nonlinearity', 'tanh')}, bias={kw.get('bias', True)}, "
-                f"h0={'given' if kw.get('with_h0', True) else 'None'})")
+        return (
+            f"rnn_forward ({kw.get('nonlinearity', 'tanh')}, bias={kw.get('bias', True)}, "
+            f"h0={'given' if kw.get('with_h0', True) else 'None'})"
+        )
     options = ", ".join(f"{key}={value!r}" for key, value in cases.module_options(kw).items())
     if kind == "packed":
         return f"MyRNN({options}) on a PackedSequence with lengths {list(kw.get('lengths', (2, 1, 3)))}"
@@ -48,9 +50,13 @@ def expected(kind: str, kw: dict):
             builder = cases.cell_case if kind == "rnn_cell" else cases.forward_case
             case = builder(**kw)
             options = {"nonlinearity": kw.get("nonlinearity", "tanh"), "bias": kw.get("bias", True)}
-            weights = {name: w for name, w in zip(
-                ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), case["weights"], strict=True
-            ) if w is not None}
+            weights = {
+                name: w
+                for name, w in zip(
+                    ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), case["weights"], strict=True
+                )
+                if w is not None
+            }
             reference = _reference_rnn(kw.get("input_size", 3), kw.get("hidden_size", 4), weights, options)
             if kind == "rnn_cell":
                 _, h_n = reference(case["x"].unsqueeze(0), case["h"].unsqueeze(0))  # (1, B, H)
@@ -59,8 +65,14 @@ def expected(kind: str, kw: dict):
             output, h_n = reference(case["x"], h0)  # (L, B, H), (1, B, H)
             return output, h_n[0]
         input_size, hidden_size = kw.get("input_size", 3), kw.get("hidden_size", 4)
-        shapes = {name: list(w.shape) for name, w in cases.rnn_weights(input_size, hidden_size, **{
-            key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw}).items()}
+        shapes = {
+            name: list(w.shape)
+            for name, w in cases.rnn_weights(
+                input_size,
+                hidden_size,
+                **{key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw},
+            ).items()
+        }
         if kind == "parameters":
             return {"parameters": shapes, "bound": 1.0 / math.sqrt(hidden_size)}
         case = (cases.packed_case if kind == "packed" else cases.module_case)(**kw)
@@ -73,7 +85,9 @@ def judge(kind: str, kw: dict, actual) -> Verdict:
     what = describe(kind, kw)
     try:
         return _judge(kind, kw, actual, what)
-    except Exception as error:  # a value shaped unlike any answer: a plain failure, never a crash of the grader
+    except (
+        Exception
+    ) as error:  # a value shaped unlike any answer: a plain failure, never a crash of the grader
         return "GradingError", f"{what}: could not compare the result ({type(error).__name__})"
 
 
@@ -106,7 +120,10 @@ def _judge(kind, kw, actual, what) -> Verdict:
 
 def _raised(raised: Raised, what: str) -> Verdict:
     if raised.ename == "ForbiddenRNN":
-        return FORBIDDEN, f"{what} used PyTorch's own RNN ({raised.evalue}); this part must be written from scratch"
+        return (
+            FORBIDDEN,
+            f"{what} used PyTorch's own RNN ({raised.evalue}); this part must be written from scratch",
+        )
     if raised.ename in ("ForbiddenCall", "GradingError"):
         return raised.ename, raised.evalue
     return "GradingError", f"{what} raised {raised.ename}: {raised.evalue}"
@@ -118,7 +135,10 @@ def _judge_initialisation(module: dict, bound: float, loaded) -> Verdict:
             return "GradingError", f"{name} must be an nn.Parameter"
     largest = float(module.get("largest", 0.0))
     if largest > bound:
-        return "GradingError", f"the parameters are not initialised from U(-{bound:.3g}, {bound:.3g}) like nn.RNN"
+        return (
+            "GradingError",
+            f"the parameters are not initialised from U(-{bound:.3g}, {bound:.3g}) like nn.RNN",
+        )
     if largest < bound / 2:
         return "GradingError", f"the parameters look unset: initialise them from U(-{bound:.3g}, {bound:.3g})"
     if type(loaded) is Raised:
@@ -151,7 +171,10 @@ def expect_tensor(actual, expected_tensor: torch.Tensor, what: str) -> Verdict:
     if type(actual) is not torch.Tensor:
         return "GradingError", f"{what}: expected a torch.Tensor, got {_type_name(actual)}"
     if tuple(actual.shape) != tuple(expected_tensor.shape):
-        return "GradingError", f"{what}: expected shape {tuple(expected_tensor.shape)}, got {tuple(actual.shape)}"
+        return (
+            "GradingError",
+            f"{what}: expected shape {tuple(expected_tensor.shape)}, got {tuple(actual.shape)}",
+        )
     if actual.dtype != torch.float64:
         return "GradingError", f"{what}: expected dtype torch.float64 (the input's dtype), got {actual.dtype}"
     if not torch.allclose(actual, expected_tensor, rtol=0.0, atol=TOLERANCE, equal_nan=False):
@@ -186,4 +209,5 @@ def expect_pair(actual, expected_pair, what: str, packed: bool = False) -> Verdi
         verdict = expect_packed(actual[0], expected_pair[0], f"{what}: output")
         return verdict or expect_tensor(actual[1], expected_pair[1], f"{what}: h_n")
     return expect_tensor(actual[0], expected_pair[0], f"{what} output") or expect_tensor(
-        actual[1], expected_pair[1], f"{what} h_n")
+        actual[1], expected_pair[1], f"{what} h_n"
+    )

@@ -82,8 +82,12 @@ class HostProvisioner(LocalProvisioner):
         shutil.copytree(notebook_folder, work, symlinks=True, dirs_exist_ok=True)  # links stay links
         host.give(folder, uid)
         request = {
-            "op": "start", "args": cmd[3:], "cwd": work, "env": kernel_env(folder, host.sandboxed),
-            "limits": limits_as_dict(manager.config), "uid": uid,
+            "op": "start",
+            "args": cmd[3:],
+            "cwd": work,
+            "env": kernel_env(folder, host.sandboxed),
+            "limits": limits_as_dict(manager.config),
+            "uid": uid,
             "log": os.path.join(folder, "run", "kernel.log"),
         }
         pid = host.request(request)["pid"]
@@ -144,15 +148,18 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw):
         settings = Sandbox(config=self.config)
         hidden = (self.config.get("CourseDirectory", {}).get("root", ""),)
-        self.host = host_for_this_thread(settings.enabled, tuple(path for path in hidden if path),
-                                         settings.first_uid)
+        self.host = host_for_this_thread(
+            settings.enabled, tuple(path for path in hidden if path), settings.first_uid
+        )
         self.kernel_folder, self.kernel_uid = self.host.new_kernel_folder()
         self.transport = "ipc"
         self.ip = os.path.join(self.kernel_folder, "run", "kernel")
         self.connection_file = os.path.join(self.kernel_folder, "run", "kernel.json")
         if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = HostProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+            self.provisioner = HostProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -74,7 +74,8 @@ class RunReport:
 
     def summary(self, slowest: int = 3) -> str:
         lines = [
-            f"autograde {self.assignment}{'' if self.sandboxed else ' (NO SANDBOX)'}: {len(self.graded)} graded, {len(self.failed)} failed, "
+            f"autograde {self.assignment}{'' if self.sandboxed else ' (NO SANDBOX)'}: "
+            f"{len(self.graded)} graded, {len(self.failed)} failed, "
             f"{len(self.results) - len(self.graded) - len(self.failed)} skipped, "
             f"{self.seconds:.1f} s with {self.workers} worker(s)"
         ]

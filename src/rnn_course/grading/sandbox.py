@@ -69,7 +69,9 @@ class SandboxUnavailable(RuntimeError):
 
 
 def _fix() -> str:
-    return "or grade without a sandbox with --no-sandbox (c.Sandbox.enabled = False; never for untrusted work)"
+    return (
+        "or grade without a sandbox with --no-sandbox (c.Sandbox.enabled = False; never for untrusted work)"
+    )
 
 
 def check_bwrap() -> str:
@@ -104,7 +106,12 @@ def kernel_env(folder: str, sandboxed: bool) -> dict[str, str]:
 def _python_paths() -> list[str]:
     """Folders a kernel must read: the interpreter, the venv, and this package (an editable install)."""
     package_root = str(Path(rnn_course.__file__).resolve().parent.parent)
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.realpath(sys.executable).rsplit("/bin/", 1)[0]}
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.realpath(sys.executable).rsplit("/bin/", 1)[0],
+    }
     paths = {os.path.realpath(path) for path in paths} | {package_root}
     return sorted(paths)
 
@@ -124,10 +131,20 @@ def ensure_site_hook() -> None:
         raise SandboxUnavailable(f"cannot write {path} ({error.strerror}): {_fix()}") from None
 
 
-def bwrap_command(bwrap: str, scratch: str, env: dict[str, str], hidden: list[str], marker_fd: int) -> list[str]:
+def bwrap_command(
+    bwrap: str, scratch: str, env: dict[str, str], hidden: list[str], marker_fd: int
+) -> list[str]:
     """The bwrap command line that contains a fork server (see the module docstring)."""
-    command = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
-               "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    command = [
+        bwrap,
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
     if os.getuid() == 0:
         command += ["--cap-drop", "ALL"] + [arg for cap in ROOT_CAPS for arg in ("--cap-add", cap)]
     else:
@@ -145,10 +162,31 @@ def bwrap_command(bwrap: str, scratch: str, env: dict[str, str], hidden: list[st
         command += ["--ro-bind", path, path]
     for path in hidden:  # a course folder inside one of those (say in the package's checkout) is not shown
         command += ["--tmpfs", path]
-    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                "--perms", "0711", "--dir", os.path.dirname(scratch), "--bind", scratch, scratch,
-                "--remount-ro", "/tmp", "--perms", "0444", "--ro-bind-data", str(marker_fd), INSIDE_MARKER,
-                "--clearenv", "--chdir", scratch]
+    command += [
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--perms",
+        "0711",
+        "--dir",
+        os.path.dirname(scratch),
+        "--bind",
+        scratch,
+        scratch,
+        "--remount-ro",
+        "/tmp",
+        "--perms",
+        "0444",
+        "--ro-bind-data",
+        str(marker_fd),
+        INSIDE_MARKER,
+        "--clearenv",
+        "--chdir",
+        scratch,
+    ]
     for key, value in env.items():
         command += ["--setenv", key, value]
     return command
@@ -178,16 +216,23 @@ class KernelHost:
         os.close(marker_write)
         if sandboxed:
             ensure_site_hook()
-            hidden_paths = [path for path in hidden if any(
-                os.path.realpath(path).startswith(root + "/") for root in _python_paths())]
+            hidden_paths = [
+                path
+                for path in hidden
+                if any(os.path.realpath(path).startswith(root + "/") for root in _python_paths())
+            ]
             command = bwrap_command(check_bwrap(), self.scratch, env, hidden_paths, marker_read)
             command += ["--", *serve]
         else:
             command = serve
         self._errors = open(os.path.join(self.private, "stderr"), "w+")
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
-            pass_fds=(listener.fileno(), marker_read), env=env if not sandboxed else None,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            pass_fds=(listener.fileno(), marker_read),
+            env=env if not sandboxed else None,
             start_new_session=True,
         )
         os.close(marker_read)
@@ -244,7 +289,7 @@ class KernelHost:
         return folder, uid
 
     def give(self, folder: str, uid: int) -> None:
-        """Hand every file under `folder` to the kernel's user (files the grader copied in after creating it)."""
+        """Hand every file under `folder` to the kernel's user (what the grader copied in after making it)."""
         if uid < 0:
             return
         for root, dirs, files in os.walk(folder):
@@ -280,8 +325,9 @@ _all_hosts: list[KernelHost] = []
 _lock = threading.Lock()
 
 
-def host_for_this_thread(sandboxed: bool, hidden: tuple[str, ...] = (), first_uid: int = 200_000
-                         ) -> KernelHost:
+def host_for_this_thread(
+    sandboxed: bool, hidden: tuple[str, ...] = (), first_uid: int = 200_000
+) -> KernelHost:
     """This thread's warm host, started on first use and again if it died (one kernel at a time each)."""
     host = getattr(_hosts, "host", None)
     if host is None or not host.alive() or host.sandboxed != sandboxed:

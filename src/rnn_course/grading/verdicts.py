@@ -77,13 +77,18 @@ def _canonical(kw: dict) -> str:
 
 def decide(cell: NotebookNode) -> judging.Verdict:
     """The verdict on one executed test cell (None: passed)."""
-    results = [output["data"][RESULT_MIME] for output in cell.get("outputs", [])
-               if output.get("output_type") in ("display_data", "execute_result")
-               and isinstance(output.get("data", {}).get(RESULT_MIME), dict)]
+    results = [
+        output["data"][RESULT_MIME]
+        for output in cell.get("outputs", [])
+        if output.get("output_type") in ("display_data", "execute_result")
+        and isinstance(output.get("data", {}).get(RESULT_MIME), dict)
+    ]
     for index, (kind, kw) in enumerate(plan(cell.source)):
         result = results[index] if index < len(results) else None
-        if result is None or result.get("kind") != kind or _canonical(result.get("args", {})) != _canonical(
-            json.loads(json.dumps(kw, default=str))
+        if (
+            result is None
+            or result.get("kind") != kind
+            or _canonical(result.get("args", {})) != _canonical(json.loads(json.dumps(kw, default=str)))
         ):
             return "GradingError", f"{judging.describe(kind, kw)}: {_why_missing(cell)}"
         verdict = judging.judge(kind, kw, decode(result.get("value", {})))
@@ -107,8 +112,11 @@ class DecideVerdicts(NbGraderPreprocessor):
             if not is_test_cell(cell):
                 continue
             verdict = decide(cell)
-            kept = [output for output in cell.get("outputs", [])
-                    if RESULT_MIME not in output.get("data", {}) and output.get("output_type") != "error"]
+            kept = [
+                output
+                for output in cell.get("outputs", [])
+                if RESULT_MIME not in output.get("data", {}) and output.get("output_type") != "error"
+            ]
             if verdict:
                 errors = [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
                 kept += errors + [error_output(*verdict)]  # the kernel's own error, if any, says more
