@@ -123,6 +123,39 @@ FAKE_MODULE = '''import sys
 import types
 
 sys.modules["rnn_course.grading.checks"] = types.ModuleType("rnn_course.grading.checks")'''
+FAKE_RESULTS = '''from IPython.display import display
+
+
+def _fake(kind, learner, kw):
+    """Send the grader a made-up result for every check: it still judges it against its own nn.RNN."""
+    value = {"module": {"is_module": True, "is_rnn_base": False, "parameters": {}, "types": {}, "largest": 0.1}}
+    display({checks.RESULT_MIME: {"kind": kind, "args": kw, "value": checks.encode(value)}}, raw=True)
+
+
+checks._check = _fake'''
+THREAD_RNN = "import queue\nimport threading\n\njobs, answers = queue.Queue(), queue.Queue()\n\n\n" + \
+    """def _answer_with_nn_rnn():
+    while True:
+        module, input, hx = jobs.get()
+        try:
+            rnn = nn.RNN(module.input_size, module.hidden_size, module.num_layers, module.nonlinearity,
+                         module.bias, module.batch_first, 0.0, module.bidirectional, dtype=torch.float64)
+            rnn.load_state_dict(module.state_dict())
+            answers.put(rnn(input, hx))
+        except Exception as error:
+            answers.put(error)
+
+
+threading.Thread(target=_answer_with_nn_rnn, daemon=True).start()  # before any test runs
+
+
+""" + s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+
+    def forward(self, input, hx=None):
+        """Hand the work to the thread, which calls PyTorch's nn.RNN."""
+        jobs.put((self, input, hx))
+        return answers.get()
+'''
 BLANK_TEST_CELLS = "import IPython\n\nIPython.get_ipython().input_transformers_post.append(lambda lines: [])"
 CUSTOM_EXCEPTION = (
     "import IPython\n\n"
@@ -162,7 +195,12 @@ CASES = {
                                PARTS_1_2 + PARAMETERS),
     "patches_a_helper": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
         "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}), PARTS_1_2 + PARAMETERS),
-    "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}), PARTS_1_2),
+    "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}),
+                                   PARTS_1_2),
+    "fakes_results": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
+                                      extra_cells={"my_rnn": [FAKE_RESULTS]}), PARTS_1_2),
+    "thread_started_before_the_tests": (lambda: s.build({**s.CORRECT, "my_rnn": THREAD_RNN}),
+                                        PARTS_1_2 + PARAMETERS),
     "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), s.MAX_AUTO),
     # Hiding errors, or stopping the kernel: the affected tests earn nothing.
     "hides_tracebacks": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},

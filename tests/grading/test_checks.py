@@ -1,4 +1,4 @@
-"""The checks in the learner's notebook, the grader's verdicts outside the kernel, and PyTorch's RNN switched off."""
+"""Checks in the learner's notebook, the grader's verdicts outside the kernel, PyTorch's RNN switched off."""
 
 import json
 import subprocess

@@ -52,7 +52,7 @@ def grading() -> bool:
 
 
 class _SpotRnnOps(TorchFunctionMode):
-    """In the learner's own notebook only: say early that PyTorch's RNN is not allowed (grading enforces it)."""
+    """In the learner's own notebook: say early that PyTorch's RNN is not allowed (grading enforces it)."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if str(getattr(func, "__name__", "")).split(".")[0] in FORBIDDEN_OPS:

@@ -195,7 +195,7 @@ def _grade(task: Task) -> Outcome:
                  for root, dirs, files in os.walk(submitted) for name in dirs + files
                  if os.path.islink(os.path.join(root, name))]
         if links:  # nbgrader would copy what a link points at (source/, say) into the graded folder
-            outcome.reason = f"the submission holds symbolic links, which are not accepted: {', '.join(links[:3])}"
+            outcome.reason = f"the submission holds symbolic links (not accepted): {', '.join(links[:3])}"
             return outcome
         converter.notebooks = sorted(glob.glob(os.path.join(submitted, "*.ipynb")))
         reasons: list[str] = []
