@@ -128,7 +128,8 @@ FAKE_RESULTS = '''from IPython.display import display
 
 def _fake(kind, learner, kw):
     """Send the grader a made-up result for every check: it still judges it against its own nn.RNN."""
-    value = {"module": {"is_module": True, "is_rnn_base": False, "parameters": {}, "types": {}, "largest": 0.1}}
+    value = {"module": {"is_module": True, "is_rnn_base": False, "parameters": {}, "types": {},
+                        "largest": 0.1}}
     display({checks.RESULT_MIME: {"kind": kind, "args": kw, "value": checks.encode(value)}}, raw=True)
 
 
