@@ -241,7 +241,10 @@ def init_worker(sandboxed: bool, course_dir: str) -> None:
     # The worker judges with its own nn.RNN (verdicts.py). Forked from a parent whose OpenMP pool already ran,
     # a multi-threaded torch op hangs or crashes; one thread a worker is safe, and each worker has a core.
     torch.set_num_threads(1)
-    sandbox.host_for_this_thread(sandboxed, (course_dir,))
+    try:
+        sandbox.host_for_this_thread(sandboxed, (course_dir,))
+    except Exception:  # noqa: S110 - only a warm-up: the first kernel tries again and reports why it failed
+        pass
     parent = os.getppid()
 
     def watch_parent() -> None:

@@ -128,7 +128,16 @@ def ensure_site_hook() -> None:
         if not path.exists() or path.read_text() != line:
             path.write_text(line)
     except OSError as error:
-        raise SandboxUnavailable(f"cannot write {path} ({error.strerror}): {_fix()}") from None
+        raise SandboxUnavailable(
+            f"the sandbox needs {path} (it switches PyTorch's RNN off in every sandboxed Python) and cannot "
+            f"write it ({error.strerror}): run the grader once as the owner of {sys.prefix}, {_fix()}"
+        ) from None
+
+
+def check_sandbox() -> None:
+    """Everything a sandbox needs that can be checked before grading starts; SandboxUnavailable otherwise."""
+    check_bwrap()
+    ensure_site_hook()
 
 
 def bwrap_command(
@@ -149,6 +158,7 @@ def bwrap_command(
         command += ["--cap-drop", "ALL"] + [arg for cap in ROOT_CAPS for arg in ("--cap-add", cap)]
     else:
         command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # first: Python may live under /tmp
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
@@ -163,12 +173,6 @@ def bwrap_command(
     for path in hidden:  # a course folder inside one of those (say in the package's checkout) is not shown
         command += ["--tmpfs", path]
     command += [
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
         "--perms",
         "0711",
         "--dir",
@@ -248,12 +252,14 @@ class KernelHost:
             self._errors.seek(0)
             why = " ".join(self._errors.read().split())[-400:] or f"exit status {self.process.returncode}"
             self.close()
-            if self.sandboxed:
+            if self.sandboxed and any(word in why for word in ("namespace", "uid map", "not permitted")):
                 raise SandboxUnavailable(
                     f"the grading sandbox could not start ({why}). bubblewrap needs user namespaces: as an "
                     "ordinary user allow them (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu also "
                     f"kernel.apparmor_restrict_unprivileged_userns=0), or run the grader as root, {_fix()}"
                 )
+            if self.sandboxed:
+                raise SandboxUnavailable(f"the grading sandbox could not start ({why}), {_fix()}")
             raise RuntimeError(f"the kernel fork server could not start: {why}")
         self._ready = True
 
