@@ -158,7 +158,8 @@ def bwrap_command(
         command += ["--cap-drop", "ALL"] + [arg for cap in ROOT_CAPS for arg in ("--cap-add", cap)]
     else:
         command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
-    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # first: Python may live under /tmp
+    # First /tmp (Python may live under it); /dev/shm read-only, so no kernel leaves anything for the next.
+    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
@@ -207,7 +208,6 @@ class KernelHost:
         self.scratch = os.path.join(self.private, "scratch")
         os.mkdir(self.scratch)
         os.chmod(self.scratch, 0o711)  # each kernel's own folder below it is 0700 and its own
-        self._count = 0
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.address = os.path.join(self.private, "server")
         listener.bind(self.address)
@@ -281,17 +281,11 @@ class KernelHost:
 
     def new_kernel_folder(self) -> tuple[str, int]:
         """A fresh folder for the next kernel (work/, home/, tmp/, run/) and the user id it runs as."""
-        self._count += 1
-        folder = os.path.join(self.scratch, f"k{self._count}")
+        folder = tempfile.mkdtemp(prefix="k", dir=self.scratch)  # a name no earlier kernel could guess
         for part in ("work", "home", "tmp", "run"):
-            os.makedirs(os.path.join(folder, part))
-        uid = -1
-        if self.sandboxed and os.getuid() == 0:
-            uid = self.first_uid + random.randrange(100_000)
-            for root, dirs, files in os.walk(folder):
-                for name in [root, *(os.path.join(root, entry) for entry in dirs + files)]:
-                    os.chown(name, uid, uid)
-        os.chmod(folder, 0o700)
+            os.mkdir(os.path.join(folder, part))
+        uid = self.first_uid + random.randrange(100_000) if self.sandboxed and os.getuid() == 0 else -1
+        self.give(folder, uid)
         return folder, uid
 
     def give(self, folder: str, uid: int) -> None:
@@ -303,13 +297,14 @@ class KernelHost:
                 os.lchown(name, uid, uid)
 
     def end_kernel(self, folder: str) -> None:
-        """Kill whatever the last kernel left running, then delete its folder."""
+        """Kill whatever the last kernel left running, then empty the scratch folder."""
         if self.alive():
             try:
                 self.request({"op": "sweep"})
             except (OSError, RuntimeError):
                 pass
-        shutil.rmtree(folder, ignore_errors=True)
+        for leftover in os.listdir(self.scratch):  # the folder, and anything planted beside it for the next
+            shutil.rmtree(os.path.join(self.scratch, leftover), ignore_errors=True)
 
     def close(self) -> None:
         if os.environ.get("RNN_COURSE_KEEP_KERNEL_LOG"):
