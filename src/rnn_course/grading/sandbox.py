@@ -159,7 +159,8 @@ def bwrap_command(
     else:
         command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
     # First /tmp (Python may live under it); /dev/shm read-only, so no kernel leaves anything for the next.
-    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm"]
+    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    command += ["--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
