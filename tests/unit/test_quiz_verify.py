@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from rnn_course.quiz.bank import BankError, load_bank
+from rnn_course.quiz.check import check_item
 from rnn_course.quiz.engine import render
-from rnn_course.quiz.verify import check_item, shape
+from rnn_course.quiz.verify import shape
 from tests.conftest import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])

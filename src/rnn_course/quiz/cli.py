@@ -62,7 +62,7 @@ def run(args) -> int:
 
 def check(paths: list[Path]) -> int:
     """Validate the bank and run every verification; print `file:line: problem` lines; non-zero if any."""
-    from rnn_course.quiz.verify import check_bank
+    from rnn_course.quiz.check import check_bank
 
     bank = load_bank(paths or None)
     problems = check_bank(bank)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from rnn_course.quiz.bank import Bank, BankError, Item
+from rnn_course.quiz.verify import normalise, run_item
 
 MAX_DRAWS = 50  # a variant whose choices collide (say batch == seq) is drawn again
 RETRY_GAP = 2  # a missed item comes back this many questions later
@@ -132,8 +133,6 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
 
     With `verify_static`, a fixed item's `verify` block also runs and must agree with the keyed answer.
     """
-    from rnn_course.quiz.verify import normalise, run_item
-
     rng = random.Random(seed)
     last_problem = None
     for _ in range(MAX_DRAWS if item.is_variant else 1):
