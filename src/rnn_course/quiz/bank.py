@@ -196,11 +196,16 @@ def _explain(error: dict, raw, path: str, what: str, model) -> BankError:
         where = "" if len(loc) == 1 else f" in {inner}"
         return BankError(path, line, f"unknown field '{name}'{where} ({_close(name, allowed)})")
     if kind == "string_type":
+        label = f"entry {name + 1} of '{loc[-2]}'" if isinstance(name, int) and len(loc) > 1 else f"'{name}'"
+        if isinstance(value, dict):
+            return BankError(
+                path, line, f"{label} must be text; quote it (YAML reads 'a: b' inside it as a mapping)"
+            )
         if isinstance(value, bool) or value is None:
             return BankError(
-                path, line, f"'{name}' must be text; quote it (YAML reads yes/no/on/off as booleans)"
+                path, line, f"{label} must be text; quote it (YAML reads yes/no/on/off as booleans)"
             )
-        return BankError(path, line, f"'{name}' must be text")
+        return BankError(path, line, f"{label} must be text")
     if kind == "literal_error":
         return BankError(path, line, f"{name} must be one of {error['ctx']['expected'].replace(chr(39), '')}")
     if kind == "string_pattern_mismatch" and name == "id":
@@ -272,6 +277,7 @@ class Item:
     verify: str = ""
     unverified: str = ""  # why a purely conceptual item has no `verify` (shown by `quiz check`)
     params: dict = field(default_factory=dict)
+    distinct: list = field(default_factory=list)  # groups of params that must differ in a draw
     response: str = ""  # "" for choices; "shape" or "number" for a typed answer
     tolerance: float = 0.0  # for `response: number`: how far a typed number may be from the key
     path: str = ""
@@ -388,6 +394,7 @@ def _item(raw, topic: str, path: str, line: int, problems: list[BankError]) -> I
         verify=spec.verify or "",
         unverified=spec.unverified or "",
         params=dict(spec.params),
+        distinct=[list(group) for group in spec.distinct],
         response=spec.response or "",
         tolerance=spec.tolerance,
         path=path,

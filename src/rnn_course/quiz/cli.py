@@ -35,7 +35,16 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seed", type=int, help="fix the variants and the choice order")
     parser.add_argument("--learner", default=None, help="whose progress to use (default: your user name)")
-    parser.add_argument("--format", choices=("json", "gift"), default="json", help="export format")
+    parser.add_argument(
+        "--format", choices=("json", "gift", "moodle-xml"), default="json", help="export format"
+    )
+    parser.add_argument(
+        "--variants",
+        type=int,
+        default=1,
+        metavar="N",
+        help="gift, moodle-xml: N verified draws of each template, in a sub-category of their own",
+    )
     parser.add_argument("--output", "-o", type=Path, help="export to this file instead of standard output")
     parser.add_argument(
         "--bank", type=Path, help="take quizzes from this bank folder instead of the shipped one"
@@ -49,7 +58,7 @@ def run(args) -> int:
             return check(args.paths)
         paths = args.paths or ([args.bank] if args.bank else None)
         if args.target == "export":
-            return export(paths, args.format, args.output)
+            return export(paths, args.format, args.output, args.variants)
         if args.target == "list":
             return list_sets(paths)
         if args.target == "progress":
@@ -91,13 +100,19 @@ def _usable_bank(paths):
     return bank
 
 
-def export(paths, fmt: str, output: Path | None) -> int:
-    from rnn_course.quiz.export import to_gift, to_json
+def export(paths, fmt: str, output: Path | None, variants: int = 1) -> int:
+    from rnn_course.quiz.export import EXPORTERS
 
+    if variants < 1 or (variants > 1 and fmt == "json"):
+        print(
+            "rnn-course quiz export: --variants N needs N >= 1 and --format gift or moodle-xml",
+            file=sys.stderr,
+        )
+        return 2
     bank = _usable_bank(paths)
     if bank is None:
         return 1
-    text = to_json(bank) if fmt == "json" else to_gift(bank)
+    text = EXPORTERS[fmt](bank) if fmt == "json" else EXPORTERS[fmt](bank, variants)
     if output:
         output.write_text(text, encoding="utf-8")
         print(f"wrote {len(bank.items)} items to {output}")
@@ -157,6 +172,9 @@ def show(question: Question, number: int, total: int, out=None) -> None:
     print(textwrap.indent(question.stem.strip(), "  "), file=out)
     if question.code.strip():
         print(textwrap.indent(question.code.rstrip(), "    | "), file=out)
+    if question.free:
+        example = "(2, 4, 20)" if question.item.response == "shape" else "0.25"
+        print(f"  (type a {question.item.response}, e.g. {example})", file=out)
     if question.multi:
         print("  (select every right choice, e.g. AC)", file=out)
     for label in question.labels():
@@ -166,17 +184,18 @@ def show(question: Question, number: int, total: int, out=None) -> None:
 def explain(result: Result, bank, out=None) -> None:
     out = out or sys.stdout
     question = result.question
-    right = ", ".join(f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices))
+    right = (
+        question.key
+        if question.free
+        else ", ".join(f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices))
+    )
     if result.correct:
         print("  Correct.", file=out)
         return
     print(f"  Not quite. The answer: {right}", file=out)
     for option in result.wrong_picked:
         print(f"  - {option.text}: {option.feedback}", file=out)
-        print(
-            f"    Misconception: {bank.misconceptions.get(option.misconception, option.misconception)}",
-            file=out,
-        )
+        print(f"    {belief(bank, option.misconception)}", file=out)
     for option in result.missed if question.multi else []:
         print(f"  - missed: {option.text}", file=out)
     print("  Solution:", file=out)
@@ -188,7 +207,13 @@ def explain(result: Result, bank, out=None) -> None:
         print("  This question comes back later in the session.", file=out)
 
 
-def _ask(question: Question) -> set[int] | None:
+def belief(bank, key: str | None) -> str:
+    """A misconception stated as what the learner may believe."""
+    text = bank.misconceptions.get(key, key or "")
+    return f"You may think that {text[:1].lower() + text[1:]}" if text else ""
+
+
+def _ask(question: Question) -> set[int] | str | None:
     """Prompt until a valid answer; 'h' hint, 's' solution, 'q' quit (returns None)."""
     while True:
         try:
@@ -248,7 +273,8 @@ def take(args) -> int:
             except ValueError as error:
                 print(f"rnn-course quiz: answer {number}: {error}", file=sys.stderr)
                 return 2
-            print(f"  Your answer: {', '.join(letter(i) for i in sorted(selected))}")
+            shown = selected if question.free else ", ".join(letter(i) for i in sorted(selected))
+            print(f"  Your answer: {shown}")
         else:
             selected = _ask(question)
             if selected is None:

@@ -122,9 +122,14 @@ class ItemSpec(Strict):
     verify: Text | None = None
     unverified: Text | None = None
     params: dict[str, Annotated[tuple, PlainValidator(_param)]] = {}
+    # groups of params that must differ in a draw, so that a learner who swaps them cannot score
+    distinct: list[Annotated[list[str], Field(min_length=2)]] = []
 
     @model_validator(mode="after")
     def _consistent(self):
+        unknown = sorted({name for group in self.distinct for name in group} - set(self.params))
+        if unknown:
+            raise problem(f"'distinct' names unknown params: {', '.join(unknown)}", "distinct")
         if self.verify is not None and self.unverified is not None:
             raise problem("an item has either 'verify' or 'unverified', not both", "unverified")
         if self.response is None:
