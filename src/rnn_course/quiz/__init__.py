@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 def quiz(set_name: str, *, seed: int | None = None, learner: str | None = None, bank_paths=None):
-    """Display the quiz widget for `set_name` (practice, test, lesson1..lesson4) and return it."""
+    """Display the quiz widget for `set_name` (practice, test, lesson1..lesson5, or review) and return it.
+
+    `quiz("review")` asks the items that are due in the learner's spaced review (Leitner boxes).
+    """
     from IPython.display import display
 
     from rnn_course.quiz.bank import load_bank
@@ -25,7 +28,23 @@ def quiz(set_name: str, *, seed: int | None = None, learner: str | None = None, 
     except OSError as error:  # an unusable data folder costs the progress record, not the quiz
         store, attempt = None, 1
         notices.append(f"Progress will not be saved: {error}")
-    session = Session(bank, set_name, learner=learner, attempt=attempt, seed=seed, store=store)
+    if set_name == "review":
+        import html
+
+        import ipywidgets
+
+        from rnn_course.quiz.review import review_session
+
+        session, lines = review_session(bank, learner, store, attempt, seed=seed)
+        if session is None:  # nothing due: say what comes when, in place of a quiz
+            note = ipywidgets.HTML(
+                "<p><b>Nothing is due for review.</b></p>" + "<br>".join(map(html.escape, lines))
+            )
+            note.add_class("rnn-quiz-review-empty")
+            display(note)
+            return note
+    else:
+        session = Session(bank, set_name, learner=learner, attempt=attempt, seed=seed, store=store)
     widget = QuizWidget(session, notices=notices)
     display(widget)
     return widget

@@ -8,23 +8,33 @@ import textwrap
 from pathlib import Path
 
 from rnn_course.quiz.bank import load_bank
-from rnn_course.quiz.engine import Question, Result, Session, letter
+from rnn_course.quiz.engine import Question, Result, Session, belief, letter
 
-COMMANDS = ("list", "check", "export", "progress")
+COMMANDS = ("list", "check", "export", "progress", "stats", "review")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "quiz",
         help="take a quiz set, or list, check and export the quiz bank",
-        description="rnn-course quiz practice|test|<set>  ·  quiz list  ·  quiz check [PATHS]  ·  "
-        "quiz export --format json|gift  ·  quiz progress",
+        description="rnn-course quiz practice|test|<set>  ·  quiz review  ·  quiz list  ·  "
+        "quiz check [PATHS]  ·  quiz export --format json|gift|moodle-xml [--variants N]  ·  "
+        "quiz progress  ·  quiz stats FILE... [--plot PNG]",
     )
     parser.add_argument(
-        "target", nargs="?", default="practice", help="a set name, or list, check, export, progress"
+        "target",
+        nargs="?",
+        default="practice",
+        help="a set name, or review, list, check, export, progress, stats",
     )
     parser.add_argument(
-        "paths", nargs="*", type=Path, help="bank files or folders (check, export; default: shipped)"
+        "paths",
+        nargs="*",
+        type=Path,
+        help="bank files or folders (check, export; default: shipped); progress files (stats)",
+    )
+    parser.add_argument(
+        "--plot", type=Path, metavar="PNG", help="stats: also draw facility vs discrimination"
     )
     parser.add_argument(
         "--answers",
@@ -56,6 +66,8 @@ def run(args) -> int:
     try:
         if args.target == "check":
             return check(args.paths)
+        if args.target == "stats":
+            return stats(args.paths, args.bank, args.plot)
         paths = args.paths or ([args.bank] if args.bank else None)
         if args.target == "export":
             return export(paths, args.format, args.output, args.variants)
@@ -145,11 +157,37 @@ def show_progress(learner: str | None) -> int:
     for topic, (right, total) in sorted(report["topics"].items()):
         bar = "#" * round(10 * right / total)
         print(f"  {topic:14} {right:3} / {total:<3} {bar:10} {100 * right / total:4.0f}%")
+    bank = load_bank()
     if report["misconceptions"]:
-        bank = load_bank()
-        print("Misconceptions met most often:")
+        print("Misconceptions met most often (what you may have thought):")
         for key, count in report["misconceptions"][:5]:
             print(f"  {count} x  {bank.misconceptions.get(key, key)}")
+    from rnn_course.quiz.review import cards, outlook
+
+    for line in outlook(cards(store.attempts(learner), bank)):
+        print(line)
+    return 0
+
+
+def stats(paths: list[Path], bank_path: Path | None, plot_path: Path | None) -> int:
+    """Item statistics from progress files: a table, flags, and optionally a figure."""
+    from rnn_course.quiz.stats import item_statistics, plot, read_attempts, table
+
+    if not paths:
+        print("rnn-course quiz stats: give one or more progress files", file=sys.stderr)
+        return 2
+    bank = _usable_bank([bank_path] if bank_path else None)
+    if bank is None:
+        return 1
+    try:
+        attempts = read_attempts(paths)
+    except ValueError as error:
+        print(f"rnn-course quiz stats: {error}", file=sys.stderr)
+        return 1
+    results = item_statistics(attempts, bank)
+    print(table(results, bank))
+    if plot_path:
+        print(f"wrote {plot(results, plot_path)}")
     return 0
 
 
@@ -207,12 +245,6 @@ def explain(result: Result, bank, out=None) -> None:
         print("  This question comes back later in the session.", file=out)
 
 
-def belief(bank, key: str | None) -> str:
-    """A misconception stated as what the learner may believe."""
-    text = bank.misconceptions.get(key, key or "")
-    return f"You may think that {text[:1].lower() + text[1:]}" if text else ""
-
-
 def _ask(question: Question) -> set[int] | str | None:
     """Prompt until a valid answer; 'h' hint, 's' solution, 'q' quit (returns None)."""
     while True:
@@ -241,7 +273,7 @@ def take(args) -> int:
     bank = _usable_bank([args.bank] if args.bank else None)
     if bank is None:
         return 1
-    if args.target not in bank.sets:
+    if args.target not in bank.sets and args.target != "review":
         print(
             f"rnn-course quiz: no set named '{args.target}'. Sets: {', '.join(bank.sets)}; "
             f"commands: {', '.join(COMMANDS)}",
@@ -255,9 +287,17 @@ def take(args) -> int:
     except OSError as error:  # an unusable data folder costs the progress record, not the quiz
         print(f"Progress will not be saved: {error}", file=sys.stderr)
         store, attempt = None, 1
-    session = Session(bank, args.target, learner=learner, attempt=attempt, seed=args.seed, store=store)
+    if args.target == "review":
+        from rnn_course.quiz.review import review_session
+
+        session, lines = review_session(bank, learner, store, attempt, seed=args.seed)
+        if session is None:
+            print("Nothing is due for review.\n" + "\n".join(lines))
+            return 0
+    else:
+        session = Session(bank, args.target, learner=learner, attempt=attempt, seed=args.seed, store=store)
     answers = list(args.answers) if args.answers is not None else None
-    print(f"{bank.sets[args.target].title}: {session.total} questions")
+    print(f"{session.title}: {session.total} questions")
     number = 0
     while not session.done:
         question = session.current

@@ -23,6 +23,12 @@ def derive_seed(*parts) -> int:
     return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12], 16)
 
 
+def belief(bank: Bank, key: str | None) -> str:
+    """A misconception as the learner may hold it: 'You may think that hidden_size must equal input_size.'"""
+    text = bank.misconceptions.get(key, key or "")
+    return f"You may think that {text[:1].lower() + text[1:]}" if text else ""
+
+
 def letter(index: int) -> str:
     """Letters exist only at display time: 0 -> 'A'."""
     return string.ascii_uppercase[index]
@@ -458,5 +464,5 @@ class Session:
                 "the second time."
             )
         for key in self.missed_misconceptions():
-            lines.append(f"Review: {self.bank.misconceptions.get(key, key)}")
+            lines.append(belief(self.bank, key))
         return "\n".join(lines)
