@@ -80,9 +80,10 @@ def test_quiz_practice_runs_from_an_installed_package_outside_the_checkout(wheel
     )
     script = (
         "import rnn_course, sys\n"
-        "from rnn_course.quiz import quiz\n"
+        "from rnn_course.quiz import quiz, quiz_widget\n"
         "from rnn_course.quiz.bank import default_bank\n"
-        "w = quiz('practice', seed=1, learner='learner_a')\n"
+        "quiz('practice', seed=1, learner='learner_a')\n"
+        "w = quiz_widget('practice', seed=1, learner='learner_a')\n"
         "print(rnn_course.__file__, default_bank(), w.session.total, sep='\\n')\n"
     )
     run = subprocess.run(

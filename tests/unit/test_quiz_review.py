@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import pytest
 
 from rnn_course.cli import main
-from rnn_course.quiz import quiz
+from rnn_course.quiz import quiz_widget as quiz
 from rnn_course.quiz.bank import load_bank
 from rnn_course.quiz.engine import Session
 from rnn_course.quiz.progress import Store

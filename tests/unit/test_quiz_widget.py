@@ -3,7 +3,7 @@
 import ipywidgets as widgets
 import pytest
 
-from rnn_course.quiz import quiz
+from rnn_course.quiz import quiz_widget as quiz
 from rnn_course.quiz.progress import Store
 
 
@@ -122,27 +122,3 @@ def test_a_corrupt_progress_file_is_reported_in_the_widget(data_dir):
     w = quiz("practice", seed=1, learner="learner_a")
     assert "kept as" in w.feedback.value and "fresh progress file" in w.feedback.value
 
-
-def test_a_free_response_item_has_a_named_text_box_and_grades_what_is_typed():
-    w = quiz("lesson5", seed=3, learner="learner_a")
-    while not w.session.current.free:
-        pick(w, w.session.current.correct_indices)
-        w.check_button.click()
-        w.next_button.click()
-    box = w.choices
-    assert (
-        isinstance(box, widgets.Text)
-        and box.description == "Your answer"
-        and "rnn-quiz-free" in box._dom_classes
-    )
-    w.check_button.click()
-    assert "Type an answer first" in w.feedback.value
-    box.value = "a shape"
-    w.check_button.click()
-    assert "is not a shape" in w.feedback.value and not w.check_button.disabled  # the try is kept
-    key = w.session.current.key
-    box.value = "torch.Size([" + key.strip("()") + "])"
-    w.check_button.click()
-    assert "Correct." in w.feedback.value and box.disabled
-    w.solution_button.click()
-    assert key in w.feedback.value
