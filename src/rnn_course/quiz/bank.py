@@ -7,6 +7,7 @@ that need the whole bank (unique ids, sets naming real items, answers among the 
 
 from __future__ import annotations
 
+import difflib
 import re
 import site
 import sys
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rnn_course.quiz import schema
 
@@ -169,8 +170,7 @@ def _line(raw, loc: tuple) -> int:
 
 
 def _close(name: str, allowed) -> str:
-    import difflib
-
+    """'did you mean ...?' for a misspelt field, else the list of allowed ones."""
     close = difflib.get_close_matches(str(name), list(allowed), n=1)
     return f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
 
@@ -227,7 +227,7 @@ def _model_at(model, loc: tuple):
             continue
         annotation = model.model_fields[part].annotation if part in model.model_fields else None
         inner = getattr(annotation, "__args__", (annotation,))
-        model = next((a for a in inner if isinstance(a, type) and issubclass(a, schema.BaseModel)), None)
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
     return model
 
 
