@@ -76,6 +76,7 @@ def test_list_shows_every_set(capsys):
     out = capsys.readouterr().out
     for name in ("practice", "test", "lesson1", "lesson2", "lesson3", "lesson4", "lesson5"):
         assert re.search(rf"^{name}\s+\d+ questions", out, flags=re.M)
+    assert re.search(r"^test\s+14 questions .*\(drawn from \d+\)$", out, flags=re.M)
 
 
 def test_progress_shows_mastery_per_topic_and_misconceptions(capsys):

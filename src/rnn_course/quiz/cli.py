@@ -138,7 +138,8 @@ def list_sets(paths) -> int:
     if bank is None:
         return 1
     for name, quiz_set in bank.sets.items():
-        print(f"{name:10} {len(quiz_set.items):3} questions  {quiz_set.title}")
+        pool = f" (drawn from {len(quiz_set.items)})" if quiz_set.draw else ""
+        print(f"{name:10} {quiz_set.size:3} questions  {quiz_set.title}{pool}")
     return 0
 
 
