@@ -24,29 +24,27 @@ EXPORT_SEED = 0  # a template exported once is the variant drawn with this seed
 CATEGORY = "rnn-course"
 
 
-def variant_seeds(item: Item, count: int) -> list[int]:
-    """`count` seeds whose draws differ (each verified by torch when rendered); one seed for a fixed item."""
+def draws(item: Item, count: int) -> list[Question]:
+    """`count` draws of a template with different sizes (each verified by torch as it renders), answers
+    shuffled with the draw's seed; a fixed item, or count 1, gives the seed-0 draw alone."""
     if not item.is_variant or count <= 1:
-        return [EXPORT_SEED]
-    seeds, seen = [], set()
+        return [render(item, EXPORT_SEED, shuffle=True)]
+    found: dict[tuple, Question] = {}
     for n in range(50 * count):
-        seed = derive_seed("export", item.id, n)
-        params = tuple(sorted(render(item, seed, shuffle=False).params.items()))
-        if params not in seen:
-            seen.add(params)
-            seeds.append(seed)
-        if len(seeds) == count:
+        question = render(item, derive_seed("export", item.id, n), shuffle=True)
+        found.setdefault(tuple(sorted(question.params.items())), question)
+        if len(found) == count:
             break
-    return seeds
+    return list(found.values())
 
 
 def questions(bank: Bank, variants: int = 1) -> list[tuple[str, Question]]:
     """(category, question) for every item: a template with variants > 1 gets a sub-category of its own."""
     out = []
     for item in bank.items.values():
-        seeds = variant_seeds(item, variants)
-        category = f"{CATEGORY}/{item.topic}" + (f"/{item.id}" if len(seeds) > 1 else "")
-        out += [(category, render(item, seed, shuffle=True)) for seed in seeds]
+        drawn = draws(item, variants)
+        category = f"{CATEGORY}/{item.topic}" + (f"/{item.id}" if len(drawn) > 1 else "")
+        out += [(category, question) for question in drawn]
     return out
 
 
