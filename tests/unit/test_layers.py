@@ -19,7 +19,9 @@ def imports() -> dict[str, set[str]]:
         wanted = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnn_course"):
-                wanted |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+                for alias in node.names:  # `from a import b`: the module a.b if there is one, else a itself
+                    wanted.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules
+                               else node.module)
             elif isinstance(node, ast.Import):
                 wanted |= {alias.name for alias in node.names if alias.name.startswith("rnn_course")}
         found[name] = {module for module in wanted if module in modules and module != name}
