@@ -228,7 +228,7 @@ NUMBER_WORDS = {word: n for n, word in enumerate(WORDS.split())}
 
 
 def practice_notebook_text() -> str:
-    cells = json.loads((ROOT / "notebooks" / "05_practice.ipynb").read_text())["cells"]
+    cells = json.loads((ROOT / "notebooks" / "06_practice.ipynb").read_text())["cells"]
     return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
 
 

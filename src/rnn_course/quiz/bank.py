@@ -16,7 +16,8 @@ NOTEBOOKS = (
     "02_shapes.ipynb",
     "03_hidden_state.ipynb",
     "04_packing.ipynb",
-    "05_practice.ipynb",
+    "05_using_rnn.ipynb",
+    "06_practice.ipynb",
 )
 ITEM_REQUIRED = ("id", "difficulty", "stem", "choices", "answer", "solution", "hint", "mistakes", "lesson")
 ITEM_OPTIONAL = ("code", "verify", "unverified", "params")
