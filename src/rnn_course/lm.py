@@ -1,15 +1,14 @@
-"""A tiny character-level language model: the course's own text, an Embedding -> RNN -> Linear model,
-a training loop with gradient clipping, and sampling with temperature that carries the hidden state."""
+"""Plumbing for lesson 5's character-level language model: the course's own text, a character vocabulary,
+random training windows, and sampling with temperature that carries the hidden state from step to step.
 
-import math
-from dataclasses import dataclass, field
+The model and its training loop are written in the lesson itself; a model here is any module called as
+`logits, h = model(x, h)` with x (L, N) character ids and logits (L, N, vocab).
+"""
+
 from importlib import resources
 
 import torch
 import torch.nn as nn
-from tqdm.auto import tqdm
-
-from rnn_course.viz.threads import one_thread
 
 
 def course_text() -> str:
@@ -47,81 +46,6 @@ def random_batch(data: torch.Tensor, seq_len: int, batch: int, generator: torch.
     return x, y
 
 
-class CharRNN(nn.Module):
-    """Embedding -> nn.RNN -> Linear: one score per vocabulary entry at every step."""
-
-    def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 64, num_layers: int = 1):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, embed_size)
-        self.rnn = nn.RNN(embed_size, hidden_size, num_layers=num_layers)
-        self.head = nn.Linear(hidden_size, vocab_size)
-
-    def forward(self, x: torch.Tensor, h: torch.Tensor | None = None):
-        """x (L, N) ids -> logits (L, N, V) and h_n (num_layers, N, H)."""
-        e = self.embed(x)  # (L, N, E)
-        output, h_n = self.rnn(e, h)  # (L, N, H), (num_layers, N, H)
-        return self.head(output), h_n  # (L, N, V), (num_layers, N, H)
-
-
-def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over every step of every sequence: (L, N, V) and (L, N) flattened to (L*N, ...)."""
-    L, N, V = logits.shape
-    return nn.functional.cross_entropy(logits.reshape(L * N, V), targets.reshape(L * N))
-
-
-@dataclass
-class TrainingRun:
-    """The trained model and, per step, the loss and the gradient norm before clipping."""
-
-    model: CharRNN
-    vocab: Vocab
-    losses: list[float] = field(default_factory=list)
-    grad_norms: list[float] = field(default_factory=list)
-
-    @property
-    def perplexities(self) -> list[float]:
-        """exp(loss): the number of equally likely characters the model is as unsure as."""
-        return [math.exp(loss) for loss in self.losses]
-
-
-def train_char_model(
-    text: str | None = None,
-    steps: int = 200,
-    seq_len: int = 32,
-    batch: int = 32,
-    lr: float = 4.0,
-    clip: float | None = 1.0,
-    hidden_size: int = 64,
-    seed: int = 0,
-    progress: bool = True,
-) -> TrainingRun:
-    """Train a CharRNN with plain SGD; `clip=None` turns gradient clipping off (to see why it is there)."""
-    text = course_text() if text is None else text
-    if len(text) <= seq_len + 1:
-        raise ValueError(f"the text needs more than seq_len + 1 = {seq_len + 1} characters")
-    if not (1 <= steps <= 5000 and 1 <= batch <= 512 and 1 <= hidden_size <= 512):
-        raise ValueError("keep steps <= 5000, batch <= 512 and hidden_size <= 512")
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    vocab = Vocab(text)
-    data = vocab.encode(text)  # (T,)
-    model = CharRNN(len(vocab), hidden_size=hidden_size)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    run = TrainingRun(model, vocab)
-    with one_thread():  # a tiny model: extra threads only wait on a busy machine
-        for step in tqdm(range(steps), desc="training" if clip else "training, no clipping", disable=not progress):
-            x, y = random_batch(data, seq_len, batch, generator)  # (L, N), (L, N)
-            logits, _ = model(x)  # (L, N, V)
-            loss = sequence_loss(logits, y)
-            optimizer.zero_grad()
-            loss.backward()
-            norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip else math.inf)  # norm before
-            optimizer.step()
-            run.losses.append(loss.item())
-            run.grad_norms.append(norm.item())
-    return run
-
-
 def next_char_probs(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """softmax(logits / temperature), shape (V,); a low temperature sharpens, a high one flattens."""
     if not temperature > 0:
@@ -132,7 +56,7 @@ def next_char_probs(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 class Sampler:
     """Generate text one character at a time, carrying the hidden state h from step to step."""
 
-    def __init__(self, model: CharRNN, vocab: Vocab, prompt: str = "the ", seed: int = 0):
+    def __init__(self, model: nn.Module, vocab: Vocab, prompt: str = "the ", seed: int = 0):
         if not prompt:
             raise ValueError("the prompt needs at least one character")
         self.model, self.vocab = model, vocab
@@ -157,7 +81,9 @@ class Sampler:
         return char
 
 
-def sample(model: CharRNN, vocab: Vocab, prompt: str, length: int, temperature: float, seed: int = 0) -> str:
+def sample(
+    model: nn.Module, vocab: Vocab, prompt: str, length: int, temperature: float, seed: int = 0
+) -> str:
     """The prompt followed by `length` sampled characters."""
     sampler = Sampler(model, vocab, prompt, seed)
     for _ in range(length):

@@ -92,7 +92,7 @@ def _kind_problem(guess, truth) -> str | None:
     if isinstance(truth, bool):
         return None if isinstance(guess, bool) else "answer True or False"
     if isinstance(truth, torch.Tensor):
-        return None if isinstance(guess, torch.Tensor) else "answer with a tensor expression, e.g. output[...]"
+        return None if isinstance(guess, torch.Tensor) else "answer with a tensor, e.g. output[...]"
     if isinstance(truth, (int, float)):
         ok = isinstance(guess, (int, float)) and not isinstance(guess, bool)
         return None if ok else "answer with a number"
