@@ -2,23 +2,9 @@
 
 import pytest
 import torch
-import torch.nn as nn
 
 from rnn_course.lm import Sampler, Vocab, course_text, next_char_probs, random_batch, sample
-
-
-class TinyLM(nn.Module):
-    """Embedding -> RNN -> Linear, as lesson 5 writes it."""
-
-    def __init__(self, vocab_size):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, 4)
-        self.rnn = nn.RNN(4, 8)
-        self.head = nn.Linear(8, vocab_size)
-
-    def forward(self, x, h=None):
-        output, h = self.rnn(self.embed(x), h)  # (L, N, H), (1, N, H)
-        return self.head(output), h  # (L, N, V), (1, N, H)
+from tests.unit.tiny_lm import TinyLM
 
 
 @pytest.fixture(scope="module")

@@ -4,23 +4,11 @@ import re
 import sys
 
 import torch
-import torch.nn as nn
 
 from rnn_course.lm import Vocab, course_text
 from rnn_course.viz.curves import SCALE, memory_reach_plot, training_curves
 from rnn_course.viz.sampling import SamplingExplorer
-
-
-class TinyLM(nn.Module):
-    def __init__(self, vocab_size):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, 4)
-        self.rnn = nn.RNN(4, 8)
-        self.head = nn.Linear(8, vocab_size)
-
-    def forward(self, x, h=None):
-        output, h = self.rnn(self.embed(x), h)  # (L, N, H), (1, N, H)
-        return self.head(output), h  # (L, N, V), (1, N, H)
+from tests.unit.tiny_lm import TinyLM
 
 
 def explorer():
