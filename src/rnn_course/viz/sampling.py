@@ -9,6 +9,7 @@ from rnn_course.lm import Sampler, Vocab
 from rnn_course.viz.curves import img_html, new_figure
 
 TOP = 10  # bars shown: the most likely next characters
+LABEL = {"description_width": "90px"}  # wide enough for "temperature" in full
 
 
 def shown(char: str) -> str:
@@ -49,9 +50,15 @@ class SamplingExplorer:
     ):
         self.model, self.vocab, self.seed = model, vocab, seed
         self.temperature = widgets.FloatSlider(
-            value=temperature, min=0.1, max=2.0, step=0.05, description="temperature", readout_format=".2f"
+            value=temperature,
+            min=0.1,
+            max=2.0,
+            step=0.05,
+            description="temperature",
+            readout_format=".2f",
+            style=LABEL,
         )
-        self.prompt = widgets.Text(value=prompt, description="prompt")
+        self.prompt = widgets.Text(value=prompt, description="prompt", style=LABEL)
         self.one = widgets.Button(description="Next character", tooltip="Draw one character and feed it back")
         self.many = widgets.Button(description="Next 50", tooltip="Draw 50 characters, one at a time")
         self.restart = widgets.Button(description="Start over", tooltip="Start again from the prompt")
