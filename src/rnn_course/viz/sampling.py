@@ -30,7 +30,7 @@ class ProbabilityBars:
 
     def update(self, probs, vocab: Vocab, temperature: float) -> str:
         """Redraw for probabilities (V,); return the <img> with an alt text that reads the chart out."""
-        top = probs.topk(min(TOP, len(probs)))
+        top = probs.topk(min(TOP, len(probs)))  # values and indices, (k,) each, largest first
         labels = [shown(vocab.chars[i]) for i in top.indices.tolist()]
         values = top.values.tolist()
         for k, bar in enumerate(self.bars):
