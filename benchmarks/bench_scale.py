@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: course copies, submissions and servers
 
 from rnn_course.grading import course, runner  # noqa: E402
+from rnn_course.grading.config import load_config  # noqa: E402
 from rnn_course.grading.runner_worker import Outcome  # noqa: E402
 from tests.grading import submissions  # noqa: E402
 from tests.grading.conftest import copy_course  # noqa: E402
@@ -120,7 +121,7 @@ def replay(workdir: Path, server: Postgres, graded: Path, count: int) -> float:
         staged = workdir / "staged" / folder.name / ASSIGNMENT
         shutil.copytree(folder / ASSIGNMENT, staged)
         outcomes.append(Outcome(folder.name, True, staged=str(staged), notebooks=(ASSIGNMENT,)))
-    config = course.load_config(course_dir)
+    config = load_config(course_dir)
     coursedir = CourseDirectory(config=config)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         runner._finish(gradebook, coursedir, config, ASSIGNMENT, outcomes.pop())  # connected before the clock

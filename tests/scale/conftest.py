@@ -72,7 +72,7 @@ def grades(course_dir: Path) -> dict[str, dict[str, float | None]]:
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
 
-    from rnn_course.grading.course import load_config
+    from rnn_course.grading.config import load_config
 
     coursedir = CourseDirectory(config=load_config(course_dir))
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
