@@ -6,6 +6,7 @@ same submissions (the `sqlite_grades` fixture), and checks that nothing was lost
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -35,6 +36,8 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
 
 
 def assert_same_as_sqlite(course_dir: Path, sqlite_grades: dict, expected: dict) -> None:
+    reports = sorted((course_dir / ".runs").glob("*.json"), key=lambda path: path.stat().st_mtime)
+    assert reports and json.loads(reports[-1].read_text())["sandboxed"] is True  # graded in the sandbox
     got = grades(course_dir)
     assert sorted(got) == sorted(expected), "a submission is missing from the gradebook, or one too many"
     for student, cells in got.items():
