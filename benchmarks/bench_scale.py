@@ -3,13 +3,15 @@
 Starts Debian's PostgreSQL (default settings, fsync on) and a Dask scheduler on loopback, exactly as the
 scale tests do (tests/scale/servers.py). Generates small submissions of the course assignment (every tenth
 one blank, so that each test fails at its first call; the others correct, so that every test runs), grades
-them through `--scheduler` with one worker process and then, into a fresh database, with two, and prints
-the throughput of each, the scaling ratio and where the time goes:
+them through `--scheduler` with one worker process and then, into a fresh database, with two, both in the
+sandbox, then some of them once more with one worker and no sandbox. It prints the throughput of each, the
+scaling ratio and where the time goes:
 
 - the gradebook: what the runner's single writer spends per submission (record, publish, read back);
 - kernel start: from the kernel's fork to its first cell, as the kernel itself reports in a first cell;
 - the cells: the notebook's cells (the learner's code and the tests), from the kernel's execution timestamps;
-- the rest of a worker's time per submission (nbgrader's preprocessors, kernel stop, files).
+- the rest of a worker's time per submission (nbgrader's preprocessors, kernel stop, files);
+- the sandbox: a worker's time per submission with it, less without it.
 
 Then it measures the single writer alone: the 2-worker run's graded notebooks are recorded again into a
 fresh database, one after the other, by the runner's own recording step (`runner._finish`, an internal).
@@ -43,6 +45,7 @@ from tests.scale.servers import DaskCluster, Postgres, postgres_missing  # noqa:
 
 ASSIGNMENT = submissions.ASSIGNMENT
 BLANK_EVERY = 10
+UNSANDBOXED = 60  # submissions graded once more without the sandbox, with one worker, to measure its cost
 KERNEL_AGE = (  # the kernel's age at its first cell: its start time in /proc, in clock ticks since boot
     "import os, time\n"
     "ticks = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
@@ -90,21 +93,24 @@ def time_split(course_dir: Path) -> dict[str, float]:
     return {"kernel start": mean(kernel), "the cells": mean(cells)}
 
 
-def grade(workdir: Path, server: Postgres, workers: int, count: int) -> dict:
+def grade(workdir: Path, server: Postgres, workers: int, count: int, sandbox: bool = True) -> dict:
     """One batch through a fresh Dask cluster of `workers` worker processes; its figures."""
-    course_dir = workdir / f"course-{workers}"
-    make_course(course_dir, server.create_database(f"bench{workers}"), count)
-    cluster = DaskCluster(workers=workers, folder=workdir / f"dask-{workers}")
+    name = f"{workers}{'' if sandbox else '-no-sandbox'}"
+    course_dir = workdir / f"course-{name}"
+    make_course(course_dir, server.create_database(f"bench{name}".replace("-", "_")), count)
+    cluster = DaskCluster(workers=workers, folder=workdir / f"dask-{name}")
     try:
-        print(f"grading {count} submissions with {workers} Dask worker process(es) ...", flush=True)
+        print(f"grading {count} submissions with {workers} Dask worker process(es)"
+              f"{'' if sandbox else ', no sandbox'} ...", flush=True)
         start = time.monotonic()
-        report = runner.autograde(course_dir, ASSIGNMENT, scheduler=cluster.address, progress=False)
+        report = runner.autograde(course_dir, ASSIGNMENT, scheduler=cluster.address, progress=False,
+                                  sandbox=sandbox)
         seconds = time.monotonic() - start
     finally:
         cluster.close()
     graded = report.graded
-    assert len(graded) == count, report.summary()
-    return {"workers": workers, "seconds": seconds, "throughput": count / seconds,
+    assert len(graded) == count and report.sandboxed == sandbox, report.summary()
+    return {"workers": workers, "sandbox": sandbox, "seconds": seconds, "throughput": count / seconds,
             "gradebook": report.gradebook_seconds / count,
             "worker": mean(result.seconds for result in graded),
             **time_split(course_dir)}
@@ -147,6 +153,7 @@ def main() -> int:
         try:
             server.start()
             runs = [grade(Path(tmp), server, workers, args.submissions) for workers in (1, 2)]
+            bare = grade(Path(tmp), server, 1, min(args.submissions, UNSANDBOXED), sandbox=False)
             print("recording the graded notebooks again, writers only ...", flush=True)
             alone = replay(Path(tmp), server, Path(tmp) / "course-2", args.submissions)
         finally:
@@ -156,14 +163,17 @@ def main() -> int:
     print(f"\nbench-scale: load average {load} on {os.cpu_count()} cores (other work slows it)")
     print(f"bench-scale: {args.submissions} submissions (1 in {BLANK_EVERY} blank, the rest correct), "
           "PostgreSQL gradebook, Dask worker processes on this machine")
-    for run in runs:
+    for run in [*runs, bare]:
         rest = run["worker"] - run["kernel start"] - run["the cells"]
-        print(f"  {run['workers']} worker(s): {run['seconds']:.1f} s, {run['throughput']:.2f} submissions/s; "
+        label = f"{run['workers']} worker(s){'' if run['sandbox'] else ', no sandbox'}"
+        print(f"  {label}: {run['seconds']:.1f} s, {run['throughput']:.2f} submissions/s; "
               f"per submission: worker {run['worker']:.3f} s = kernel start {run['kernel start']:.3f} s + "
               f"the cells {run['the cells']:.3f} s + the rest {rest:.3f} s; "
               f"gradebook {run['gradebook']:.3f} s (the single writer)")
     one, two = runs
     print(f"  scaling 1 -> 2 workers: {two['throughput'] / one['throughput']:.2f}x throughput")
+    print(f"  the sandbox: {one['worker'] - bare['worker']:+.3f} s of worker time per submission "
+          f"({one['worker']:.3f} s with it, {bare['worker']:.3f} s without, 1 worker)")
     print(f"  the single writer alone records {alone:.1f} submissions/s; at {two['worker']:.2f} s of worker "
           f"time per submission it keeps up with about {alone * two['worker']:.0f} workers")
     return 0
