@@ -5,7 +5,7 @@ scale tests do (tests/scale/servers.py). Generates small submissions of the cour
 one blank, so that each test fails at its first call; the others correct, so that every test runs), grades
 them through `--scheduler` with one worker process and then, into a fresh database, with two, both in the
 sandbox, then some of them once more with one worker and no sandbox. It prints the throughput of each, the
-scaling ratio and where the time goes:
+scaling ratio and where the time goes (medians per submission):
 
 - the gradebook: what the runner's single writer spends per submission (record, publish, read back);
 - kernel start: from the kernel's fork to its first cell, as the kernel itself reports in a first cell;
@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from statistics import mean
+from statistics import median
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
@@ -80,7 +80,7 @@ def _seconds(cell, start: str, end: str) -> float:
 
 
 def time_split(course_dir: Path) -> dict[str, float]:
-    """Mean seconds per submission: kernel start and the cells, read from the autograded notebooks."""
+    """Median seconds per submission: kernel start and the cells, read from the autograded notebooks."""
     kernel, cells = [], []
     for path in sorted((course_dir / "autograded").glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
         notebook = nbformat.read(path, as_version=4)
@@ -90,7 +90,7 @@ def time_split(course_dir: Path) -> dict[str, float]:
                 kernel.append(float(text.split()[2]))
         code = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.source != KERNEL_AGE]
         cells.append(sum(_seconds(cell, "iopub.execute_input", "shell.execute_reply") for cell in code))
-    return {"kernel start": mean(kernel), "the cells": mean(cells)}
+    return {"kernel start": median(kernel), "the cells": median(cells)}
 
 
 def grade(workdir: Path, server: Postgres, workers: int, count: int, sandbox: bool = True) -> dict:
@@ -112,7 +112,7 @@ def grade(workdir: Path, server: Postgres, workers: int, count: int, sandbox: bo
     assert len(graded) == count and report.sandboxed == sandbox, report.summary()
     return {"workers": workers, "sandbox": sandbox, "seconds": seconds, "throughput": count / seconds,
             "gradebook": report.gradebook_seconds / count,
-            "worker": mean(result.seconds for result in graded),
+            "worker": median(result.seconds for result in graded),
             **time_split(course_dir)}
 
 
@@ -167,15 +167,16 @@ def main() -> int:
         rest = run["worker"] - run["kernel start"] - run["the cells"]
         label = f"{run['workers']} worker(s){'' if run['sandbox'] else ', no sandbox'}"
         print(f"  {label}: {run['seconds']:.1f} s, {run['throughput']:.2f} submissions/s; "
-              f"per submission: worker {run['worker']:.3f} s = kernel start {run['kernel start']:.3f} s + "
+              f"per submission (medians): worker {run['worker']:.3f} s = "
+              f"kernel start {run['kernel start']:.3f} s + "
               f"the cells {run['the cells']:.3f} s + the rest {rest:.3f} s; "
               f"gradebook {run['gradebook']:.3f} s (the single writer)")
     one, two = runs
     print(f"  scaling 1 -> 2 workers: {two['throughput'] / one['throughput']:.2f}x throughput")
     print(f"  the sandbox: {one['worker'] - bare['worker']:+.3f} s of worker time per submission "
           f"({one['worker']:.3f} s with it, {bare['worker']:.3f} s without, 1 worker)")
-    print(f"  the single writer alone records {alone:.1f} submissions/s; at {two['worker']:.2f} s of worker "
-          f"time per submission it keeps up with about {alone * two['worker']:.0f} workers")
+    print(f"  the single writer alone records {alone:.1f} submissions/s; at {one['worker']:.2f} s of worker "
+          f"time per submission (1 worker) it keeps up with about {alone * one['worker']:.0f} workers")
     return 0
 
 
