@@ -49,7 +49,7 @@ lint: setup ## ruff over the package, tests, benchmarks and notebooks
 format: setup ## format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
 
-test: setup ## every tier: lint, unit, clean notebooks, executed notebooks, grading, browser
+test: setup ## every tier: lint, unit, clean notebooks, executed notebooks, grading, browser, scale
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
