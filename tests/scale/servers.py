@@ -74,7 +74,9 @@ class Postgres:
 
     def __init__(self, *, durable: bool = False):
         self.bindir = pg_bindir()
-        self.folder = Path(tempfile.mkdtemp(prefix="rnn-course-pg-"))  # mode 0700
+        # Mode 0700; in /tmp as root, so that `nobody` can reach it whatever TMPDIR says.
+        parent = "/tmp" if os.geteuid() == 0 else None
+        self.folder = Path(tempfile.mkdtemp(prefix="rnn-course-pg-", dir=parent))
         self.data = self.folder / "data"
         self.port = free_port()
         self.pid = 0
