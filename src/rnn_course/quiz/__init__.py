@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 
-def quiz(set_name: str, *, seed: int | None = None, learner: str | None = None, bank_paths=None):
-    """Display the quiz widget for `set_name` (practice, test, lesson1..lesson4) and return it."""
+def quiz(set_name: str, *, seed: int | None = None, learner: str | None = None, bank_paths=None) -> None:
+    """Show the quiz for `set_name` (practice, test, lesson1..lesson4) in the notebook.
+
+    It returns nothing, so a bare `quiz("lesson2")` as a cell's last line shows one quiz, not two.
+    """
     from IPython.display import display
 
+    display(quiz_widget(set_name, seed=seed, learner=learner, bank_paths=bank_paths))
+
+
+def quiz_widget(set_name: str, *, seed: int | None = None, learner: str | None = None, bank_paths=None):
+    """The quiz widget for `set_name`, not yet shown (for code that places it itself, and for tests)."""
     from rnn_course.quiz.bank import load_bank
     from rnn_course.quiz.cli import _default_learner
     from rnn_course.quiz.engine import Session
@@ -26,9 +34,7 @@ def quiz(set_name: str, *, seed: int | None = None, learner: str | None = None, 
         store, attempt = None, 1
         notices.append(f"Progress will not be saved: {error}")
     session = Session(bank, set_name, learner=learner, attempt=attempt, seed=seed, store=store)
-    widget = QuizWidget(session, notices=notices)
-    display(widget)
-    return widget
+    return QuizWidget(session, notices=notices)
 
 
-__all__ = ["quiz"]
+__all__ = ["quiz", "quiz_widget"]
