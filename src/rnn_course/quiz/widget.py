@@ -154,7 +154,7 @@ class QuizWidget(widgets.VBox):
         else:
             legend = "Choices: pick one"
         labels = [
-            f"{letter(i)}. {markdown_html(option.text, inline=True)}" for i, option in enumerate(question.options)
+            f"{letter(i)}. {markdown_html(o.text, inline=True)}" for i, o in enumerate(question.options)
         ]
         self.choices = ChoiceGroup(options=labels, multi=question.multi, label=legend)
         self.choices.add_class("rnn-quiz-choices")
