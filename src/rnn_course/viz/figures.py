@@ -25,7 +25,7 @@ def bmp(rgba: memoryview, width: int, height: int) -> bytes:
     header = struct.pack("<2sIHHI", b"BM", 14 + 108 + size, 0, 0, 14 + 108)
     info = struct.pack("<IiiHHIIiiII", 108, width, -height, 1, 32, 3, size, 3937, 3937, 0, 0)
     masks = struct.pack("<IIIII", 0x000000FF, 0x0000FF00, 0x00FF0000, 0xFF000000, 0x73524742)  # ..., sRGB
-    return header + info + masks + bytes(48) + bytes(rgba)
+    return b"".join([header, info, masks, bytes(48), rgba])  # one copy of the pixels
 
 
 class BlitFigure:
@@ -182,14 +182,18 @@ class HiddenStateFigure(BlitFigure):
         self.ax_grad.yaxis.set_major_locator(LogLocator(numticks=5))
         self.floor_line = self.ax_grad.axhline(1, color="tab:red", lw=1, ls=":")
         self.floor_text = self.ax_grad.text(
-            0.01, 0.04, "", transform=self.ax_grad.transAxes, fontsize=FONT, color="tab:red", va="bottom"
-        )
+            0.01, 0.94, "", transform=self.ax_grad.transAxes, fontsize=FONT, color="tab:red", va="top",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
+        )  # fmt: skip
         for ax in axes:
             _style(ax)
         for ax in axes[:-1]:
             ax.tick_params(labelbottom=False)  # one time axis, at the bottom
         self.step_lines = [ax.axvline(0, color="k", lw=1, ls="--") for ax in axes]
+        # The gradient axis follows every new data set, so its ticks belong to the data layer, not to the
+        # background: a new range costs a data draw, not a whole-figure draw.
         self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line)
+        self.animate(self.ax_grad.yaxis, self.floor_line, self.floor_text)
         self.animate(*self.step_lines, cursor=True)
         self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
 
@@ -220,17 +224,17 @@ class HiddenStateFigure(BlitFigure):
         self.grad_line.set_data(t, np.maximum(grads, low))
         for line in self.step_lines:
             line.set_xdata([step, step])
-        layout = (T, H, limit, norm_top, low, high, floor)
+        self.ax_grad.set_ylim(low, high)
+        self.floor_line.set_ydata([low, low])
+        self.floor_line.set_visible(floor)
+        self.floor_text.set_text(f"floor: 0 (no gradient at all) is drawn at {low:.0e}" if floor else "")
+        self.limits = (limit, norm_top, low, high, floor)
+        layout = (T, H, limit, norm_top)
         if layout != self._layout:
             self.ax_heat.set_xlim(-0.5, T - 0.5)
             self.ax_heat.set_ylim(H - 0.5, -0.5)
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
-            self.ax_grad.set_ylim(low, high)
-            self.floor_line.set_ydata([low, low])
-            self.floor_line.set_visible(floor)
-            self.floor_text.set_text(f"floor: 0 (no gradient at all) is drawn at {low:.0e}" if floor else "")
-            self.limits = layout[2:]
         return self.render(layout, data=(states.tobytes(), grads.tobytes(), H))
 
     def describe(self, states: np.ndarray, grads: np.ndarray, step: int) -> str:
