@@ -48,7 +48,7 @@ def measure(page, presses: int) -> list[dict]:
     explorer = page.locator(f"{NOTEBOOK} .rnn-hidden-explorer").first
     explorer.scroll_into_view_if_needed()
     handle = explorer.locator(".rnn-hidden-step .noUi-handle")
-    plot = explorer.locator("img.rnn-hidden-plot")
+    plot = explorer.locator(".rnn-hidden-plot img")
     plot.wait_for()
     img = plot.element_handle()
     timings = []

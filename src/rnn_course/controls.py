@@ -201,6 +201,10 @@ function render({ model, el }) {
       if (handle && label && handle.getAttribute("aria-label") !== label.textContent) {
         handle.setAttribute("aria-label", label.textContent);
       }
+      const readout = slider.querySelector(".widget-readout");  // an editable box with the value
+      if (readout && label && readout.getAttribute("aria-label") !== `${label.textContent}, value`) {
+        readout.setAttribute("aria-label", `${label.textContent}, value`);
+      }
     }
     for (const group of root.querySelectorAll(".widget-toggle-buttons")) {
       const label = group.querySelector(".widget-label");
@@ -226,7 +230,7 @@ export default { render };
 
 
 class NameSliders(anywidget.AnyWidget):
-    """Invisible helper: names every slider handle (and toggle group) inside `root` after its description."""
+    """Invisible helper: names each slider (handle, value box) and toggle group in `root` after its label."""
 
     _esm = _NAMES_ESM
     root = traitlets.Unicode(help="CSS class of the explorer whose controls are named").tag(sync=True)
