@@ -461,5 +461,8 @@ def test_packing_explorer_clears_its_fields_and_picture_on_error(executed_notebo
         page, "el => el.innerText.trim() === ''", error.element_handle(),
         "the error stayed after enforce_sorted was unticked", UPDATE_MS,
     )  # fmt: skip
-    assert plot.get_attribute("alt") == before_alt
+    harness.wait_until(
+        page, "([img, alt]) => img.getAttribute('alt') === alt", [plot.element_handle(), before_alt],
+        "the picture's alt text did not come back when the error went", UPDATE_MS,
+    )  # fmt: skip
     assert_no_traceback(page)
