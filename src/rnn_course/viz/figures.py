@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import LogLocator, MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, PackingLayout
 
@@ -180,6 +180,7 @@ class HiddenStateFigure(BlitFigure):
         self.ax_grad.set_ylabel("||dh_T/dh_t||_F")
         self.ax_grad.set_xlabel("time step t")
         self.ax_grad.yaxis.set_major_locator(LogLocator(numticks=5))
+        self.ax_grad.yaxis.set_minor_locator(NullLocator())  # dozens of decades: minor ticks would be noise
         self.floor_line = self.ax_grad.axhline(1, color="tab:red", lw=1, ls=":")
         self.floor_text = self.ax_grad.text(
             0.01, 0.94, "", transform=self.ax_grad.transAxes, fontsize=FONT, color="tab:red", va="top",
@@ -187,6 +188,7 @@ class HiddenStateFigure(BlitFigure):
         )  # fmt: skip
         for ax in axes:
             _style(ax)
+            ax.yaxis.set_label_coords(-0.1, 0.5)  # aligned labels, and no layout pass on each redraw
         for ax in axes[:-1]:
             ax.tick_params(labelbottom=False)  # one time axis, at the bottom
         self.step_lines = [ax.axvline(0, color="k", lw=1, ls="--") for ax in axes]
