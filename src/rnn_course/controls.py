@@ -143,31 +143,34 @@ class LiveHTML(anywidget.AnyWidget):
 
 _PLOT_ESM = """
 function render({ model, el }) {
-  const img = document.createElement("img");
-  img.style.maxWidth = "100%";
-  img.style.height = "auto";
-  el.append(img);
-  let url = null;
-  const size = () => {
-    img.alt = model.get("alt");
-    img.width = model.get("width");  // CSS pixels; the PNG holds 2x as many, so nothing is stretched
-    img.height = model.get("height");
+  // A canvas, not an <img>: the raw pixels are painted at once, with no image file to decode.
+  const canvas = document.createElement("canvas");
+  canvas.setAttribute("role", "img");  // with aria-label, what alt is to an <img>
+  canvas.style.maxWidth = "100%";
+  canvas.style.height = "auto";
+  el.append(canvas);
+  let frame = 0;
+  const describe = () => {
+    canvas.setAttribute("aria-label", model.get("alt"));
+    canvas.style.width = `${model.get("width")}px`;  // CSS pixels: the canvas holds 2x as many
   };
   const draw = () => {
     const bytes = model.get("value");
-    const old = url;
-    url = bytes && bytes.byteLength ? URL.createObjectURL(new Blob([bytes], { type: "image/png" })) : null;
-    if (url) img.src = url; else img.removeAttribute("src");
-    if (old) URL.revokeObjectURL(old);
+    const [width, height] = [model.get("pixel_width"), model.get("pixel_height")];
+    if (!bytes || bytes.byteLength !== width * height * 4) return;
+    if (canvas.width !== width) canvas.width = width;
+    if (canvas.height !== height) canvas.height = height;
+    const pixels = new Uint8ClampedArray(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
+    canvas.dataset.frame = String(++frame);  // tests and benchmarks watch this to see a new picture
   };
-  model.on("change:alt change:width change:height", size);
-  model.on("change:value", draw);
-  size();
+  model.on("change:alt change:width", describe);
+  model.on("change:value change:pixel_width change:pixel_height", draw);
+  describe();
   draw();
   return () => {
-    model.off("change:alt change:width change:height", size);
-    model.off("change:value", draw);
-    if (url) URL.revokeObjectURL(url);
+    model.off("change:alt change:width", describe);
+    model.off("change:value change:pixel_width change:pixel_height", draw);
   };
 }
 export default { render };
@@ -175,19 +178,20 @@ export default { render };
 
 
 class PlotImage(anywidget.AnyWidget):
-    """A PNG shown at `width` x `height` CSS pixels with an alt text that says what it shows."""
+    """A picture given as raw RGBA pixels, shown at `width` CSS pixels, with an alt text (its aria-label)."""
 
     _esm = _PLOT_ESM
-    value = traitlets.Bytes(b"", help="PNG bytes").tag(sync=True)
+    value = traitlets.Bytes(b"", help="RGBA pixels, row by row from the top").tag(sync=True)
+    pixel_width = traitlets.Int(0, help="pixels per row of `value`").tag(sync=True)
+    pixel_height = traitlets.Int(0, help="rows of `value`").tag(sync=True)
     alt = traitlets.Unicode("", help="what the picture shows, in words").tag(sync=True)
     width = traitlets.Int(0, help="display width in CSS pixels").tag(sync=True)
-    height = traitlets.Int(0, help="display height in CSS pixels").tag(sync=True)
 
-    def show(self, png: bytes, alt: str) -> None:
-        """New picture and its alt text, sent to the page in one message."""
+    def show(self, rgba: bytes, alt: str) -> None:
+        """New pixels and their alt text, sent to the page in one message."""
         with self.hold_sync():
             self.alt = alt
-            self.value = png
+            self.value = rgba
 
 
 _NAMES_ESM = """

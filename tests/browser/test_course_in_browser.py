@@ -35,7 +35,8 @@ def step_key(handle) -> str:
     return "ArrowLeft" if at_max else "ArrowRight"
 
 
-NEW_SRC = "([img, src]) => img.getAttribute('src') && img.getAttribute('src') !== src"
+# A plot is a canvas (role=img) that numbers each picture it paints in data-frame.
+NEW_FRAME = "([plot, frame]) => plot.dataset.frame && plot.dataset.frame !== frame"
 
 
 def assert_no_traceback(page):
@@ -58,12 +59,12 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
     explorer = page.locator(f"{NOTEBOOK} .rnn-hidden-explorer").first
     handle = explorer.locator(".rnn-hidden-step .noUi-handle")
     readout = explorer.locator(".rnn-hidden-readout")
-    plot = explorer.locator(".rnn-hidden-plot img")
+    plot = explorer.locator(".rnn-hidden-plot canvas")
     explorer.scroll_into_view_if_needed()
     plot.wait_for()
     step = slider_value(handle)
-    before_text, before_src = readout.inner_text(), plot.get_attribute("src")
-    assert before_src and f"t = {step}" in before_text
+    before_text, before_frame = readout.inner_text(), plot.get_attribute("data-frame")
+    assert before_frame and f"t = {step}" in before_text
 
     key = step_key(handle)
     handle.focus()
@@ -72,7 +73,7 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
     new_step = step + (1 if key == "ArrowRight" else -1)
     assert slider_value(handle) == new_step, f"{key} did not move the time-step slider from {step}"
     harness.wait_until(
-        page, NEW_SRC, [plot.element_handle(), before_src],
+        page, NEW_FRAME, [plot.element_handle(), before_frame],
         f"the hidden-state plot image did not change after {key} moved the step {step} -> {new_step}",
         UPDATE_MS,
     )  # fmt: skip
@@ -81,7 +82,8 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
         f"the readout did not change after {key} moved the step {step} -> {new_step}", UPDATE_MS,
     )  # fmt: skip
     assert f"t = {new_step}" in readout.inner_text()
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", plot.element_handle())
+    assert page.evaluate("canvas => canvas.width > 0 && canvas.height > 0", plot.element_handle())
+    assert f"t = {new_step}" in plot.get_attribute("aria-label")
     assert_no_traceback(page)
 
 
@@ -131,10 +133,10 @@ def test_packing_explorer_repacks_when_a_length_changes(executed_notebook):
     explorer = page.locator(f"{NOTEBOOK} .rnn-packing-explorer").first
     explorer.scroll_into_view_if_needed()
     handles = explorer.locator(".widget-slider .noUi-handle")
-    plot = explorer.locator(".rnn-packing-plot img")
+    plot = explorer.locator(".rnn-packing-plot canvas")
     plot.wait_for()
     lengths = [slider_value(handles.nth(i)) for i in range(handles.count())]
-    before_src = plot.get_attribute("src")
+    before_frame = plot.get_attribute("data-frame")
 
     key = step_key(handles.first)
     handles.first.focus()
@@ -149,7 +151,7 @@ def test_packing_explorer_repacks_when_a_length_changes(executed_notebook):
         f"lengths {lengths}: the explorer does not show PyTorch's {expected}", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, NEW_SRC, [plot.element_handle(), before_src],
+        page, NEW_FRAME, [plot.element_handle(), before_frame],
         f"lengths {lengths}: the diagram did not change", UPDATE_MS,
     )  # fmt: skip
     assert_no_traceback(page)
@@ -403,6 +405,8 @@ EXPLORERS = [
 def test_every_control_has_an_accessible_name_and_every_plot_an_alt_text(name, css, executed_notebook):
     page = executed_notebook(f"notebooks/{name}")
     assert_no_traceback(page)
+    if css != ".rnn-shape-explorer":  # the shape explorer is a table; the others draw a plot
+        assert page.locator(f"{NOTEBOOK} {css} [role=img]").count() >= 1, f"no plot found in {css}"
     for root in [*page.locator(f"{NOTEBOOK} {css}").all(), *page.locator(f"{NOTEBOOK} .rnn-quiz").all()]:
         root.scroll_into_view_if_needed()
         sliders = root.locator("[role=slider]")
@@ -415,8 +419,8 @@ def test_every_control_has_an_accessible_name_and_every_plot_an_alt_text(name, c
         assert controls, f"no controls found in {css}"
         unnamed = [c["what"] for c in controls if not c["name"]]
         assert not unnamed, f"controls without an accessible name in {name}: {unnamed}"
-        for image in root.locator("img").all():
-            alt = image.get_attribute("alt") or ""
+        for image in root.locator("[role=img]").all():
+            alt = image.get_attribute("aria-label") or ""
             assert len(alt.split()) >= 8, f"a plot in {name} has no alt text saying what it shows: {alt!r}"
     feedback = page.locator(f"{NOTEBOOK} .rnn-quiz .rnn-quiz-feedback [aria-live=polite]")
     assert feedback.count() >= 1, f"the quiz of {name} has no live region for its verdict"
@@ -428,12 +432,12 @@ def test_packing_explorer_clears_its_fields_and_picture_on_error(executed_notebo
     explorer = page.locator(f"{NOTEBOOK} .rnn-packing-explorer").first
     explorer.scroll_into_view_if_needed()
     fields, error = explorer.locator(".rnn-packing-fields"), explorer.locator(".rnn-packing-error")
-    plot = explorer.locator(".rnn-packing-plot img")
+    plot = explorer.locator(".rnn-packing-plot canvas")
     handles = explorer.locator(".widget-slider .noUi-handle")
     lengths = [slider_value(handles.nth(i)) for i in range(handles.count())]
     assert lengths != sorted(lengths, reverse=True), f"lengths {lengths} are sorted: nothing would fail"
     assert "batch_sizes=" in fields.inner_text()
-    before_src, before_alt = plot.get_attribute("src"), plot.get_attribute("alt")
+    before_frame, before_alt = plot.get_attribute("data-frame"), plot.get_attribute("aria-label")
 
     box = explorer.locator("input[type=checkbox]")
     box.focus()
@@ -447,9 +451,10 @@ def test_packing_explorer_clears_its_fields_and_picture_on_error(executed_notebo
         "the PackedSequence fields stayed beside the error", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, NEW_SRC, [plot.element_handle(), before_src], "the picture did not change on error", UPDATE_MS
-    )
-    assert "no packed data" in plot.get_attribute("alt")
+        page, NEW_FRAME, [plot.element_handle(), before_frame],
+        "the picture did not change on error", UPDATE_MS,
+    )  # fmt: skip
+    assert "no packed data" in plot.get_attribute("aria-label")
     assert error.locator("[role=alert] b").inner_text().strip(), "the error has no heading"
 
     page.keyboard.press("Space")  # back to enforce_sorted=False: everything returns
@@ -462,7 +467,7 @@ def test_packing_explorer_clears_its_fields_and_picture_on_error(executed_notebo
         "the error stayed after enforce_sorted was unticked", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, "([img, alt]) => img.getAttribute('alt') === alt", [plot.element_handle(), before_alt],
+        page, "([plot, alt]) => plot.getAttribute('aria-label') === alt", [plot.element_handle(), before_alt],
         "the picture's alt text did not come back when the error went", UPDATE_MS,
     )  # fmt: skip
     assert_no_traceback(page)

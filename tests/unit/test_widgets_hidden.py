@@ -1,6 +1,5 @@
 """Headless hidden-state explorer: the pixels follow every control and come back when it does."""
 
-import io
 import sys
 
 import numpy as np
@@ -115,9 +114,10 @@ def test_the_figure_is_drawn_at_twice_its_display_size_and_labelled(explorer):
     figure = explorer.figure
     assert figure.figure.dpi == CSS_DPI * SCALE == 200
     width, height = figure.css_size
-    assert (explorer.image.width, explorer.image.height) == (width, height)
-    picture = Image.open(io.BytesIO(explorer.image.value))
-    assert picture.size == (2 * width, 2 * height)  # shown at half its pixel size: sharp, never stretched
+    image = explorer.image
+    assert image.width == width and (image.pixel_width, image.pixel_height) == (2 * width, 2 * height)
+    assert len(image.value) == 4 * image.pixel_width * image.pixel_height  # RGBA, shown at half size:
+    assert abs(image.pixel_height / image.pixel_width - height / width) < 0.01  # sharp, never stretched
     drawn = texts(figure.figure)
     assert drawn and min(t.get_fontsize() for t in drawn) >= 9
     assert figure.colourbar.ax.get_ylabel() == "h_t"
@@ -171,5 +171,7 @@ def test_numbers_are_readable():
 def test_a_new_figure_is_as_large_as_its_css_size_says():
     figure = HiddenStateFigure(8, 20)
     states = np.zeros((20, 8))  # (T, H)
-    picture = Image.open(io.BytesIO(figure.update(states, np.ones(20), 3, 1.0)))
-    assert picture.size == tuple(SCALE * v for v in figure.css_size)
+    pixels = figure.update(states, np.ones(20), 3, 1.0)
+    width, height = (SCALE * v for v in figure.css_size)
+    picture = Image.frombytes("RGBA", (width, height), pixels)  # raises unless the size is exact
+    assert picture.getpixel((0, 0)) == (255, 255, 255, 255)  # a white margin, drawn opaque

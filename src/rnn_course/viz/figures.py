@@ -1,7 +1,6 @@
 """Figures built once and then only updated: changing artists are redrawn over a cached background."""
 
 import math
-import struct
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -16,20 +15,8 @@ SCALE = 2  # pixels drawn per CSS pixel: sharp on a 2x (retina) screen, never st
 FONT = 9.5  # points; every label, tick and title is at least this size (titles a little larger)
 
 
-def bmp(rgba: memoryview, width: int, height: int) -> bytes:
-    """Agg's RGBA buffer as a BMP file (a 122-byte header before the pixels): no compression to wait for.
-
-    A BITMAPV4 header with bit masks takes the bytes in RGBA order, top row first, as Agg lays them out.
-    """
-    size = width * height * 4
-    header = struct.pack("<2sIHHI", b"BM", 14 + 108 + size, 0, 0, 14 + 108)
-    info = struct.pack("<IiiHHIIiiII", 108, width, -height, 1, 32, 3, size, 3937, 3937, 0, 0)
-    masks = struct.pack("<IIIII", 0x000000FF, 0x0000FF00, 0x00FF0000, 0xFF000000, 0x73524742)  # ..., sRGB
-    return b"".join([header, info, masks, bytes(48), rgba])  # one copy of the pixels
-
-
 class BlitFigure:
-    """An Agg figure outside pyplot (so nothing is shown by itself) that renders to image bytes.
+    """An Agg figure outside pyplot (so nothing is shown by itself) that renders to raw RGBA bytes.
 
     Three layers, each redrawn only when it changes:
     - the background (axes, ticks, labels), drawn once per `layout` (limits, sizes);
@@ -101,10 +88,14 @@ class BlitFigure:
             if artist.get_visible():
                 artist.draw(renderer)
 
+    @property
+    def pixel_size(self) -> tuple[int, int]:
+        """Width and height of the image in pixels."""
+        return self.canvas.get_width_height()
+
     def image(self) -> bytes:
-        """The canvas as a BMP: copying the pixels is all it costs (PNG encoding would dominate)."""
-        width, height = self.canvas.get_width_height()
-        return bmp(self.canvas.buffer_rgba(), width, height)
+        """The canvas as raw RGBA bytes: one copy, where PNG encoding would cost more than the drawing."""
+        return bytes(self.canvas.buffer_rgba())
 
 
 def nice_ceiling(value: float) -> float:

@@ -78,8 +78,10 @@ def _int_slider(name, value, low, high, css=None):
 
 
 def _plot(css: str, figure) -> PlotImage:
-    width, height = figure.css_size
-    return PlotImage(width=width, height=height).add_class(css)
+    pixel_width, pixel_height = figure.pixel_size
+    return PlotImage(
+        width=figure.css_size[0], pixel_width=pixel_width, pixel_height=pixel_height
+    ).add_class(css)
 
 
 class ShapeExplorer(Explorer):
