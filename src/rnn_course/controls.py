@@ -144,15 +144,20 @@ class LiveHTML(anywidget.AnyWidget):
 _PLOT_ESM = """
 function render({ model, el }) {
   // A canvas, not an <img>: the raw pixels are painted at once, with no image file to decode.
+  const frame = document.createElement("div");
+  frame.style.position = "relative";
+  frame.style.maxWidth = "100%";
   const canvas = document.createElement("canvas");
   canvas.setAttribute("role", "img");  // with aria-label, what alt is to an <img>
-  canvas.style.maxWidth = "100%";
+  canvas.style.display = "block";
+  canvas.style.width = "100%";
   canvas.style.height = "auto";
-  el.append(canvas);
-  let frame = 0;
+  frame.append(canvas);
+  el.append(frame);
+  let pictures = 0, marks = [];
   const describe = () => {
     canvas.setAttribute("aria-label", model.get("alt"));
-    canvas.style.width = `${model.get("width")}px`;  // CSS pixels: the canvas holds 2x as many
+    frame.style.width = `${model.get("width")}px`;  // CSS pixels: the canvas holds 2x as many
   };
   const draw = () => {
     const bytes = model.get("value");
@@ -162,15 +167,37 @@ function render({ model, el }) {
     if (canvas.height !== height) canvas.height = height;
     const pixels = new Uint8ClampedArray(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
-    canvas.dataset.frame = String(++frame);  // tests and benchmarks watch this to see a new picture
+    canvas.dataset.frame = String(++pictures);  // tests and benchmarks watch this to see a new picture
+  };
+  const mark = () => {  // dashed vertical lines over the picture, e.g. the selected time step
+    const wanted = model.get("marks");
+    while (marks.length < wanted.length) {
+      const line = document.createElement("div");
+      line.className = "rnn-plot-mark";
+      line.setAttribute("aria-hidden", "true");  // the alt text says where the marker is
+      line.style.cssText =
+        "position: absolute; width: 0; border-left: 1.5px dashed #000; pointer-events: none";
+      frame.append(line);
+      marks.push(line);
+    }
+    marks.forEach((line, i) => {
+      const [x, top, bottom] = wanted[i] || [0, 0, 0];
+      line.style.display = i < wanted.length ? "block" : "none";
+      line.style.left = `${100 * x}%`;
+      line.style.top = `${100 * top}%`;
+      line.style.height = `${100 * (bottom - top)}%`;
+    });
   };
   model.on("change:alt change:width", describe);
   model.on("change:value change:pixel_width change:pixel_height", draw);
+  model.on("change:marks", mark);
   describe();
   draw();
+  mark();
   return () => {
     model.off("change:alt change:width", describe);
     model.off("change:value change:pixel_width change:pixel_height", draw);
+    model.off("change:marks", mark);
   };
 }
 export default { render };
@@ -186,6 +213,10 @@ class PlotImage(anywidget.AnyWidget):
     pixel_height = traitlets.Int(0, help="rows of `value`").tag(sync=True)
     alt = traitlets.Unicode("", help="what the picture shows, in words").tag(sync=True)
     width = traitlets.Int(0, help="display width in CSS pixels").tag(sync=True)
+    marks = traitlets.List(
+        traitlets.List(traitlets.Float()),
+        help="dashed vertical lines over the picture: [x, top, bottom] as fractions of its width and height",
+    ).tag(sync=True)
 
     def show(self, rgba: bytes, alt: str) -> None:
         """New pixels and their alt text, sent to the page in one message."""

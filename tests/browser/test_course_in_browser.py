@@ -53,18 +53,22 @@ def test_notebook_runs_in_jupyterlab_without_error_output(path, executed_noteboo
     assert broken.count() == 0, broken.first.inner_text()
 
 
-def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_plot(executed_notebook):
+def test_hidden_state_step_and_radius_moved_with_the_keyboard_update_readout_marker_and_plot(
+    executed_notebook,
+):
     page = executed_notebook("notebooks/03_hidden_state.ipynb")
     assert_no_traceback(page)  # a failed cell would hide the widget: say so first
     explorer = page.locator(f"{NOTEBOOK} .rnn-hidden-explorer").first
     handle = explorer.locator(".rnn-hidden-step .noUi-handle")
     readout = explorer.locator(".rnn-hidden-readout")
     plot = explorer.locator(".rnn-hidden-plot canvas")
+    marker = explorer.locator(".rnn-hidden-plot .rnn-plot-mark").first
     explorer.scroll_into_view_if_needed()
     plot.wait_for()
     step = slider_value(handle)
-    before_text, before_frame = readout.inner_text(), plot.get_attribute("data-frame")
-    assert before_frame and f"t = {step}" in before_text
+    before_text, before_left = readout.inner_text(), marker.evaluate("el => el.style.left")
+    before_frame = plot.get_attribute("data-frame")
+    assert before_frame and f"t = {step}" in before_text and before_left
 
     key = step_key(handle)
     handle.focus()
@@ -73,17 +77,27 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
     new_step = step + (1 if key == "ArrowRight" else -1)
     assert slider_value(handle) == new_step, f"{key} did not move the time-step slider from {step}"
     harness.wait_until(
-        page, NEW_FRAME, [plot.element_handle(), before_frame],
-        f"the hidden-state plot image did not change after {key} moved the step {step} -> {new_step}",
-        UPDATE_MS,
+        page, "([el, left]) => el.style.left !== left", [marker.element_handle(), before_left],
+        f"the step marker did not move after {key} moved the step {step} -> {new_step}", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
         page, "([el, text]) => el.innerText !== text", [readout.element_handle(), before_text],
         f"the readout did not change after {key} moved the step {step} -> {new_step}", UPDATE_MS,
     )  # fmt: skip
     assert f"t = {new_step}" in readout.inner_text()
+    moved = marker.evaluate("el => parseFloat(el.style.left)") - float(before_left.rstrip("%"))
+    assert (moved > 0) == (key == "ArrowRight"), f"the marker moved the wrong way ({moved:+.2f}%)"
     assert page.evaluate("canvas => canvas.width > 0 && canvas.height > 0", plot.element_handle())
     assert f"t = {new_step}" in plot.get_attribute("aria-label")
+    assert plot.get_attribute("data-frame") == before_frame  # a step only moves the marker
+
+    radius = explorer.locator(".widget-slider", has_text="spectral radius").locator(".noUi-handle")
+    radius.focus()
+    page.keyboard.press(step_key(radius))  # a new W_hh: new states, a new picture
+    harness.wait_until(
+        page, NEW_FRAME, [plot.element_handle(), before_frame],
+        "the hidden-state plot did not change after the spectral radius moved", UPDATE_MS,
+    )  # fmt: skip
     assert_no_traceback(page)
 
 

@@ -16,7 +16,6 @@ CHANGES = [
     ("nonlinearity", "relu"),
     ("hidden_size", 16),
     ("radius", 1.5),
-    ("step", 80),
 ]
 
 
@@ -51,14 +50,21 @@ def test_states_shown_are_what_nn_rnn_returns(explorer):
     explorer.signal.value = "sine"
 
 
-def test_moving_the_time_step_only_redraws_the_step_markers(explorer):
+def test_moving_the_time_step_moves_the_marker_and_draws_nothing(explorer):
     full_draws, data_draws = explorer.figure.full_draws, explorer.figure.data_draws
-    pictures = set()
+    picture, places = explorer.image.value, []
     for t in range(0, 60, 5):
         explorer.step.value = t
-        pictures.add(explorer.image.value)
-    assert len(pictures) == 12  # every step shows its own marker ...
-    assert (explorer.figure.full_draws, explorer.figure.data_draws) == (full_draws, data_draws)  # ... cheaply
+        marks = explorer.image.marks
+        assert len(marks) == 4 and len({x for x, _, _ in marks}) == 1  # one line through the four panels
+        places.append(marks[0][0])
+        assert f"A dashed line marks t = {t}." in explorer.image.alt
+    assert places == sorted(places) and len(set(places)) == 12  # every step has its own place, left to right
+    ax = explorer.figure.ax_heat  # at the step's x in the picture: 0 at the left edge, 1 at the right
+    for t, x in zip(range(0, 60, 5), places, strict=True):
+        assert x * explorer.figure.figure.bbox.width == pytest.approx(ax.transData.transform((t, 0))[0])
+    assert explorer.image.value == picture  # no new picture ...
+    assert (explorer.figure.full_draws, explorer.figure.data_draws) == (full_draws, data_draws)  # ... no draw
     explorer.radius.value = 0.7  # new data and a new gradient range: only the data layer is redrawn
     assert explorer.figure.data_draws == data_draws + 1 and explorer.figure.full_draws == full_draws
     explorer.signal.value = "sine"
@@ -125,6 +131,8 @@ def test_the_figure_is_drawn_at_twice_its_display_size_and_labelled(explorer):
     assert figure.ax_grad.get_ylabel() == "||dh_T/dh_t||_F" and figure.ax_grad.get_xlabel() == "time step t"
     assert "Frobenius" in explorer.readout.value and "Frobenius" in explorer.image.alt
     assert f"t = {explorer.step.value}" in explorer.image.alt
+    tops = [top for _, top, _ in explorer.image.marks]
+    assert tops == sorted(tops) and all(0 < top < bottom < 1 for _, top, bottom in explorer.image.marks)
 
 
 def test_the_gradient_axis_fits_the_data_and_marks_a_floor():
@@ -152,9 +160,10 @@ def test_an_error_empties_the_readout_and_the_picture_then_they_come_back():
     explorer._show_error(RuntimeError("a made-up failure"))  # what any exception in a callback leads to
     assert "role='alert'" in explorer.error.value and "a made-up failure" in explorer.error.value
     assert explorer.readout.value == "" and explorer.image.value != picture
-    assert explorer.image.alt.startswith("No picture")
+    assert explorer.image.alt.startswith("No picture") and explorer.image.marks == []
     explorer.step.value = 3  # nothing to draw a step on: still no stale picture
     assert explorer.readout.value == "" and explorer.image.alt.startswith("No picture")
+    assert explorer.image.marks == []
     explorer.step.value = 15
     explorer.signal.value = "step"
     explorer.signal.value = "sine"  # a setting that computes clears the error and brings everything back
@@ -171,7 +180,7 @@ def test_numbers_are_readable():
 def test_a_new_figure_is_as_large_as_its_css_size_says():
     figure = HiddenStateFigure(8, 20)
     states = np.zeros((20, 8))  # (T, H)
-    pixels = figure.update(states, np.ones(20), 3, 1.0)
+    pixels = figure.update(states, np.ones(20), 1.0)
     width, height = (SCALE * v for v in figure.css_size)
     picture = Image.frombytes("RGBA", (width, height), pixels)  # raises unless the size is exact
     assert picture.getpixel((0, 0)) == (255, 255, 255, 255)  # a white margin, drawn opaque

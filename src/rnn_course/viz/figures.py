@@ -18,18 +18,18 @@ FONT = 9.5  # points; every label, tick and title is at least this size (titles 
 class BlitFigure:
     """An Agg figure outside pyplot (so nothing is shown by itself) that renders to raw RGBA bytes.
 
-    Three layers, each redrawn only when it changes:
+    Two layers, each redrawn only when it changes:
     - the background (axes, ticks, labels), drawn once per `layout` (limits, sizes);
-    - the data artists registered with `animate`, redrawn when the `data` key changes;
-    - the cursor artists registered with `animate(..., cursor=True)`, drawn on every event.
-    A layer is cached as pixels, so the same state always gives the same bytes.
+    - the data artists registered with `animate`, redrawn when the `data` key changes.
+    A marker such as the selected time step is not drawn here: the page draws it over the picture
+    (see `PlotImage.marks`), so moving it costs no drawing at all.
     """
 
     def __init__(self, figsize: tuple[float, float]):
         self.figure = Figure(figsize=figsize, dpi=CSS_DPI * SCALE)
         self.canvas = FigureCanvasAgg(self.figure)
-        self.dynamic, self.cursor = [], []
-        self._background = self._with_data = None
+        self.dynamic = []
+        self._background = self._image = None
         self._layout = self._data = None
         self.full_draws = 0  # whole-figure draws (tests and benchmarks read these counters)
         self.data_draws = 0  # data-layer draws
@@ -45,11 +45,11 @@ class BlitFigure:
         width, height = self.figure.get_size_inches()
         return round(width * CSS_DPI), round(height * CSS_DPI)
 
-    def animate(self, *artists, cursor: bool = False):
+    def animate(self, *artists):
         """Mark artists as changing; they are left out of the background."""
         for artist in artists:
             artist.set_animated(True)
-            (self.cursor if cursor else self.dynamic).append(artist)
+            self.dynamic.append(artist)
         return artists
 
     def render(self, layout, data=None) -> bytes:
@@ -57,19 +57,17 @@ class BlitFigure:
         if layout != self._layout or self._background is None:
             self.canvas.draw()  # everything except the animated artists
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout, self._with_data = layout, None
+            self._layout, self._data = layout, None
             self.full_draws += 1
-        renderer = self.canvas.get_renderer()
-        if data is None or self._with_data is None or data != self._data:
+        if data is None or data != self._data:
             self.canvas.restore_region(self._background)
-            self._draw(self.dynamic, renderer)
-            self._with_data = self.canvas.copy_from_bbox(self.figure.bbox) if self.cursor else None
-            self._data = data
+            renderer = self.canvas.get_renderer()
+            for artist in self.dynamic:
+                if artist.get_visible():
+                    artist.draw(renderer)
+            self._image, self._data = self.image(), data
             self.data_draws += 1
-        else:
-            self.canvas.restore_region(self._with_data)
-        self._draw(self.cursor, renderer)
-        return self.image()
+        return self._image
 
     def show_message(self, message: str) -> bytes:
         """The empty axes with `message` in place of any data: what an explorer shows while it has none."""
@@ -79,14 +77,8 @@ class BlitFigure:
         self.canvas.restore_region(self._background)
         self.notice.set_text(message)
         self.notice.draw(self.canvas.get_renderer())
-        self._data = self._with_data = None  # the next render draws the data again
+        self._data = None  # the next render draws the data again
         return self.image()
-
-    @staticmethod
-    def _draw(artists, renderer):
-        for artist in artists:
-            if artist.get_visible():
-                artist.draw(renderer)
 
     @property
     def pixel_size(self) -> tuple[int, int]:
@@ -182,15 +174,14 @@ class HiddenStateFigure(BlitFigure):
             ax.yaxis.set_label_coords(-0.1, 0.5)  # aligned labels, and no layout pass on each redraw
         for ax in axes[:-1]:
             ax.tick_params(labelbottom=False)  # one time axis, at the bottom
-        self.step_lines = [ax.axvline(0, color="k", lw=1, ls="--") for ax in axes]
+        self.axes = axes
         # The gradient axis follows every new data set, so its ticks belong to the data layer, not to the
         # background: a new range costs a data draw, not a whole-figure draw.
         self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line)
         self.animate(self.ax_grad.yaxis, self.floor_line, self.floor_text)
-        self.animate(*self.step_lines, cursor=True)
         self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
 
-    def update(self, states: np.ndarray, grads: np.ndarray, step: int, bound: float | None) -> bytes:
+    def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> bytes:
         """Put new data into the existing artists and render; states (T, H), grads (T,).
 
         `bound` limits |h_t| when known (1 for tanh); for relu the limits follow the data in coarse steps.
@@ -215,8 +206,6 @@ class HiddenStateFigure(BlitFigure):
                 line.set_data(t, states[:, unit])
         self.norm_line.set_data(t, norms)
         self.grad_line.set_data(t, np.maximum(grads, low))
-        for line in self.step_lines:
-            line.set_xdata([step, step])
         self.ax_grad.set_ylim(low, high)
         self.floor_line.set_ydata([low, low])
         self.floor_line.set_visible(floor)
@@ -229,6 +218,12 @@ class HiddenStateFigure(BlitFigure):
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
         return self.render(layout, data=(states.tobytes(), grads.tobytes(), H))
+
+    def marks(self, step: int) -> list[list[float]]:
+        """Where the page draws the step marker: [x, top, bottom] per panel, as fractions of the picture."""
+        width = self.figure.bbox.width
+        x = float(self.ax_heat.transData.transform((step, 0))[0] / width)
+        return [[x, 1 - ax.get_position().y1, 1 - ax.get_position().y0] for ax in self.axes]
 
     def describe(self, states: np.ndarray, grads: np.ndarray, step: int) -> str:
         """The alt text: what the four panels show for these data."""

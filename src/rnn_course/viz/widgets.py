@@ -292,20 +292,25 @@ class HiddenStateExplorer(Explorer):
 
     def _on_step_change(self, change):
         if self.states is not None:
-            self.draw()
+            self.draw(picture=False)
 
     def _show_error(self, err: Exception) -> None:
         """Nothing computed before the error stays on screen: the readout empties, the picture says why."""
         self.states = self.grads = None
         self.error.value = _unexpected(err)
         self.readout.value = ""
-        self.image.show(
-            self.figure.show_message("No picture: these settings raised an error (see above)."),
-            "No picture: these settings raised an error, shown above the picture.",
-        )
+        with self.image.hold_sync():
+            self.image.marks = []
+            self.image.show(
+                self.figure.show_message("No picture: these settings raised an error (see above)."),
+                "No picture: these settings raised an error, shown above the picture.",
+            )
 
-    def draw(self):
-        """Update the kept figure and the readout for the selected step (no recomputation)."""
+    def draw(self, picture: bool = True):
+        """The readout and step marker for the selected step, and with `picture` the figure's new data.
+
+        Moving the time step only moves the marker the page draws over the picture: no drawing at all.
+        """
         try:
             t = self.step.value
             h_t = self.states[t]  # (H,)
@@ -318,10 +323,13 @@ class HiddenStateExplorer(Explorer):
                 f"<span style='opacity: 0.75'>(Frobenius norm of the {H}x{H} Jacobian; at t = {T - 1} "
                 f"it is the identity's, sqrt(H) = {number(math.sqrt(H))})</span>"
             )
-            bound = 1.0 if self.nonlinearity.value == "tanh" else None
             states, grads = self.states.numpy(), self.grads.numpy()
-            picture = self.figure.update(states, grads, t, bound)
-            self.image.show(picture, self.figure.describe(states, grads, t))
+            with self.image.hold_sync():  # picture, marker and alt text reach the page together
+                if picture:
+                    bound = 1.0 if self.nonlinearity.value == "tanh" else None
+                    self.image.value = self.figure.update(states, grads, bound)
+                self.image.marks = self.figure.marks(t)
+                self.image.alt = self.figure.describe(states, grads, t)
         except Exception as err:
             self._show_error(err)
 
