@@ -127,5 +127,5 @@ def test_the_shape_explorer_writes_h_not_h_out_and_names_its_sliders():
     assert "H_out" not in explorer.readout.value and "(D*num_layers, N, H)" in explorer.readout.value
     assert any("NameSliders" == type(child).__name__ for child in explorer.widget.children)
     for control in explorer.controls.values():
-        # about 7 px a character: every description fits the 190 px label column
+        # at most about 6.5 px a character: every description fits the 170 px label column
         assert control.description and len(control.description) <= 25

@@ -207,13 +207,15 @@ class QuizWidget(widgets.VBox):
         parts = ["<p><b>Not quite.</b></p><ul>"]
         for option in result.wrong_picked:
             belief = self.session.bank.misconceptions.get(option.misconception, option.misconception)
+            name = f"{letter(question.options.index(option))}. {html.escape(option.text)}"
             parts.append(
-                f"<li><code>{html.escape(option.text)}</code>: {markdown_html(option.feedback, inline=True)}"
+                f"<li><code>{name}</code>: {markdown_html(option.feedback, inline=True)}"
                 + (f"<br><i>{as_belief(belief)}</i>" if belief else "")
                 + "</li>"
             )
         for option in result.missed if question.multi else []:
-            parts.append(f"<li>You left out a right choice: <code>{html.escape(option.text)}</code></li>")
+            name = f"{letter(question.options.index(option))}. {html.escape(option.text)}"
+            parts.append(f"<li>You left out a right choice: <code>{name}</code></li>")
         parts.append("</ul>")
         if not question.retry:
             self.sections["later"] = "<p>This question comes back later in the session.</p>"

@@ -29,8 +29,8 @@ from rnn_course.viz.packing import MAX_LENGTH, labelled_batch, packing_layout
 from rnn_course.viz.shapes import H0_KINDS, INPUT_KINDS, LIMITS, ShapeConfig, shape_report
 from rnn_course.viz.threads import one_thread
 
-WIDE = {"description_width": "190px"}  # room for the longest description, "spectral radius of W_hh"
-ROW = {"width": "500px"}  # a control with its description: the slider or menu keeps about 300 px
+WIDE = {"description_width": "170px"}  # room for the longest description, "spectral radius of W_hh" (155 px)
+ROW = {"width": "440px"}  # a control with its description: two columns fit a notebook, each slider ~260 px
 
 
 class Explorer:
@@ -236,6 +236,7 @@ class HiddenStateExplorer(Explorer):
             value=rnn.nonlinearity if rnn is not None else "tanh",
             description="nonlinearity",
             style={**WIDE, "button_width": "80px"},
+            layout=ROW,
         )
         self.hidden_size = _int_slider("hidden size H", hidden_size, min(4, hidden_size), 64)
         self.hidden_size.disabled = rnn is not None
