@@ -140,6 +140,9 @@ def test_the_gradient_axis_fits_the_data_and_marks_a_floor():
     grads = explorer.grads.numpy()
     low, high = explorer.figure.ax_grad.get_ylim()
     assert low <= grads.min() < 10 * low and high / 10 < grads.max() <= high  # whole decades, no more
+    labels = explorer.figure.drawn_decades()
+    assert labels[0] == f"1e{round(np.log10(low))}" and 2 <= len(labels) <= 6
+    assert all(low <= float(label) <= high for label in labels)
     assert not explorer.figure.floor_line.get_visible()
     explorer.radius.value = 1.5  # the axis follows: it spans the decades of the new data, not a fixed 40
     low, high = explorer.figure.ax_grad.get_ylim()

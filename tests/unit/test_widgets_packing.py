@@ -1,6 +1,5 @@
 """Headless packing explorer: the numbers drawn are PackedSequence's own."""
 
-
 import pytest
 import torch
 from PIL import Image

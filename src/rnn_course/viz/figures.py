@@ -4,9 +4,13 @@ import math
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.markers import TICKLEFT
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.transforms import blended_transform_factory
 
 from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, PackingLayout
 
@@ -127,6 +131,7 @@ class HiddenStateFigure(BlitFigure):
     """Heatmap of h_t, a few unit trajectories, ||h_t|| and ||dh_T/dh_t||, with the selected step marked."""
 
     UNITS_SHOWN = 4
+    GRAD_TICKS = 5  # at most this many labelled decades (plus one) on the gradient axis
 
     def __init__(self, hidden_size: int, steps: int):
         super().__init__(figsize=(6.4, 6.2))
@@ -138,12 +143,13 @@ class HiddenStateFigure(BlitFigure):
         )
         self.ax_colour = fig.add_subplot(grid[0, 1])
         axes = (self.ax_heat, self.ax_units, self.ax_norm, self.ax_grad)
-        fig.subplots_adjust(left=0.13, right=0.9, top=0.95, bottom=0.08, hspace=0.42, wspace=0.04)
-        empty = np.zeros((hidden_size, steps))
-        self.heat = self.ax_heat.imshow(
-            empty, aspect="auto", cmap="RdBu_r", interpolation="none", vmin=-1, vmax=1
-        )
-        self.colourbar = fig.colorbar(self.heat, cax=self.ax_colour)
+        fig.subplots_adjust(left=0.16, right=0.9, top=0.95, bottom=0.08, hspace=0.42, wspace=0.04)
+        # The heatmap gets ready-made colours (H, T, 4): resampling bytes to 2x is much cheaper than
+        # resampling floats and colouring every screen pixel. The colour scale feeds the colourbar.
+        self.colours = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
+        empty = np.zeros((hidden_size, steps, 4), dtype=np.uint8)  # (H, T, RGBA)
+        self.heat = self.ax_heat.imshow(empty, aspect="auto", interpolation="nearest")
+        self.colourbar = fig.colorbar(self.colours, cax=self.ax_colour)
         self.colourbar.set_label("h_t", fontsize=FONT)
         self.ax_colour.tick_params(labelsize=FONT)
         self.ax_heat.set_ylabel("unit")
@@ -162,8 +168,19 @@ class HiddenStateFigure(BlitFigure):
         (self.grad_line,) = self.ax_grad.semilogy(np.ones(steps), color="tab:purple", lw=1.2)
         self.ax_grad.set_ylabel("||dh_T/dh_t||_F")
         self.ax_grad.set_xlabel("time step t")
-        self.ax_grad.yaxis.set_major_locator(LogLocator(numticks=5))
-        self.ax_grad.yaxis.set_minor_locator(NullLocator())  # dozens of decades: minor ticks would be noise
+        # Its range follows every new data set, so its ticks are data-layer artists of our own: redrawing
+        # matplotlib's whole y-axis on each change would cost more than the rest of the picture.
+        self.ax_grad.yaxis.set_major_locator(NullLocator())
+        self.ax_grad.yaxis.set_minor_locator(NullLocator())
+        left_edge = blended_transform_factory(self.ax_grad.transAxes, self.ax_grad.transData)
+        (self.grad_ticks,) = self.ax_grad.plot(
+            [], [], ls="none", marker=TICKLEFT, markersize=3.5, markeredgewidth=0.8, color="k",
+            transform=left_edge, clip_on=False,
+        )  # fmt: skip
+        self.grad_labels = [
+            self.ax_grad.text(-0.012, 1, "", transform=left_edge, ha="right", va="center", fontsize=FONT)
+            for _ in range(self.GRAD_TICKS + 1)
+        ]
         self.floor_line = self.ax_grad.axhline(1, color="tab:red", lw=1, ls=":")
         self.floor_text = self.ax_grad.text(
             0.01, 0.94, "", transform=self.ax_grad.transAxes, fontsize=FONT, color="tab:red", va="top",
@@ -171,14 +188,12 @@ class HiddenStateFigure(BlitFigure):
         )  # fmt: skip
         for ax in axes:
             _style(ax)
-            ax.yaxis.set_label_coords(-0.1, 0.5)  # aligned labels, and no layout pass on each redraw
+            ax.yaxis.set_label_coords(-0.135, 0.5)  # aligned labels, and no layout pass on each redraw
         for ax in axes[:-1]:
             ax.tick_params(labelbottom=False)  # one time axis, at the bottom
         self.axes = axes
-        # The gradient axis follows every new data set, so its ticks belong to the data layer, not to the
-        # background: a new range costs a data draw, not a whole-figure draw.
         self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line)
-        self.animate(self.ax_grad.yaxis, self.floor_line, self.floor_text)
+        self.animate(self.grad_ticks, *self.grad_labels, self.floor_line, self.floor_text)
         self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
 
     def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> bytes:
@@ -196,9 +211,10 @@ class HiddenStateFigure(BlitFigure):
         else:
             limit, norm_top = bound, bound * math.sqrt(H)  # ||h_t|| <= bound * sqrt(H)
         low, high, floor = log_limits(grads)
-        self.heat.set_data(states.T)  # (H, T)
+        if self.colours.get_clim() != (-limit, limit):
+            self.colours.set_clim(-limit, limit)  # a new colourbar: part of the layout, so redrawn below
+        self.heat.set_data(self.colours.to_rgba(states.T, bytes=True))  # (H, T, 4)
         self.heat.set_extent((-0.5, T - 0.5, H - 0.5, -0.5))
-        self.heat.set_clim(-limit, limit)
         t = np.arange(T)
         for unit, line in enumerate(self.unit_lines):
             line.set_visible(unit < H)
@@ -207,6 +223,7 @@ class HiddenStateFigure(BlitFigure):
         self.norm_line.set_data(t, norms)
         self.grad_line.set_data(t, np.maximum(grads, low))
         self.ax_grad.set_ylim(low, high)
+        self._label_decades(round(math.log10(low)), round(math.log10(high)))
         self.floor_line.set_ydata([low, low])
         self.floor_line.set_visible(floor)
         self.floor_text.set_text(f"floor: 0 (no gradient at all) is drawn at {low:.0e}" if floor else "")
@@ -218,6 +235,22 @@ class HiddenStateFigure(BlitFigure):
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
         return self.render(layout, data=(states.tobytes(), grads.tobytes(), H))
+
+    def _label_decades(self, low: int, high: int) -> None:
+        """Ticks labelled '1e-20' ... on the gradient axis, every few decades up from the bottom."""
+        stride = max(1, math.ceil((high - low) / self.GRAD_TICKS))
+        decades = list(range(low, high + 1, stride))
+        self.grad_ticks.set_data([0] * len(decades), [10.0**d for d in decades])
+        for index, label in enumerate(self.grad_labels):
+            shown = index < len(decades)
+            label.set_visible(shown)
+            if shown:
+                label.set_y(10.0 ** decades[index])
+                label.set_text(f"1e{decades[index]}")
+
+    def drawn_decades(self) -> list[str]:
+        """The labels written on the gradient axis, bottom to top."""
+        return [label.get_text() for label in self.grad_labels if label.get_visible()]
 
     def marks(self, step: int) -> list[list[float]]:
         """Where the page draws the step marker: [x, top, bottom] per panel, as fractions of the picture."""

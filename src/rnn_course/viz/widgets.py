@@ -79,9 +79,9 @@ def _int_slider(name, value, low, high, css=None):
 
 def _plot(css: str, figure) -> PlotImage:
     pixel_width, pixel_height = figure.pixel_size
-    return PlotImage(
-        width=figure.css_size[0], pixel_width=pixel_width, pixel_height=pixel_height
-    ).add_class(css)
+    return PlotImage(width=figure.css_size[0], pixel_width=pixel_width, pixel_height=pixel_height).add_class(
+        css
+    )
 
 
 class ShapeExplorer(Explorer):
