@@ -156,6 +156,8 @@ class QuizWidget(widgets.VBox):
         labels = [
             f"{letter(i)}. {markdown_html(o.text, inline=True)}" for i, o in enumerate(question.options)
         ]
+        if self.choices is not None:
+            self.choices.close()  # the last question's group leaves the page and the kernel
         self.choices = ChoiceGroup(options=labels, multi=question.multi, label=legend)
         self.choices.add_class("rnn-quiz-choices")
         self.choices.on_submit(self.check)
