@@ -355,8 +355,8 @@ class PackingExplorer(Explorer):
             [
                 widgets.HBox([widgets.VBox(self.lengths), self.enforce_sorted]),
                 self.error,
-                self.fields,
                 self.image,
+                self.fields,  # the index fields under the picture, as lesson 4 says
                 names,
             ]
         )
