@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -127,6 +128,42 @@ def _style(ax) -> None:
     ax.xaxis.label.set_size(FONT)
 
 
+class CellImage(Artist):
+    """Coloured cells (H, T, 4) filling an Axes, enlarged by repeating pixels.
+
+    imshow would resample and colour every screen pixel on each redraw; repeating ready-made colours with
+    one numpy index is several times cheaper at 2x, and cells stay sharp-edged.
+    """
+
+    def __init__(self, ax):
+        super().__init__()
+        self.ax = ax
+        self.cells = None  # (H, T, 4) uint8, unit 0 in the top row
+        self._index = (None, None, None)  # (size key, pixel -> row, pixel -> column)
+
+    def set_cells(self, rgba: np.ndarray) -> None:
+        self.cells = rgba
+
+    def draw(self, renderer):
+        if not self.get_visible() or self.cells is None:
+            return
+        x0, y0, x1, y1 = (round(v) for v in self.ax.bbox.extents)
+        H, T = self.cells.shape[:2]
+        key = (x1 - x0, y1 - y0, H, T)
+        if self._index[0] != key:
+            rows = np.arange(y1 - y0)[::-1] * H // (y1 - y0)  # (height,): cell row per pixel row, bottom up
+            columns = np.arange(x1 - x0) * T // (x1 - x0)  # (width,)
+            self._index = (key, rows, columns)
+        _, rows, columns = self._index
+        cells = np.ascontiguousarray(self.cells).view(np.uint32)[..., 0]  # (H, T): one RGBA pixel per number
+        pixels = cells.take(columns, axis=1).take(rows, axis=0)  # (height, width), Agg's bottom row first
+        pixels = pixels.view(np.uint8).reshape(*pixels.shape, 4)  # (height, width, 4)
+        gc = renderer.new_gc()
+        gc.set_clip_rectangle(self.ax.bbox)
+        renderer.draw_image(gc, x0, y0, pixels)
+        gc.restore()
+
+
 class HiddenStateFigure(BlitFigure):
     """Heatmap of h_t, a few unit trajectories, ||h_t|| and ||dh_T/dh_t||, with the selected step marked."""
 
@@ -147,8 +184,8 @@ class HiddenStateFigure(BlitFigure):
         # The heatmap gets ready-made colours (H, T, 4): resampling bytes to 2x is much cheaper than
         # resampling floats and colouring every screen pixel. The colour scale feeds the colourbar.
         self.colours = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
-        empty = np.zeros((hidden_size, steps, 4), dtype=np.uint8)  # (H, T, RGBA)
-        self.heat = self.ax_heat.imshow(empty, aspect="auto", interpolation="nearest")
+        self.heat = CellImage(self.ax_heat)
+        self.ax_heat.add_artist(self.heat)
         self.colourbar = fig.colorbar(self.colours, cax=self.ax_colour)
         self.colourbar.set_label("h_t", fontsize=FONT)
         self.ax_colour.tick_params(labelsize=FONT)
@@ -213,8 +250,7 @@ class HiddenStateFigure(BlitFigure):
         low, high, floor = log_limits(grads)
         if self.colours.get_clim() != (-limit, limit):
             self.colours.set_clim(-limit, limit)  # a new colourbar: part of the layout, so redrawn below
-        self.heat.set_data(self.colours.to_rgba(states.T, bytes=True))  # (H, T, 4)
-        self.heat.set_extent((-0.5, T - 0.5, H - 0.5, -0.5))
+        self.heat.set_cells(self.colours.to_rgba(states.T, bytes=True))  # (H, T, 4)
         t = np.arange(T)
         for unit, line in enumerate(self.unit_lines):
             line.set_visible(unit < H)
