@@ -6,6 +6,8 @@ with no build step. Their state lives in traitlets traits, so tests drive them h
 
 from __future__ import annotations
 
+import zlib
+
 import anywidget
 import traitlets
 
@@ -159,13 +161,19 @@ function render({ model, el }) {
     canvas.setAttribute("aria-label", model.get("alt"));
     frame.style.width = `${model.get("width")}px`;  // CSS pixels: the canvas holds 2x as many
   };
-  const draw = () => {
-    const bytes = model.get("value");
+  let latest = 0;
+  const draw = async () => {
+    const ticket = ++latest;
+    const packed = model.get("value");  // zlib-compressed RGBA: a twentieth of the raw size on the wire
+    if (!packed || !packed.byteLength) return;
+    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
+    const bytes = await new Response(stream).arrayBuffer();
+    if (ticket !== latest) return;  // a newer picture arrived meanwhile
     const [width, height] = [model.get("pixel_width"), model.get("pixel_height")];
-    if (!bytes || bytes.byteLength !== width * height * 4) return;
+    if (bytes.byteLength !== width * height * 4) return;
     if (canvas.width !== width) canvas.width = width;
     if (canvas.height !== height) canvas.height = height;
-    const pixels = new Uint8ClampedArray(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const pixels = new Uint8ClampedArray(bytes);
     canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
     canvas.dataset.frame = String(++pictures);  // tests and benchmarks watch this to see a new picture
   };
@@ -205,12 +213,16 @@ export default { render };
 
 
 class PlotImage(anywidget.AnyWidget):
-    """A picture given as raw RGBA pixels, shown at `width` CSS pixels, with an alt text (its aria-label)."""
+    """A picture of raw RGBA pixels, shown at `width` CSS pixels, with an alt text (its aria-label).
+
+    The pixels travel zlib-compressed (fastest level): a few ms in the kernel against a 6 MB message that
+    the server and the page would otherwise have to carry for every new picture.
+    """
 
     _esm = _PLOT_ESM
-    value = traitlets.Bytes(b"", help="RGBA pixels, row by row from the top").tag(sync=True)
-    pixel_width = traitlets.Int(0, help="pixels per row of `value`").tag(sync=True)
-    pixel_height = traitlets.Int(0, help="rows of `value`").tag(sync=True)
+    value = traitlets.Bytes(b"", help="RGBA pixels, row by row from the top, zlib-compressed").tag(sync=True)
+    pixel_width = traitlets.Int(0, help="pixels per row").tag(sync=True)
+    pixel_height = traitlets.Int(0, help="rows").tag(sync=True)
     alt = traitlets.Unicode("", help="what the picture shows, in words").tag(sync=True)
     width = traitlets.Int(0, help="display width in CSS pixels").tag(sync=True)
     marks = traitlets.List(
@@ -218,11 +230,21 @@ class PlotImage(anywidget.AnyWidget):
         help="dashed vertical lines over the picture: [x, top, bottom] as fractions of its width and height",
     ).tag(sync=True)
 
+    def set_pixels(self, rgba: bytes) -> None:
+        """New RGBA pixels (pixel_width x pixel_height x 4 bytes)."""
+        if len(rgba) != 4 * self.pixel_width * self.pixel_height:
+            raise ValueError(f"{len(rgba)} bytes are not {self.pixel_width}x{self.pixel_height} RGBA pixels")
+        self.value = zlib.compress(rgba, 1)
+
+    def pixels(self) -> bytes:
+        """The RGBA pixels shown now."""
+        return zlib.decompress(self.value) if self.value else b""
+
     def show(self, rgba: bytes, alt: str) -> None:
         """New pixels and their alt text, sent to the page in one message."""
         with self.hold_sync():
             self.alt = alt
-            self.value = rgba
+            self.set_pixels(rgba)
 
 
 _NAMES_ESM = """

@@ -1,5 +1,7 @@
 """The accessible controls, driven headless: what they hold and what they send to the page."""
 
+import zlib
+
 import pytest
 import traitlets
 
@@ -38,11 +40,20 @@ def test_a_choice_group_holds_indices_and_refuses_anything_else():
 def test_a_new_picture_and_its_alt_text_reach_the_page_in_one_message():
     plot = PlotImage(width=2, pixel_width=4, pixel_height=1)
     sent = Sent(plot)
-    plot.show(bytes(16), "four white pixels")
+    white = bytes([255] * 16)  # four RGBA pixels
+    plot.show(white, "four white pixels")
     assert len(sent) == 1
     data, buffers = sent[0]
     assert data["method"] == "update" and data["state"]["alt"] == "four white pixels"
-    assert [bytes(b) for b in buffers] == [bytes(16)]  # the pixels travel as a binary buffer, not as text
+    (buffer,) = buffers  # the pixels travel as one binary buffer, compressed, not as text
+    assert zlib.decompress(bytes(buffer)) == white and plot.pixels() == white
+
+
+def test_pixels_of_the_wrong_size_are_refused():
+    plot = PlotImage(pixel_width=4, pixel_height=2)
+    with pytest.raises(ValueError, match="4x2 RGBA"):
+        plot.set_pixels(bytes(16))
+    assert plot.value == b"" and plot.pixels() == b""
 
 
 def test_marks_are_lists_of_three_fractions():

@@ -122,7 +122,7 @@ def test_the_figure_is_drawn_at_twice_its_display_size_and_labelled(explorer):
     width, height = figure.css_size
     image = explorer.image
     assert image.width == width and (image.pixel_width, image.pixel_height) == (2 * width, 2 * height)
-    assert len(image.value) == 4 * image.pixel_width * image.pixel_height  # RGBA, shown at half size:
+    assert len(image.pixels()) == 4 * image.pixel_width * image.pixel_height  # RGBA, shown at half size:
     assert abs(image.pixel_height / image.pixel_width - height / width) < 0.01  # sharp, never stretched
     drawn = texts(figure.figure)
     assert drawn and min(t.get_fontsize() for t in drawn) >= 9

@@ -80,7 +80,7 @@ def test_the_diagram_is_sharp_readable_and_says_each_value_once():
     explorer = PackingExplorer(lengths=(2, 1, 3, 4))
     figure = explorer.figure
     width, height = (SCALE * v for v in figure.css_size)
-    Image.frombytes("RGBA", (width, height), explorer.image.value)  # raises unless the size is exact
+    Image.frombytes("RGBA", (width, height), explorer.image.pixels())  # raises unless the size is exact
     assert (explorer.image.width, explorer.image.pixel_width) == (figure.css_size[0], width)
     drawn = [t for t in figure.figure.findobj(lambda a: hasattr(a, "get_fontsize")) if t.get_text()]
     assert min(t.get_fontsize() for t in drawn) >= 9

@@ -328,7 +328,7 @@ class HiddenStateExplorer(Explorer):
             with self.image.hold_sync():  # picture, marker and alt text reach the page together
                 if picture:
                     bound = 1.0 if self.nonlinearity.value == "tanh" else None
-                    self.image.value = self.figure.update(states, grads, bound)
+                    self.image.set_pixels(self.figure.update(states, grads, bound))
                 self.image.marks = self.figure.marks(t)
                 self.image.alt = self.figure.describe(states, grads, t)
         except Exception as err:
