@@ -230,17 +230,18 @@ class PlotImage(anywidget.AnyWidget):
         help="dashed vertical lines over the picture: [x, top, bottom] as fractions of its width and height",
     ).tag(sync=True)
 
-    def set_pixels(self, rgba: bytes) -> None:
-        """New RGBA pixels (pixel_width x pixel_height x 4 bytes)."""
-        if len(rgba) != 4 * self.pixel_width * self.pixel_height:
-            raise ValueError(f"{len(rgba)} bytes are not {self.pixel_width}x{self.pixel_height} RGBA pixels")
+    def set_pixels(self, rgba) -> None:
+        """New RGBA pixels: bytes or any buffer of pixel_width x pixel_height x 4 bytes."""
+        size = memoryview(rgba).nbytes
+        if size != 4 * self.pixel_width * self.pixel_height:
+            raise ValueError(f"{size} bytes are not {self.pixel_width}x{self.pixel_height} RGBA pixels")
         self.value = zlib.compress(rgba, 1)
 
     def pixels(self) -> bytes:
         """The RGBA pixels shown now."""
         return zlib.decompress(self.value) if self.value else b""
 
-    def show(self, rgba: bytes, alt: str) -> None:
+    def show(self, rgba, alt: str) -> None:
         """New pixels and their alt text, sent to the page in one message."""
         with self.hold_sync():
             self.alt = alt

@@ -185,5 +185,5 @@ def test_a_new_figure_is_as_large_as_its_css_size_says():
     states = np.zeros((20, 8))  # (T, H)
     pixels = figure.update(states, np.ones(20), 1.0)
     width, height = (SCALE * v for v in figure.css_size)
-    picture = Image.frombytes("RGBA", (width, height), pixels)  # raises unless the size is exact
+    picture = Image.frombytes("RGBA", (width, height), bytes(pixels))  # raises unless the size is exact
     assert picture.getpixel((0, 0)) == (255, 255, 255, 255)  # a white margin, drawn opaque

@@ -34,7 +34,7 @@ class BlitFigure:
         self.figure = Figure(figsize=figsize, dpi=CSS_DPI * SCALE)
         self.canvas = FigureCanvasAgg(self.figure)
         self.dynamic = []
-        self._background = self._image = None
+        self._background = None
         self._layout = self._data = None
         self.full_draws = 0  # whole-figure draws (tests and benchmarks read these counters)
         self.data_draws = 0  # data-layer draws
@@ -57,8 +57,11 @@ class BlitFigure:
             self.dynamic.append(artist)
         return artists
 
-    def render(self, layout, data=None) -> bytes:
-        """Image bytes of the figure; `data` keys the data layer's content (None: always redraw it)."""
+    def render(self, layout, data=None) -> memoryview:
+        """The figure's RGBA pixels; `data` keys the data layer's content (None: always redraw it).
+
+        The pixels are the canvas itself, not a copy: use them before the figure draws again.
+        """
         if layout != self._layout or self._background is None:
             self.canvas.draw()  # everything except the animated artists
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
@@ -70,11 +73,11 @@ class BlitFigure:
             for artist in self.dynamic:
                 if artist.get_visible():
                     artist.draw(renderer)
-            self._image, self._data = self.image(), data
+            self._data = data
             self.data_draws += 1
-        return self._image
+        return self.image()
 
-    def show_message(self, message: str) -> bytes:
+    def show_message(self, message: str) -> memoryview:
         """The empty axes with `message` in place of any data: what an explorer shows while it has none."""
         if self._background is None:
             self.canvas.draw()
@@ -90,9 +93,9 @@ class BlitFigure:
         """Width and height of the image in pixels."""
         return self.canvas.get_width_height()
 
-    def image(self) -> bytes:
-        """The canvas as raw RGBA bytes: one copy, where PNG encoding would cost more than the drawing."""
-        return bytes(self.canvas.buffer_rgba())
+    def image(self) -> memoryview:
+        """The canvas's RGBA pixels (height, width, 4): no copy, no PNG (encoding costs more than drawing)."""
+        return self.canvas.buffer_rgba()
 
 
 def nice_ceiling(value: float) -> float:
@@ -233,7 +236,7 @@ class HiddenStateFigure(BlitFigure):
         self.animate(self.grad_ticks, *self.grad_labels, self.floor_line, self.floor_text)
         self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
 
-    def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> bytes:
+    def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> memoryview:
         """Put new data into the existing artists and render; states (T, H), grads (T,).
 
         `bound` limits |h_t| when known (1 for tanh); for relu the limits follow the data in coarse steps.
@@ -374,7 +377,7 @@ class PackingFigure(BlitFigure):
     def _label(ax, x, y):
         return ax.text(x + 0.5, y + 0.5, "", ha="center", va="center", fontsize=FONT)
 
-    def update(self, layout: PackingLayout) -> bytes:
+    def update(self, layout: PackingLayout) -> memoryview:
         """Show one layout; every number drawn comes from the real tensors in `layout`."""
         self._draw_grid(layout.lengths, layout.padded)
         owner = {10 * (i + 1) + t + 1: i for i, n in enumerate(layout.lengths) for t in range(n)}
@@ -402,7 +405,7 @@ class PackingFigure(BlitFigure):
         self.data_notice.set_visible(False)
         return self.render(layout=None)
 
-    def update_refused(self, lengths: list[int], padded, reason: str) -> bytes:
+    def update_refused(self, lengths: list[int], padded, reason: str) -> memoryview:
         """The padded grid for `lengths` and, where the packed strip was, why there is none."""
         self._draw_grid(lengths, padded)
         for box, text in zip(self.data_boxes, self.data_texts, strict=True):
