@@ -184,8 +184,7 @@ class HiddenStateFigure(BlitFigure):
         self.ax_colour = fig.add_subplot(grid[0, 1])
         axes = (self.ax_heat, self.ax_units, self.ax_norm, self.ax_grad)
         fig.subplots_adjust(left=0.16, right=0.9, top=0.95, bottom=0.08, hspace=0.42, wspace=0.04)
-        # The heatmap gets ready-made colours (H, T, 4): resampling bytes to 2x is much cheaper than
-        # resampling floats and colouring every screen pixel. The colour scale feeds the colourbar.
+        # The heatmap is coloured cells (see CellImage): this scale colours them and feeds the colourbar.
         self.colours = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
         self.heat = CellImage(self.ax_heat)
         self.ax_heat.add_artist(self.heat)
