@@ -31,7 +31,7 @@ c.Execute.timeout = 30
 
 # Grading steps. Ours, around nbgrader's own:
 # - RestoreFromSource puts locked and test cells back from source/ (edited, deleted or duplicated ones);
-# - AddPassMarkers / CheckPassMarkers give a test cell its points only if it ran to its end;
+# - DecideVerdicts decides every test cell in the grader's process, from what the learner's code returned;
 # - HideHiddenTests keeps hidden test code out of the feedback.
 try:  # the runner's Execute adds time, memory and output limits and scores a dead kernel instead of failing
     from rnn_course.grading.limits import LimitedExecute as Execute
@@ -41,12 +41,8 @@ except ImportError:
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-from rnn_course.grading.preprocessors import (  # noqa: E402
-    AddPassMarkers,
-    CheckPassMarkers,
-    HideHiddenTests,
-    RestoreFromSource,
-)
+from rnn_course.grading.preprocessors import HideHiddenTests, RestoreFromSource  # noqa: E402
+from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
@@ -56,9 +52,8 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    AddPassMarkers,
     Execute,
-    CheckPassMarkers,
+    DecideVerdicts,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -74,5 +69,6 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPre
 c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
 c.GradingLimits.memory_mb = 2048  # address space a kernel may add to its warm start (RLIMIT_AS)
 c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce
-c.GradingLimits.max_processes = 64  # processes a kernel may add (RLIMIT_NPROC; never enforced for root)
+c.GradingLimits.max_processes = 64  # processes and threads a kernel may add (RLIMIT_NPROC, own user id)
+c.Sandbox.enabled = True  # every kernel in a bubblewrap sandbox; `--no-sandbox` turns it off for one run
 # ---- end of autograde runner limits ----

@@ -192,3 +192,4 @@ def test_a_corrupt_progress_file_is_reported_in_the_widget(data_dir):
     (data_dir / "progress.json").write_text("{broken")
     w = quiz_widget("practice", seed=1, learner="learner_a")
     assert "kept as" in w.feedback.value and "fresh progress file" in w.feedback.value
+

@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from rnn_course.grading.config import load_config
 from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, is_test_cell
 
 EXPECTED_SCORES = "expected_scores.json"  # in demo_submissions/: {student: auto score}
-
-
-def load_config(course_dir: Path):
-    """The course's nbgrader_config.py, rooted at course_dir wherever it lies."""
-    from traitlets.config import Config, PyFileConfigLoader
-
-    # nbgrader runs the `alembic` command to create a gradebook: find it beside this Python, venv or not.
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-    course_dir = Path(course_dir).resolve()
-    config = Config()
-    if (course_dir / "nbgrader_config.py").exists():
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-    config.CourseDirectory.root = str(course_dir)
-    return config
 
 
 def nbgrader_api(course_dir: Path):
@@ -207,13 +189,15 @@ def collect_demo(course_dir: Path, assignment: str) -> dict[str, float]:
     return {student: float(score) for student, score in expected.items()}
 
 
-def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progress: bool = True):
+def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progress: bool = True,
+         sandbox: bool = True):
     """Release, collect the demo submissions, autograde, feedback, export; return the grade table's rows."""
     problems = release(course_dir, assignment)
     if problems:
         raise RuntimeError("the release is not sound:\n" + "\n".join(problems))
     expected = collect_demo(course_dir, assignment)
     report = autograde(course_dir, assignment, workers=workers, students=sorted(expected), force=True,
+                       sandbox=sandbox,
                        progress=progress)
     feedback(course_dir, assignment)
     export(course_dir)

@@ -69,6 +69,12 @@ def section_link(lesson: dict) -> str:
     return f'<a href="{href}" target="_blank">{html.escape(notebook)}, “{title}”</a>'
 
 
+def _choice_name(question: Question, option) -> str:
+    """'B. (4, 7, 3)' for a shown choice; a typical wrong typed answer has no letter."""
+    text = html.escape(option.text)
+    return f"{letter(question.options.index(option))}. {text}" if option in question.options else text
+
+
 def _notes_html(notes: list[str]) -> str:
     return "".join(f"<p><b>Note:</b> {html.escape(n)}</p>" for n in notes)
 
@@ -109,7 +115,7 @@ class QuizWidget(widgets.VBox):
         self.last_result: Result | None = None
         self.sections: dict[str, str] = {}  # feedback parts, shown together in a fixed order
         buttons = widgets.HBox([self.check_button, self.hint_button, self.solution_button, self.next_button])
-        title = widgets.HTML(f"<b>{html.escape(session.bank.sets[session.set_name].title)}</b>")
+        title = widgets.HTML(f"<b>{html.escape(session.title)}</b>")
         super().__init__(
             [title, self.header, self.stem, self.code, self.choices_box, buttons, self.feedback, self.score]
         )
@@ -136,7 +142,10 @@ class QuizWidget(widgets.VBox):
         self.header.value = f"{self.progress()} · {html.escape(item.topic)} · {html.escape(item.difficulty)}"
         self.stem.value = markdown_html(question.stem)
         self.code.value = f"<pre>{html.escape(question.code.rstrip())}</pre>" if question.code.strip() else ""
-        self._show_choices(question)
+        if question.free:
+            self._show_text_box(question)
+        else:
+            self._show_choices(question)
         self.check_button.disabled = False
         self.hint_button.disabled = False
         self.solution_button.disabled = True
@@ -156,12 +165,20 @@ class QuizWidget(widgets.VBox):
         labels = [
             f"{letter(i)}. {markdown_html(o.text, inline=True)}" for i, o in enumerate(question.options)
         ]
+        group = ChoiceGroup(options=labels, multi=question.multi, label=legend)
+        group.on_submit(self.check)
+        self._place(group)
+
+    def _show_text_box(self, question: Question) -> None:
+        """The text box of a free-response item."""
+        self._place(free_response_box(question))
+
+    def _place(self, control) -> None:
+        """Put this question's answer control where the last one was; the last one is closed."""
         if self.choices is not None:
-            self.choices.close()  # the last question's group leaves the page and the kernel
-        self.choices = ChoiceGroup(options=labels, multi=question.multi, label=legend)
-        self.choices.add_class("rnn-quiz-choices")
-        self.choices.on_submit(self.check)
-        self.choices_box.children = [self.choices]
+            self.choices.close()  # it leaves the page and the kernel
+        self.choices = control.add_class("rnn-quiz-choices")
+        self.choices_box.children = [control]
 
     def _show_feedback(self) -> None:
         order = ("notes", "hint", "verdict", "solution", "later")
@@ -170,7 +187,10 @@ class QuizWidget(widgets.VBox):
     def _show_score(self) -> None:
         self.score.value = f"Score: {self.session.score} / {self.session.total}"
 
-    def selected(self) -> set[int]:
+    def selected(self) -> set[int] | str:
+        """The picked choices' indices, or the typed text of a free-response item."""
+        if isinstance(self.choices, widgets.Text):
+            return self.choices.value.strip()
         return set(self.choices.value)
 
     def _lock_choices(self, locked: bool) -> None:
@@ -183,9 +203,17 @@ class QuizWidget(widgets.VBox):
             return
         selected = self.selected()
         if not selected:
-            self.sections["verdict"] = "<p>Choose an answer first.</p>"
+            what = "Type" if self.session.current.free else "Choose"
+            self.sections["verdict"] = f"<p>{what} an answer first.</p>"
             self._show_feedback()
             return
+        if self.session.current.free:
+            try:
+                self.session.current.parse(selected)
+            except ValueError as error:  # typed text that reads as no shape or number: say so, keep the try
+                self.sections["verdict"] = f"<p>{html.escape(str(error))}</p>"
+                self._show_feedback()
+                return
         result = self.session.answer(selected)
         self.last_result = result
         self._lock_choices(True)
@@ -209,14 +237,14 @@ class QuizWidget(widgets.VBox):
         parts = ["<p><b>Not quite.</b></p><ul>"]
         for option in result.wrong_picked:
             belief = self.session.bank.misconceptions.get(option.misconception, option.misconception)
-            name = f"{letter(question.options.index(option))}. {html.escape(option.text)}"
+            name, why = _choice_name(question, option), markdown_html(option.feedback, inline=True)
             parts.append(
-                f"<li><code>{name}</code>: {markdown_html(option.feedback, inline=True)}"
+                f"<li><code>{name}</code>: {why}"
                 + (f"<br><i>{as_belief(belief)}</i>" if belief else "")
                 + "</li>"
             )
         for option in result.missed if question.multi else []:
-            name = f"{letter(question.options.index(option))}. {html.escape(option.text)}"
+            name = _choice_name(question, option)
             parts.append(f"<li>You left out a right choice: <code>{name}</code></li>")
         parts.append("</ul>")
         if not question.retry:
@@ -231,9 +259,13 @@ class QuizWidget(widgets.VBox):
     def show_solution(self) -> None:
         """The worked solution below the feedback already shown (it adds, it does not replace)."""
         question = self.session.current
-        right = ", ".join(
-            f"{letter(i)}. {markdown_html(question.options[i].text, inline=True)}"
-            for i in sorted(question.correct_indices)
+        right = (
+            f"<code>{html.escape(question.key)}</code>"
+            if question.free
+            else ", ".join(
+                f"{letter(i)}. {markdown_html(question.options[i].text, inline=True)}"
+                for i in sorted(question.correct_indices)
+            )
         )
         steps = "".join(f"<li>{markdown_html(step, inline=True)}</li>" for step in question.solution)
         mistakes = "".join(f"<li>{markdown_html(m, inline=True)}</li>" for m in question.mistakes)
@@ -280,3 +312,18 @@ class QuizWidget(widgets.VBox):
         self.sections = {"verdict": summary}
         self._show_feedback()
         self._show_score()
+
+
+def free_response_box(question) -> widgets.Text:
+    """The text box of a free-response item; its description is its accessible name."""
+    example = "(2, 4, 20)" if question.item.response == "shape" else "0.25"
+    box = widgets.Text(
+        value="",
+        placeholder=f"e.g. {example}",
+        description="Your answer",
+        tooltip=f"Type a {question.item.response}, for example {example}",
+        continuous_update=False,
+        layout={"width": "24em"},
+    )
+    box.add_class("rnn-quiz-free")
+    return box
