@@ -5,8 +5,8 @@ import copy
 import nbformat
 import pytest
 
-from rnn_course.grading.course import load_config
 from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HideHiddenTests, RestoreFromSource, restore_cells
+from rnn_course.grading.workflow import load_config
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 

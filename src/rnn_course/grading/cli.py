@@ -50,11 +50,11 @@ def _fail(step: str, error: Exception) -> int:
 
 
 def run_release(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        problems = course.release(args.course_dir, args.assignment)
+        problems = workflow.release(args.course_dir, args.assignment)
     except (RuntimeError, OSError) as error:
         return _fail("release", error)
     for problem in problems:
@@ -66,11 +66,11 @@ def run_release(args) -> int:
 
 
 def run_autograde(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        report = course.autograde(
+        report = workflow.autograde(
             args.course_dir, args.assignment, workers=args.workers, students=args.students,
             scheduler=args.scheduler, force=args.force, progress=not args.quiet,
         )
@@ -82,11 +82,11 @@ def run_autograde(args) -> int:
 
 
 def run_feedback(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        pages = course.feedback(args.course_dir, args.assignment)
+        pages = workflow.feedback(args.course_dir, args.assignment)
     except (RuntimeError, OSError) as error:
         return _fail("feedback", error)
     print(f"wrote {len(pages)} feedback page(s) under {args.course_dir / 'feedback'}")
@@ -94,11 +94,11 @@ def run_feedback(args) -> int:
 
 
 def run_export(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        path = course.export(args.course_dir, args.to)
+        path = workflow.export(args.course_dir, args.to)
     except (RuntimeError, OSError) as error:
         return _fail("export", error)
     print(f"wrote {path}")
@@ -106,17 +106,17 @@ def run_export(args) -> int:
 
 
 def run_demo(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        rows = course.demo(args.course_dir, args.assignment, workers=args.workers)
+        rows = workflow.demo(args.course_dir, args.assignment, workers=args.workers)
     except (RuntimeError, OSError) as error:
         return _fail("demo", error)
-    print(course.format_table(rows))
+    print(workflow.format_table(rows))
     wrong = [row.student for row in rows if not row.ok]
     if wrong:
-        print(f"demo: {len(wrong)} score(s) differ from {course.EXPECTED_SCORES}: {', '.join(wrong)}",
+        print(f"demo: {len(wrong)} score(s) differ from {workflow.EXPECTED_SCORES}: {', '.join(wrong)}",
               file=sys.stderr)
         return 1
     print(f"demo: all {len(rows)} scores as expected; feedback in {args.course_dir / 'feedback'}, "

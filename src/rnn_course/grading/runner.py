@@ -11,14 +11,12 @@ was not is graded again, and nothing is recorded twice or by halves.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
 import fcntl
 import json
-import logging
 import multiprocessing
 import os
 import shutil
@@ -29,8 +27,8 @@ import warnings
 from pathlib import Path
 
 from rnn_course.grading import kernels
-from rnn_course.grading.course import load_config
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
+from rnn_course.grading.workflow import load_config
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, the run lock and the staging area
 
@@ -407,57 +405,3 @@ def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> 
     except Exception as error:
         result.status, result.reason = "failed", f"could not record: {type(error).__name__}: {error}"
     return _scored(gradebook, assignment, result)
-
-
-# ---------------------------------------------------------------- command line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `rnn-course grade autograde`."""
-    parser.add_argument("assignment", help="assignment name, e.g. rnn_from_scratch")
-    parser.add_argument("--course-dir", type=Path, default=Path("grader"), help="nbgrader course folder")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="parallel workers (default: number of cores)"
-    )
-    parser.add_argument(
-        "--student",
-        action="append",
-        dest="students",
-        metavar="ID",
-        help="grade only this student (repeatable)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (course folder and database shared)",
-    )
-    parser.add_argument("--force", action="store_true", help="grade again what was already graded")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Run `rnn-course grade autograde`; exit code 0 if every submission was graded, 1 otherwise."""
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
-    try:
-        report = autograde(
-            args.course_dir,
-            args.assignment,
-            workers=args.workers,
-            students=args.students,
-            scheduler=args.scheduler,
-            progress=not args.quiet,
-            force=args.force,
-        )
-    except (RuntimeError, OSError) as error:
-        print(f"autograde: {error}", file=sys.stderr)
-        return 2
-    if not args.quiet:
-        print(f"report: {report.path}")
-    return 1 if report.failed else 0
-
-
-if __name__ == "__main__":
-    main_parser = argparse.ArgumentParser(prog="python -m rnn_course.grading.runner")
-    add_arguments(main_parser)
-    sys.exit(run_from_args(main_parser.parse_args()))

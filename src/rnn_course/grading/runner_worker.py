@@ -28,7 +28,7 @@ from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
 from rnn_course.grading import kernels, limits
-from rnn_course.grading.course import load_config
+from rnn_course.grading.workflow import load_config
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
 PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)
