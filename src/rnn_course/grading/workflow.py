@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, is_test_cell
+from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
 
 EXPECTED_SCORES = "expected_scores.json"  # in demo_submissions/: {student: auto score}
 
@@ -45,81 +47,168 @@ def nbgrader_api(course_dir: Path):
 
 def _raise_on_failure(result: dict, what: str) -> None:
     if not result.get("success"):
-        raise RuntimeError(f"{what} failed:\n{result.get('error') or result.get('log', '')}")
+        text = (result.get("error") or result.get("log") or "").strip().splitlines()
+        why = [line for line in text if line.strip() and "see the above traceback" not in line]
+        raise WorkflowError(f"{what} failed: {why[-1].strip() if why else 'no reason given'}")
 
 
 # -------------------------------------------------------------------------------- release
 
+RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lock and staging areas
+
+
+class WorkflowError(RuntimeError):
+    """A step that cannot go on: one line that says why and what to do."""
+
 
 def release(course_dir: Path, assignment: str) -> list[str]:
-    """Generate the student version of `assignment`; return the problems `check_release` finds."""
-    api = nbgrader_api(course_dir)
-    _raise_on_failure(api.generate_assignment(assignment, force=True, create=True), "generate_assignment")
-    return check_release(course_dir, assignment)
+    """Generate the student version of `assignment`, check it, and only then put it into release/.
+
+    It is generated into a staging folder first, without touching the gradebook. If the check finds a
+    problem, nothing changes (release/ and the gradebook keep the last good release) and the problems are
+    returned. Otherwise it is generated again with the gradebook, and replaces release/<assignment>.
+    """
+    course_dir = Path(course_dir).resolve()
+    config = load_config(course_dir)
+    source_dir = course_dir / "source" / assignment
+    if not sorted(source_dir.glob("*.ipynb")):
+        raise WorkflowError(f"no notebook in {source_dir}: is {assignment!r} the assignment's name?")
+    blocked = edit_blocked(config, assignment)
+    if blocked:
+        raise WorkflowError(blocked)
+    staging = course_dir / RUNS_DIR / "release-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _generate(config, assignment, staging, database=False)
+        problems = check_release(course_dir, assignment, staging / assignment)
+        if problems:
+            return problems
+        _generate(config, assignment, staging, database=True)
+        final = course_dir / "release" / assignment
+        old = staging / "previous"
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(staging / assignment, final)
+        return []
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _region_lines(source: nbformat.NotebookNode, begin: str, end: str, whole_cell=None) -> list[str]:
-    """Stripped lines inside begin/end regions (or whole cells picked by whole_cell) and nowhere else."""
-    inside_lines, outside_lines = [], []
-    for cell in source.cells:
-        whole = whole_cell is not None and whole_cell(cell) and begin not in cell.source
-        inside = False
-        for line in cell.source.splitlines():
-            if begin in line:
-                inside = True
-            elif end in line:
-                inside = False
-            elif line.strip():
-                (inside_lines if inside or whole else outside_lines).append(line.strip())
-    outside = "\n".join(outside_lines)
-    return [line for line in inside_lines if line not in outside]
+def _generate(config, assignment: str, into: Path, *, database: bool) -> None:
+    """nbgrader's generate_assignment, writing into `into` (and the gradebook only if `database`)."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    config = copy.deepcopy(config)
+    config.CourseDirectory.release_directory = os.path.relpath(into, config.CourseDirectory.root)
+    config.CourseDirectory.assignment_id = assignment
+    config.GenerateAssignment.no_database = not database
+    config.SaveCells.enabled = database  # what `nbgrader generate_assignment --no-db` sets
+    config.GenerateAssignment.force = True
+    converter = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
+    messages = _LastError()
+    converter.log.addHandler(messages)
+    try:
+        converter.start()
+    except Exception as error:
+        raise WorkflowError(f"generate_assignment failed: {messages.last or _first_line(error)}") from None
+    finally:
+        converter.log.removeHandler(messages)
 
 
-def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
-    """The lines only hidden tests have: none of them may reach a learner."""
-    return _region_lines(source, HIDDEN_BEGIN, HIDDEN_END)
+class _LastError(logging.Handler):
+    """Keeps the last error nbgrader logged: its exceptions often say only 'see the above traceback'."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.last = _first_line(record.exc_info[1])
+            return
+        lines = [line.strip() for line in record.getMessage().splitlines() if line.strip()]
+        if lines and "above traceback" not in lines[-1] and "There was an error processing" not in lines[-1]:
+            self.last = lines[-1]
 
 
-def solution_lines(source: nbformat.NotebookNode) -> list[str]:
-    """The lines only solutions have (solution regions, and answer cells without one)."""
-    return _region_lines(source, "### BEGIN SOLUTION", "### END SOLUTION",
-                         whole_cell=lambda cell: cell.metadata.get("nbgrader", {}).get("solution", False))
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
-def _paths(course_dir: Path, assignment: str) -> tuple[Path, Path]:
+def edit_blocked(config, assignment: str) -> str | None:
+    """Why nbgrader would refuse to re-release after grading (cells added or removed), or None.
+
+    nbgrader keeps every submission's grades per cell, so once a notebook has submissions it refuses to
+    add or remove its cells (and it would delete release/ on the way out). Editing the code or text of
+    existing cells is fine. This says so up front, in one line, and what to do.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    root = Path(config.CourseDirectory.root)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+        try:
+            known = gradebook.find_assignment(assignment)
+        except MissingEntry:
+            return None
+        submitted = len(known.submissions)
+        if not submitted:
+            return None
+        old_notebooks = {notebook.name: notebook for notebook in known.notebooks}
+        new_paths = sorted((root / "source" / assignment).glob("*.ipynb"))
+        new_names = {path.stem for path in new_paths}
+        changes = [f"notebook {name} added" for name in sorted(new_names - set(old_notebooks))]
+        changes += [f"notebook {name} removed" for name in sorted(set(old_notebooks) - new_names)]
+        for path in new_paths:
+            if path.stem not in old_notebooks:
+                continue
+            notebook = old_notebooks[path.stem]
+            old = {cell.name for kind in ("grade_cells", "solution_cells", "task_cells", "source_cells")
+                   for cell in getattr(notebook, kind)}
+            new = {grade_id(cell) for cell in nbformat.read(path, as_version=4).cells
+                   if cell.get("metadata", {}).get("nbgrader") and grade_id(cell)}
+            changes += [f"cell {name} added" for name in sorted(new - old)]
+            changes += [f"cell {name} removed" for name in sorted(old - new)]
+    if not changes:
+        return None
+    return (f"{assignment} already has {submitted} graded submission(s), and nbgrader cannot add or remove "
+            f"cells after that ({', '.join(changes)}). Keep the cells (change the code of an existing test "
+            "cell, release, then `rnn-course grade autograde --force`), or, if they are only the demo's, "
+            "run `rnn-course grade reset` first. Nothing was changed.")
+
+
+def check_release(course_dir: Path, assignment: str, release_dir: Path | None = None) -> list[str]:
+    """Every problem of the released notebooks (see release_check), one line each: notebook, cell, line."""
+    from rnn_course.grading import release_check
+
     course_dir = Path(course_dir)
-    return course_dir / "source" / assignment, course_dir / "release" / assignment
-
-
-def check_release(course_dir: Path, assignment: str) -> list[str]:
-    """The release has no solution line, no hidden test and fails every test cell (Validator, inverted)."""
-    from nbgrader.validator import Validator
-
-    source_dir, release_dir = _paths(course_dir, assignment)
-    problems = []
+    source_dir = course_dir / "source" / assignment
+    release_dir = Path(release_dir or course_dir / "release" / assignment)
+    text_stub = load_config(course_dir).ClearSolutions.get("text_stub", "YOUR ANSWER HERE")
+    problems: list[object] = []
     for source_path in sorted(source_dir.glob("*.ipynb")):
         release_path = release_dir / source_path.name
         if not release_path.exists():
-            problems.append(f"{release_path} is missing")
+            problems.append(f"{source_path.name}: missing from the release")
             continue
         source = nbformat.read(source_path, as_version=4)
         released = nbformat.read(release_path, as_version=4)
-        text = {line.strip() for cell in released.cells for line in cell.source.splitlines()}
-        secret = {"solution": solution_lines(source), "hidden test": hidden_test_lines(source)}
-        if any(HIDDEN_BEGIN in cell.source or "BEGIN SOLUTION" in cell.source for cell in released.cells):
-            problems.append(f"{release_path.name}: a solution or hidden test marker is left in the release")
-        for kind, lines in secret.items():
-            leaked = [line for line in lines if line in text]
-            if leaked:
-                problems.append(f"{release_path.name}: {kind} code in the release, e.g. {leaked[0]!r}")
-        results = Validator(invert=True, ignore_checksums=True).validate(str(release_path))
-        passing = results.get("passed", [])
-        if passing:
-            problems.append(f"{release_path.name}: {len(passing)} test cell(s) pass on the blank release")
-        tests = sum(is_test_cell(cell) for cell in released.cells)
-        if tests != sum(is_test_cell(cell) for cell in source.cells):
-            problems.append(f"{release_path.name}: test cells differ in number from the source")
-    return problems
+        found = release_check.check_notebook(source, released, source_path.name, text_stub=text_stub)
+        problems += found or release_check.passing_tests(str(release_path), source_path.name)
+    return [str(problem) for problem in problems]
+
+
+def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
+    """The code lines only hidden tests have: none of them may reach a learner."""
+    from rnn_course.grading.release_check import MIN_SECRET, code_key, regions
+
+    code = [cell.source for cell in source.cells if cell.cell_type == "code"]
+    parts = [regions(text, HIDDEN_BEGIN, HIDDEN_END) for text in code]
+    shown = {code_key(line) for _, outside in parts for line in outside}
+    return [line.strip() for inside, _ in parts for line in inside
+            if len(code_key(line)) >= MIN_SECRET and code_key(line) not in shown]
 
 
 # -------------------------------------------------------------------------------- autograde
@@ -139,7 +228,7 @@ def feedback(course_dir: Path, assignment: str) -> list[Path]:
     """HTML feedback for every autograded submission; refuses to leave one that shows hidden test code."""
     api = nbgrader_api(course_dir)
     _raise_on_failure(api.generate_feedback(assignment, force=True), "generate_feedback")
-    source_dir, _ = _paths(course_dir, assignment)
+    source_dir = Path(course_dir) / "source" / assignment
     sources = [nbformat.read(path, as_version=4) for path in source_dir.glob("*.ipynb")]
     hidden = [line for source in sources for line in hidden_test_lines(source)]
     pages = sorted(Path(course_dir, "feedback").glob(f"*/{assignment}/*.html"))
