@@ -1,4 +1,4 @@
-"""`rnn-course grade release|autograde|feedback|export|demo|reset`: the instructor workflow, a command each."""
+"""`rnn-course grade release|autograde|feedback|export|demo|reset`: the instructor workflow."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def run_autograde(args) -> int:
         return _fail("autograde", error)
     except Interrupted as stop:
         report = stop.report
-        left = sum(result.reason.startswith("not graded: the run was interrupted") for result in report.results)
+        left = sum("interrupted" in result.reason for result in report.results if result.status == "skipped")
         print(f"grade autograde: interrupted (Ctrl-C); {len(report.graded)} graded and recorded, {left} not "
               f"graded (run it again to grade them); report: {report.path}", file=sys.stderr)
         return 130
