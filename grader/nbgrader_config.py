@@ -38,6 +38,8 @@ c.Execute.timeout = 30
 # - AddPassMarkers / CheckPassMarkers give a test cell its points only if it ran to its end;
 # - HideHiddenTests keeps hidden test code out of the feedback; TrimTracebacks keeps tracebacks to the
 #   learner's cells and the failing test line, without the grading machine's paths.
+# - OfflineMath turns the formulas of the feedback into MathML, which browsers draw offline.
+# - ReadableTables gives table cells of the feedback page room (its Bootstrap style has no padding).
 try:  # the runner's Execute adds time, memory and output limits and scores a dead kernel instead of failing
     from rnn_course.grading.limits import LimitedExecute as Execute
 except ImportError:
@@ -47,7 +49,9 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
+from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
 from rnn_course.grading.preprocessors import AddPassMarkers, CheckPassMarkers  # noqa: E402
+from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
 from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
 from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
 
@@ -69,7 +73,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, TrimTracebacks, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [
+    GetGrades, HideHiddenTests, TrimTracebacks, OfflineMath, CSSHTMLHeaderPreprocessor, ReadableTables,
+]
 
 # ---- autograde runner limits (rnn_course.grading.limits; the README's autograde section explains them) ----
 # A cell or notebook over a limit scores 0 for that part, with a reason in the run report; the batch goes on.

@@ -207,7 +207,7 @@ def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
 
     code = [cell.source for cell in source.cells if cell.cell_type == "code"]
     parts = [regions(text, HIDDEN_BEGIN, HIDDEN_END) for text in code]
-    shown = {code_key(line) for _, outside in parts for line in outside}
+    shown = "\n".join(code_key(line) for _, outside in parts for line in outside)
     return [line.strip() for inside, _ in parts for line in inside
             if len(code_key(line)) >= MIN_SECRET and code_key(line) not in shown]
 
