@@ -21,7 +21,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -275,6 +277,29 @@ def submission_problem(folder: Path, notebooks: tuple[str, ...]) -> str | None:
 
 
 @contextlib.contextmanager
+def _ctrl_c_in_this_process_only():
+    """Ctrl-C reaches the whole process group; only this process acts on it (the report is written here).
+
+    Worker processes forked during the run inherit this handler and so ignore it: they print no traceback,
+    and the run's own bookkeeping decides what was recorded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    parent = os.getpid()
+
+    def interrupt(signum, frame):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def _run_lock(runs: Path):
     """One grading run per course at a time; the OS drops the lock if the run is killed."""
     runs.mkdir(parents=True, exist_ok=True)
@@ -384,6 +409,7 @@ def autograde(
     runs = course_dir / RUNS_DIR
     local_warm = warm and not scheduler
     with (
+        _ctrl_c_in_this_process_only(),
         _run_lock(runs),
         _warm_kernel_server(local_warm) as server,  # first, so its torch import overlaps what follows
         Gradebook(coursedir.db_url, coursedir.course_id) as gradebook,
@@ -455,7 +481,7 @@ def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, kernel_se
             return
         executor, to_close = _make_executor(min(workers, len(tasks)), scheduler, kernel_server)
         futures = {executor.submit(grade_in_worker, task): task for task in tasks}
-        lost = []
+        lost, interrupted = [], False
         try:
             for future in concurrent.futures.as_completed(futures):
                 try:
@@ -466,9 +492,15 @@ def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, kernel_se
                     else:
                         reason = f"worker lost: {type(error).__name__}: {error}"
                         yield Outcome(student=futures[future].student, ok=False, reason=reason)
+        except (KeyboardInterrupt, GeneratorExit):  # Ctrl-C: don't wait for the submissions in flight
+            interrupted = True
+            raise
         finally:
             for future in futures:  # only left undone if the run itself was interrupted
                 future.cancel()
+            if interrupted and isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+                for process in list((executor._processes or {}).values()):
+                    process.terminate()
             executor.shutdown(wait=True)
             for thing in to_close:
                 thing.close()
