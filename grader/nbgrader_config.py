@@ -35,7 +35,7 @@ c.Execute.timeout = 30
 
 # Grading steps. Ours, around nbgrader's own:
 # - RestoreFromSource puts locked and test cells back from source/ (changed, missing or duplicated ones);
-# - AddPassMarkers / CheckPassMarkers give a test cell its points only if it ran to its end;
+# - DecideVerdicts decides every test cell in the grader's process, from what the learner's code returned;
 # - HideHiddenTests keeps hidden test code out of the feedback; TrimTracebacks keeps tracebacks to the
 #   learner's cells and the failing test line, without the grading machine's paths.
 # - OfflineMath turns the formulas of the feedback into MathML, which browsers draw offline.
@@ -50,10 +50,10 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
 from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
-from rnn_course.grading.preprocessors import AddPassMarkers, CheckPassMarkers  # noqa: E402
 from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
 from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
 from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
+from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
@@ -63,9 +63,8 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    AddPassMarkers,
     Execute,
-    CheckPassMarkers,
+    DecideVerdicts,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -83,5 +82,6 @@ c.GenerateFeedback.preprocessors = [
 c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
 c.GradingLimits.memory_mb = 2048  # address space a kernel may add to its warm start (RLIMIT_AS)
 c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce
-c.GradingLimits.max_processes = 64  # processes a kernel may add (RLIMIT_NPROC; never enforced for root)
+c.GradingLimits.max_processes = 64  # processes and threads a kernel may add (RLIMIT_NPROC, own user id)
+c.Sandbox.enabled = True  # every kernel in a bubblewrap sandbox; `--no-sandbox` turns it off for one run
 # ---- end of autograde runner limits ----

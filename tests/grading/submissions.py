@@ -164,7 +164,9 @@ DEMO = {
     "student_broken": (lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}), PART1 + PART2 + 2),
     "student_wraps_nn_rnn": (lambda: build({**CORRECT, "my_rnn": MYRNN_WRAPS}), PART1 + PART2),
     "student_patches_allclose": (
-        lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"my_rnn": [PATCH_ALLCLOSE]}), 0),
+        lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"my_rnn": [PATCH_ALLCLOSE]}),
+        PART1 + PART2 + 2),  # patching earns nothing: the grader decides outside the kernel
     "student_hides_errors": (
-        lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"": [HIDE_TRACEBACKS]}), 0),
+        lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"": [HIDE_TRACEBACKS]}),
+        PART1 + PART2 + 2),  # hidden tracebacks too
 }

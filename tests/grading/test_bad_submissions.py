@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from rnn_course.grading import workflow
-from rnn_course.grading.preprocessors import PASS_MIME
+from rnn_course.grading.checks import RESULT_MIME
 from tests.grading import submissions as s
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
@@ -123,6 +123,40 @@ FAKE_MODULE = '''import sys
 import types
 
 sys.modules["rnn_course.grading.checks"] = types.ModuleType("rnn_course.grading.checks")'''
+FAKE_RESULTS = '''from IPython.display import display
+
+
+def _fake(kind, learner, kw):
+    """Send the grader a made-up result for every check: it still judges it against its own nn.RNN."""
+    value = {"module": {"is_module": True, "is_rnn_base": False, "parameters": {}, "types": {},
+                        "largest": 0.1}}
+    display({checks.RESULT_MIME: {"kind": kind, "args": kw, "value": checks.encode(value)}}, raw=True)
+
+
+checks._check = _fake'''
+THREAD_RNN = "import queue\nimport threading\n\njobs, answers = queue.Queue(), queue.Queue()\n\n\n" + \
+    """def _answer_with_nn_rnn():
+    while True:
+        module, input, hx = jobs.get()
+        try:
+            rnn = nn.RNN(module.input_size, module.hidden_size, module.num_layers, module.nonlinearity,
+                         module.bias, module.batch_first, 0.0, module.bidirectional, dtype=torch.float64)
+            rnn.load_state_dict(module.state_dict())
+            answers.put(rnn(input, hx))
+        except Exception as error:
+            answers.put(error)
+
+
+threading.Thread(target=_answer_with_nn_rnn, daemon=True).start()  # before any test runs
+
+
+""" + s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+
+    def forward(self, input, hx=None):
+        """Hand the work to the thread, which calls PyTorch's nn.RNN."""
+        jobs.put((self, input, hx))
+        return answers.get()
+'''
 BLANK_TEST_CELLS = "import IPython\n\nIPython.get_ipython().input_transformers_post.append(lambda lines: [])"
 CUSTOM_EXCEPTION = (
     "import IPython\n\n"
@@ -137,34 +171,44 @@ CASES = {
     "blank": (lambda: s.build(), 0),
     # PyTorch's own RNN in the learner's code: those parts earn nothing.
     "kernel_captured_early": (lambda: s.build({**s.CORRECT, "rnn_cell": CAPTURED_KERNEL}), PARAMETERS),
-    "kernel_error_swallowed": (lambda: s.build({**s.CORRECT, "rnn_cell": SWALLOWED_KERNEL}), PARAMETERS),
+    "kernel_error_swallowed": (lambda: s.build({**s.CORRECT, "rnn_cell": SWALLOWED_KERNEL}), s.MAX_AUTO),
     "subclasses_nn_rnn": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_SUBCLASS}), PARTS_1_2),
     "forward_uses_nn_rnn": (lambda: s.build({**s.CORRECT, "rnn_forward": FORWARD_WITH_NN_RNN}),
                             s.MAX_AUTO - s.PART2),
     "calls_the_graders_reference": (lambda: s.build({**s.CORRECT, "my_rnn": STEALS_REFERENCE}),
                                     PARTS_1_2 + PARAMETERS),
-    "zeroes_the_reference": (lambda: s.build({**s.CORRECT, "my_rnn": ZEROES_THE_REFERENCE}), 0),
+    "zeroes_the_reference": (lambda: s.build({**s.CORRECT, "my_rnn": ZEROES_THE_REFERENCE}),
+                             PARTS_1_2 + PARAMETERS),
     "tensor_that_agrees": (lambda: s.build({**s.CORRECT, "rnn_cell": AGREEABLE_TENSOR}), PARAMETERS),
-    # What the tests rely on, replaced: nothing in the notebook earns points, right answers included.
+    # Patching what runs in the kernel changes nothing: the grader decides outside it, so the grade is what
+    # the answers earn (a right answer keeps its points, a wrong one gains none).
     "patches_allclose_before_setup": (
-        lambda: s.build(s.CORRECT, extra_cells={"": ["import torch\n\ntorch.allclose = lambda *a: 1"]}), 0),
+        lambda: s.build(s.CORRECT, extra_cells={"": ["import torch\n\ntorch.allclose = lambda *a: 1"]}),
+        s.MAX_AUTO),
     "patches_torch_testing": (lambda: s.build(s.CORRECT, extra_cells={
-        "my_rnn": ["torch.testing.assert_close = lambda *args, **kwargs: None"]}), 0),
+        "my_rnn": ["torch.testing.assert_close = lambda *args, **kwargs: None"]}), s.MAX_AUTO),
     "patches_numpy": (lambda: s.build(s.CORRECT, extra_cells={
-        "my_rnn": ["import numpy\n\nnumpy.allclose = lambda *args, **kwargs: True"]}), 0),
+        "my_rnn": ["import numpy\n\nnumpy.allclose = lambda *args, **kwargs: True"]}), s.MAX_AUTO),
     "patches_builtins": (lambda: s.build(s.CORRECT, extra_cells={
-        "my_rnn": ["import builtins\n\nbuiltins.round = lambda number, digits=None: number"]}), 0),
+        "my_rnn": ["import builtins\n\nbuiltins.round = lambda number, digits=None: number"]}), s.MAX_AUTO),
     "patches_nn_rnn_forward": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
-        "my_rnn": ["nn.RNN.forward = lambda self, input, hx=None: MyRNN.forward(self, input, hx)"]}), 0),
+        "my_rnn": ["nn.RNN.forward = lambda self, input, hx=None: MyRNN.forward(self, input, hx)"]}),
+                               PARTS_1_2 + PARAMETERS),
     "patches_a_helper": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
-        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}), 0),
-    "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}), 0),
-    "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), 0),
+        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}), PARTS_1_2 + PARAMETERS),
+    "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}),
+                                   PARTS_1_2),
+    "fakes_results": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
+                                      extra_cells={"my_rnn": [FAKE_RESULTS]}), PARTS_1_2),
+    "thread_started_before_the_tests": (lambda: s.build({**s.CORRECT, "my_rnn": THREAD_RNN}),
+                                        PARTS_1_2 + PARAMETERS),
+    "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), s.MAX_AUTO),
     # Hiding errors, or stopping the kernel: the affected tests earn nothing.
     "hides_tracebacks": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
-                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), 0),
+                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), PARTS_1_2 + PARAMETERS),
     "custom_exception_handler": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
-                                                 extra_cells={"my_rnn": [CUSTOM_EXCEPTION]}), 0),
+                                                 extra_cells={"my_rnn": [CUSTOM_EXCEPTION]}),
+                                 PARTS_1_2 + PARAMETERS),
     "blanks_later_test_cells": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [BLANK_TEST_CELLS]}),
                                 PARTS_1_2),
     "exits_the_kernel": (lambda: s.build(s.CORRECT, extra_cells={
@@ -211,7 +255,7 @@ def test_a_correct_submission_writes_nothing_to_stderr_and_keeps_no_marker(grade
         assert cell.source == source[s.grade_id(cell)]  # the original test, not the grader's extra line
         for output in cell.outputs:
             assert output.get("name") != "stderr" and output.output_type != "error", output
-            assert PASS_MIME not in output.get("data", {})
+            assert RESULT_MIME not in output.get("data", {})  # the results stay with the grader
 
 
 def test_the_reason_for_a_zero_is_written_where_the_learner_reads_it(graded):
@@ -219,22 +263,20 @@ def test_the_reason_for_a_zero_is_written_where_the_learner_reads_it(graded):
     errors = {
         student: {output.get("ename") for cell in _autograded(course_dir, student).cells
                   for output in cell.get("outputs", [])}
-        for student in ("patches_numpy", "kernel_error_swallowed", "blanks_later_test_cells",
+        for student in ("patches_numpy", "blanks_later_test_cells",
                         "exits_the_kernel")
     }
-    assert "IntegrityError" in errors["patches_numpy"]
-    assert "ForbiddenCall" in errors["kernel_error_swallowed"]
-    assert "TestDidNotFinish" in errors["blanks_later_test_cells"]
+    assert errors["patches_numpy"] <= {None}  # no error anywhere: its right answers kept their points
+    assert "GradingError" in errors["blanks_later_test_cells"]  # no result came back for the blanked tests
     assert "KernelDied" in errors["exits_the_kernel"]
 
 
-def test_tracebacks_do_not_show_the_line_the_grader_added(graded):
+def test_pytorchs_rnn_is_named_as_the_reason_a_part_scored_zero(graded):
     course_dir, _ = graded
-    tracebacks = [re.sub(r"\x1b\[[0-9;]*m", "", entry)  # without the colours
-                  for cell in _autograded(course_dir, "subclasses_nn_rnn").cells
-                  for output in cell.get("outputs", []) for entry in output.get("traceback", [])]
-    assert any("checks.check_parameters(MyRNN)" in entry for entry in tracebacks)
-    assert not any('fromlist=["passed"]' in entry for entry in tracebacks)
+    messages = [re.sub(r"\x1b\[[0-9;]*m", "", output.get("evalue", ""))
+                for cell in _autograded(course_dir, "subclasses_nn_rnn").cells
+                for output in cell.get("outputs", []) if output.get("ename") == "ForbiddenCall"]
+    assert messages and all("PyTorch's" in message for message in messages)
 
 
 def test_feedback_never_shows_a_hidden_test(graded):

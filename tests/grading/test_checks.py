@@ -1,16 +1,17 @@
-"""The helpers that test cells import, run in this process against the instructor's solution and bad ones."""
+"""Checks in the learner's notebook, the grader's verdicts outside the kernel, PyTorch's RNN switched off."""
 
-import builtins
+import json
+import subprocess
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import textwrap
 
-import numpy
+import nbformat
 import pytest
 import torch
 from torch import nn
 
-from rnn_course.grading import checks
+from rnn_course.grading import checks, judging, verdicts
+from rnn_course.grading.encoding import Raised, decode, encode
 from tests.grading import submissions
 
 pytestmark = pytest.mark.grading
@@ -95,144 +96,137 @@ def test_a_tensor_subclass_cannot_talk_its_way_past_the_comparison(solution):
         checks.check_rnn_cell(liar)
 
 
-KERNEL_CHEATS = {
-    "kernel called directly": submissions.RNN_CELL_KERNEL,
-    "kernel through torch.ops": submissions.RNN_CELL_DEF
-    + "    return torch.ops.aten.rnn_tanh_cell.default(x, h, weight_ih, weight_hh, bias_ih, bias_hh)\n",
-    "kernel captured before the guard": "_captured = torch.rnn_tanh_cell\n" + submissions.RNN_CELL_DEF
-    + "    return _captured(x, h, weight_ih, weight_hh, bias_ih, bias_hh)\n",
-    "kernel error swallowed": submissions.RNN_CELL_DEF + """    try:
-        torch.rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
-    except Exception:
-        pass
-    return torch.tanh(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh)
-""",
-    "nn.RNNCell with the weights": submissions.RNN_CELL_DEF + """
-    cell = nn.RNNCell(x.shape[1], h.shape[1], dtype=x.dtype)
-    weights = dict(weight_ih=weight_ih, weight_hh=weight_hh, bias_ih=bias_ih, bias_hh=bias_hh)
-    cell.load_state_dict(weights)
-    return cell(x, h)
-""",
-}
-
-
-@pytest.mark.parametrize("cheat", KERNEL_CHEATS, ids=list(KERNEL_CHEATS))
-def test_pytorchs_own_rnn_inside_the_learners_code_is_caught(cheat):
-    namespace = load({**submissions.CORRECT, "rnn_cell": KERNEL_CHEATS[cheat]})
-    with pytest.raises(checks.ForbiddenCall, match="used PyTorch's own RNN|kernel"):
+def test_the_learners_notebook_spots_pytorchs_rnn_early():
+    """Advice only, in the learner's own notebook; while grading the sandbox enforces the rule."""
+    namespace = load({**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_KERNEL})
+    with pytest.raises(checks.ForbiddenCall, match="PyTorch's own RNN"):
         checks.check_rnn_cell(namespace["rnn_cell"])
 
 
-def test_a_worker_thread_running_the_kernel_is_caught_on_every_call():
-    pool = ThreadPoolExecutor(max_workers=1)
-
-    def rnn_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
-        return pool.submit(torch.rnn_tanh_cell, x, h, weight_ih, weight_hh, bias_ih, bias_hh).result()
-
-    try:
-        for _ in range(2):  # the second call reuses the thread started during the first
-            with pytest.raises(checks.ForbiddenCall, match="rnn_tanh_cell"):
-                checks.check_rnn_cell(rnn_cell)
-    finally:
-        pool.shutdown()
-    assert threading.getprofile() is None
+# ---------------------------------------------------------------- the grader's side
 
 
-def test_subclassing_or_wrapping_nn_rnn_is_caught():
-    subclass = load({**submissions.CORRECT, "my_rnn": submissions.MYRNN_SUBCLASS})
-    with pytest.raises(checks.ForbiddenCall):
-        checks.check_myrnn(subclass["MyRNN"])
-    wrapper = load({**submissions.CORRECT, "my_rnn": submissions.MYRNN_WRAPS})
-    with pytest.raises(checks.ForbiddenCall, match="torch/nn/modules/rnn.py"):
-        checks.check_parameters(wrapper["MyRNN"])
+def test_values_survive_the_trip_out_of_the_kernel_exactly():
+    output = torch.randn(5, 2, 8, dtype=torch.float64)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(output, torch.tensor([5, 3]))
+    value = {"pair": (output, packed), "n": 3, "nan": float("nan"), "error": Raised("ValueError", "no")}
+    back = decode(json.loads(json.dumps(encode(value))))
+    assert torch.equal(back["pair"][0], output) and back["pair"][0].dtype == torch.float64
+    assert torch.equal(back["pair"][1].data, packed.data) and back["pair"][1].batch_sizes.tolist() == [
+        2,
+        2,
+        2,
+        1,
+        1,
+    ]
+    assert back["n"] == 3 and back["error"] == Raised("ValueError", "no") and back["nan"] != back["nan"]
+    assert decode(
+        {"t": "tensor", "dtype": "os.system", "shape": [1], "data": [1]}
+    ).type_name  # malformed: Opaque
 
 
-def test_the_guard_leaves_no_hook_behind(solution):
-    checks.check_rnn_forward(solution["rnn_forward"])
-    assert torch._C._len_torch_function_stack() == 0
-    assert sys.getprofile() is None and threading.getprofile() is None
+def test_the_plan_of_every_test_cell_matches_what_its_checks_call():
+    cells = [
+        cell
+        for cell in submissions.source_notebook().cells
+        if (submissions.grade_id(cell) or "").startswith("test_")
+    ]
+    planned = {submissions.grade_id(cell): verdicts.plan(cell.source) for cell in cells}
+    assert planned["test_rnn_cell"] == [
+        ("rnn_cell", {"nonlinearity": "tanh"}),
+        ("rnn_cell", {"nonlinearity": "relu"}),
+    ]
+    assert len(planned["test_my_rnn_more"]) == 1 + 16  # one visible check, sixteen hidden configurations
+    assert all(kind == "packed" for kind, _ in planned["test_my_rnn_packed_more"])
 
 
-TAMPERING = {
-    "torch.allclose": (torch, "allclose", lambda *args, **kwargs: True),
-    "torch.testing.assert_close": (torch.testing, "assert_close", lambda *args, **kwargs: None),
-    "torch.randn": (torch, "randn", lambda *shape, **kwargs: torch.zeros(*shape)),  # all-zero inputs
-    "torch.Tensor.__eq__": (torch.Tensor, "__eq__", lambda self, other: True),
-    "torch.Tensor.detach": (torch.Tensor, "detach", lambda self: torch.zeros(())),
-    "torch.nn.functional.pad": (nn.functional, "pad", lambda *args, **kwargs: None),
-    "nn.RNN.forward": (nn.RNN, "forward", lambda self, input, hx=None: (input, hx)),
-    "numpy.allclose": (numpy, "allclose", lambda *args, **kwargs: True),
-    "numpy.testing": (numpy, "testing", object()),
-    # same behaviour, another object: a wrapper is enough to be noticed (and keeps pytest itself working)
-    "builtins.isinstance": (builtins, "isinstance", lambda obj, kind, real=isinstance: real(obj, kind)),
-    "checks.check_myrnn": (checks, "check_myrnn", lambda *args, **kwargs: None),
-    "checks.expect_tensor": (checks, "expect_tensor", lambda *args, **kwargs: None),
-    "checks.TOLERANCE": (checks, "TOLERANCE", 1e9),
-}
+def _cell(source: str, results: list[dict]) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1}
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={checks.RESULT_MIME: result}) for result in results
+    ]
+    return cell
 
 
-@pytest.mark.parametrize("target", TAMPERING, ids=list(TAMPERING))
-def test_replacing_what_the_tests_rely_on_is_detected(target, monkeypatch, solution):
-    owner, name, replacement = TAMPERING[target]
-    checks.verify_integrity()
-    monkeypatch.setattr(owner, name, replacement)
-    with pytest.raises(checks.IntegrityError, match=name):
-        checks.verify_integrity()
-    monkeypatch.undo()
-    checks.verify_integrity()
+def _result(kind, kw, value):
+    return {"kind": kind, "args": kw, "value": encode(value)}
 
 
-def test_a_patched_helper_function_body_is_detected(monkeypatch):
-    monkeypatch.setattr(checks.expect_tensor, "__code__", (lambda actual, expected, what: None).__code__)
-    with pytest.raises(checks.IntegrityError, match="expect_tensor"):
-        checks.verify_integrity()
+def test_the_grader_passes_only_results_equal_to_its_own_nn_rnn(solution):
+    kw = {"nonlinearity": "relu", "bias": False}
+    from rnn_course.grading import cases
+
+    case = cases.cell_case(**kw)
+    right = solution["rnn_cell"](case["x"], case["h"], *case["weights"], nonlinearity="relu")
+    source = 'checks.check_rnn_cell(rnn_cell, nonlinearity="relu", bias=False)'
+    assert verdicts.decide(_cell(source, [_result("rnn_cell", kw, right)])) is None
+    ename, message = verdicts.decide(_cell(source, [_result("rnn_cell", kw, right + 1e-6)]))
+    assert ename == "GradingError" and "differ from nn.RNN's" in message
+    # A result for other arguments, or none at all, is no result for this check.
+    assert verdicts.decide(_cell(source, [_result("rnn_cell", {"nonlinearity": "relu"}, right)]))
+    assert "no result came back" in verdicts.decide(_cell(source, []))[1]
+    # Extra results printed by the learner's code do not stand in for a missing one either.
+    two = "checks.check_rnn_cell(rnn_cell)\n" + source
+    assert verdicts.decide(_cell(two, [_result("rnn_cell", kw, right), _result("rnn_cell", kw, right)]))
 
 
-def test_changing_the_graders_own_tensors_is_detected(solution):
-    import gc
-
-    def vandal(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
-        for thing in gc.get_objects():  # find the grader's nn.RNN and make it agree with a zero answer
-            if type(thing) is nn.RNN:
-                for parameter in thing.parameters():
-                    parameter.data.zero_()
-        return torch.zeros_like(h)
-
-    with pytest.raises(checks.IntegrityError, match="reference weights or inputs"):
-        checks.check_rnn_cell(vandal)
-
-    class LoadsByZeroing(solution["MyRNN"]):
-        def load_state_dict(self, state_dict, strict=True, assign=False):
-            for tensor in state_dict.values():
-                tensor.zero_()  # only the grader's copies: the reference itself stays intact
-            return super().load_state_dict(state_dict, strict)
-
-    with pytest.raises(checks.GradingError, match="values differ"):  # its own weights are zero, not nn.RNN's
-        checks.check_myrnn(LoadsByZeroing)
+def test_a_failing_cell_gets_one_error_output_and_a_passing_one_none():
+    cell = _cell("checks.check_rnn_cell(rnn_cell)", [])
+    cell.outputs.append(nbformat.v4.new_output("error", ename="NameError", evalue="rnn_cell", traceback=[]))
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    verdicts.DecideVerdicts().preprocess(notebook, {})
+    names = [output.get("ename") for output in notebook.cells[0].outputs]
+    assert names == ["NameError", "GradingError"]  # the kernel's own error says more, the verdict scores
 
 
-def test_a_global_module_hook_cannot_rewrite_the_reference(solution):
-    wrong = load({**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_ALWAYS_TANH})
-
-    def agree_with_the_learner(module, inputs, output):
-        if type(module) is nn.RNN and module.nonlinearity == "relu":
-            weights = list(module.parameters())
-            output, h_n = wrong["rnn_forward"](inputs[0], inputs[1][0], *weights, nonlinearity="relu")
-            return output, h_n.unsqueeze(0)  # (L, B, H), (1, B, H): what nn.RNN returns
-        return output
-
-    handle = nn.modules.module.register_module_forward_hook(agree_with_the_learner)
-    try:
-        with pytest.raises(checks.GradingError, match="differ from nn.RNN's"):
-            checks.check_rnn_cell(wrong["rnn_cell"], nonlinearity="relu")
-    finally:
-        handle.remove()
+def test_judging_names_pytorchs_rnn_as_forbidden():
+    verdict = judging.judge("rnn_cell", {}, Raised("ForbiddenRNN", "PyTorch's RNN kernels are switched off"))
+    assert verdict[0] == judging.FORBIDDEN
 
 
-def test_what_pytorch_itself_rebinds_is_not_tampering():
-    default = torch.get_default_dtype()
-    try:
-        torch.set_default_dtype(torch.float64)  # swaps torch.Storage
-        checks.verify_integrity()
-    finally:
-        torch.set_default_dtype(default)
+SWITCHED_OFF = textwrap.dedent("""
+    import queue, threading, warnings
+    warnings.simplefilter("ignore")
+    import torch
+    from torch import nn
+    captured = torch.rnn_tanh_cell  # saved before the switch
+    pool_in, pool_out = queue.Queue(), queue.Queue()
+    def worker():  # a thread started before the switch
+        while True:
+            pool_out.put(_try(pool_in.get()))
+    def _try(call):
+        try:
+            call()
+            return "RAN"
+        except Exception as error:
+            return type(error).__name__
+    threading.Thread(target=worker, daemon=True).start()
+    from rnn_course.grading.forbid import switch_off_rnn_kernels
+    switch_off_rnn_kernels()
+    x, h = torch.zeros(2, 3, dtype=torch.float64), torch.zeros(2, 4, dtype=torch.float64)
+    w_ih, w_hh = torch.zeros(4, 3, dtype=torch.float64), torch.zeros(4, 4, dtype=torch.float64)
+    calls = {
+        "nn.RNN": lambda: nn.RNN(3, 4)(x.float().unsqueeze(0)),
+        "nn.RNNCell": lambda: nn.RNNCell(3, 4)(x.float()),
+        "nn.LSTM": lambda: nn.LSTM(3, 4)(x.float().unsqueeze(0)),
+        "nn.GRU": lambda: nn.GRU(3, 4)(x.float().unsqueeze(0)),
+        "torch.rnn_tanh_cell": lambda: torch.rnn_tanh_cell(x, h, w_ih, w_hh),
+        "captured early": lambda: captured(x, h, w_ih, w_hh),
+        "torch.ops.aten": lambda: torch.ops.aten.rnn_tanh_cell.default(x, h, w_ih, w_hh),
+        "torch._VF": lambda: torch._VF.rnn_relu_cell(x, h, w_ih, w_hh),
+        "with autograd": lambda: torch.rnn_tanh_cell(x.requires_grad_(), h, w_ih, w_hh),
+    }
+    seen = {name: _try(call) for name, call in calls.items()}
+    pool_in.put(calls["torch.rnn_tanh_cell"])
+    seen["thread started before"] = pool_out.get()
+    seen["plain maths"] = _try(lambda: torch.tanh(x @ w_ih.T))
+    print(seen)
+""")
+
+
+def test_switching_off_pytorchs_rnn_holds_for_every_route_and_thread():
+    run = subprocess.run([sys.executable, "-c", SWITCHED_OFF], capture_output=True, text=True, timeout=120)
+    seen = eval(run.stdout.strip().splitlines()[-1])  # a dict literal printed by the child
+    assert seen.pop("plain maths") == "RAN"
+    assert set(seen.values()) == {"ForbiddenRNN"}, seen

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnn_course.grading import runner, runner_demo
+from rnn_course.grading import runner
+from tests.grading import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -11,7 +11,8 @@ import time
 import pytest
 from nbgrader.api import Gradebook
 
-from rnn_course.grading import runner, runner_demo
+from rnn_course.grading import runner
+from tests.grading import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     autograde.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler address")
     autograde.add_argument("--force", action="store_true", help="grade again what was already graded")
     autograde.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    autograde.add_argument("--no-sandbox", action="store_true",
+                           help="grade without the bubblewrap sandbox (trusted work only; reported)")
     step("feedback", run_feedback, "write HTML feedback into feedback/ (hidden tests never shown)")
     export = step("export", run_export, "write the grades as CSV (default: grades.csv in the course folder)",
                   assignment=False)
@@ -38,6 +40,7 @@ def register(subparsers) -> None:
     export.add_argument("--to", type=Path, default=None, help="CSV file to write")
     demo = step("demo", run_demo, "release, grade the demo submissions, feedback, export; print the grades")
     demo.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
+    demo.add_argument("--no-sandbox", action="store_true", help="grade without the bubblewrap sandbox")
     reset = step("reset", run_reset, "remove the demo students (or --student ID) from the gradebook, "
                  "submitted/, autograded/, feedback/ and grades.csv", assignment=False)
     reset.add_argument("--student", action="append", dest="students", metavar="ID",
@@ -86,7 +89,7 @@ def run_autograde(args) -> int:
     try:
         report = workflow.autograde(
             args.course_dir, args.assignment, workers=args.workers, students=args.students,
-            scheduler=args.scheduler, force=args.force, progress=not args.quiet,
+            scheduler=args.scheduler, force=args.force, progress=not args.quiet, sandbox=not args.no_sandbox,
         )
     except (RuntimeError, OSError) as error:
         return _fail("autograde", error)
@@ -136,7 +139,8 @@ def run_demo(args) -> int:
 
     _quiet_logs()
     try:
-        rows = workflow.demo(args.course_dir, args.assignment, workers=args.workers)
+        rows = workflow.demo(args.course_dir, args.assignment, workers=args.workers,
+                             sandbox=not args.no_sandbox)
     except (RuntimeError, OSError) as error:
         return _fail("demo", error)
     print(workflow.format_table(rows))

@@ -1,87 +1,125 @@
-"""The fork server process: import torch once, then fork a fresh IPython kernel for every request.
+"""The fork server: import torch once, then fork a fresh IPython kernel for every notebook.
 
-This module is the whole server, and it imports only the standard library itself, so the server pays for
-nothing but the modules it is asked to preload (kernels.PRELOAD). The client side (the jupyter_client
-provisioner that asks it for kernels) is in kernels.py.
+It runs inside the sandbox (sandbox.py starts it), and imports only the standard library itself, so it pays
+for nothing but the modules it is asked to preload. It answers one JSON request per connection on a listening
+socket it inherits; the socket's file lies outside the sandbox, so no kernel can reach it:
+
+    {"op": "start", "args": [...], "cwd": ..., "env": {...}, "limits": {...}, "uid": 200123}  -> {"pid": 7}
+    {"op": "signal", "pid": 7, "signum": 2} -> {"ok": true}    {"op": "alive", "pid": 7} -> {"alive": false}
+    {"op": "sweep"} -> {"killed": 3}     every process left over from the last kernel, however it detached
+
+It is the child subreaper of everything its kernels start (prctl PR_SET_CHILD_SUBREAPER), so a process that
+left its session or double-forked is still its descendant, and `sweep` finds it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import os
 import resource
 import select
-import shutil
 import signal
 import socket
 import sys
+import time
+
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 
 
-def serve(address: str, preload: list[str]) -> None:
-    """Import the heavy modules, then fork one kernel per request on the Unix socket at `address`.
+def _prctl(option: int, value: int) -> None:
+    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
-    It leaves when its stdin closes, that is when the process that started it is gone.
-    """
+
+def serve(listen_fd: int, preload: list[str]) -> None:
+    """Preload, then answer requests on the inherited socket until stdin closes (the grader is gone)."""
     for name in preload:
         try:
             importlib.import_module(name)
         except ImportError:
             pass  # a missing optional module only makes that import slower in the kernel
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # nobody waits for the kernels: they vanish on exit
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    listener.listen(64)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(PR_SET_DUMPABLE, 0)  # no kernel may ptrace this process or read its memory
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children and adopted orphans are reaped by the kernel
+    listener = socket.socket(fileno=listen_fd)
     sys.stdout.buffer.write(b"ready\n")
     sys.stdout.buffer.flush()
-    try:
-        _accept_requests(listener)
-    finally:
-        shutil.rmtree(os.path.dirname(address), ignore_errors=True)
-
-
-def _accept_requests(listener: socket.socket) -> None:
     while True:
         readable, _, _ = select.select([listener, sys.stdin], [], [])
         if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1024):
+            sweep()
             return
         if listener in readable:
             connection, _ = listener.accept()
             try:
                 _answer(listener, connection)
-            except (OSError, ValueError):
+            except (OSError, ValueError, KeyError):
                 pass  # a client that died mid-request (a killed worker) must not take the server down
 
 
 def _answer(listener: socket.socket, connection: socket.socket) -> None:
-    """Read one request, fork its kernel and reply with the kernel's pid."""
     with connection, connection.makefile("rwb") as stream:
         request = json.loads(stream.readline())  # ValueError when the client is gone before asking
-        pid = os.fork()
-        if pid == 0:
-            try:
-                listener.close()
-                connection.close()
-                _become_kernel(request)  # never returns
-            finally:
-                os._exit(1)  # the child must never go back to serving
+        op = request["op"]
+        if op == "start":
+            reply = {"pid": _fork_kernel(listener, connection, request)}
+        elif op == "signal":
+            reply = {"ok": _signal(request["pid"], request["signum"])}
+        elif op == "alive":
+            reply = {"alive": _signal(request["pid"], 0)}
+        elif op == "sweep":
+            reply = {"killed": sweep()}
+        else:
+            raise ValueError(f"unknown op {op!r}")
         try:
-            stream.write(json.dumps({"pid": pid}).encode() + b"\n")
+            stream.write(json.dumps(reply).encode() + b"\n")
             stream.flush()
         except OSError:
-            os.kill(pid, signal.SIGKILL)  # nobody will ever talk to this kernel
+            if op == "start":
+                os.kill(reply["pid"], signal.SIGKILL)  # nobody will ever talk to this kernel
             raise
 
 
+def _signal(pid: int, signum: int) -> bool:
+    if pid not in _descendants():
+        return False  # only this server's own kernels (and what they started) may be signalled
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _fork_kernel(listener, connection, request: dict) -> int:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            listener.close()
+            connection.close()
+            _become_kernel(request)  # never returns
+        finally:
+            os._exit(1)  # the child must never go back to serving
+    return pid
+
+
 def _become_kernel(request: dict) -> None:
-    """In the forked child: detach, apply the limits, and run an IPython kernel until it is shut down."""
+    """In the forked child: drop privileges, apply the limits, and run an IPython kernel until shut down."""
     code = 1
     try:
-        os.setsid()  # its own process group, so a kill reaches whatever the submission spawned
+        os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        uid = request.get("uid", -1)
+        if uid >= 0 and os.getuid() == 0:  # graded as root: become a user id of this kernel's own
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)  # clears every capability
         devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
+        log = os.open(request.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        for fd, target in ((0, devnull), (1, devnull), (2, log)):
+            os.dup2(target, fd)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid program can give the kernel privileges back
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -94,8 +132,52 @@ def _become_kernel(request: dict) -> None:
         sys.argv = ["ipykernel_launcher", *args]
         IPKernelApp.launch_instance(argv=args)
         code = 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()  # into the kernel's log, or the server's before the log is open
     finally:
         os._exit(code)
+
+
+# ---------------------------------------------------------------- leaving nothing behind
+
+
+def _descendants() -> set[int]:
+    """Every process below this one (orphans included: this process is their subreaper)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    found, todo = set(), [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def sweep() -> int:
+    """Kill every descendant, again and again until none is left (a fork bomb races the first passes)."""
+    killed = 0
+    for _ in range(500):
+        left = _descendants()
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.002)
+    return killed
 
 
 # ---------------------------------------------------------------- limits of the kernel process
@@ -109,13 +191,14 @@ def _address_space_now() -> int:
     return 0
 
 
-def _processes_of_this_user() -> int:
-    uid = os.getuid()
-    count = 0
+def _tasks_of_this_user() -> int:
+    """Threads of this user id (RLIMIT_NPROC counts threads, not processes)."""
+    uid, count = os.getuid(), 0
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                count += os.stat(f"/proc/{name}").st_uid == uid
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{name}/task"))
             except OSError:
                 pass
     return count
@@ -128,8 +211,12 @@ def _cap(kind: int, wanted: int) -> None:
 
 
 def apply_rlimits(memory_mb: int, max_processes: int) -> None:
-    """In a fresh kernel process: cap its memory, its process count and its core dumps."""
+    """Cap memory (address space), processes and core dumps; each holds for any user id but 0."""
     # The warm kernel already maps torch (a few GB of address space), so the cap is relative to now.
     _cap(resource.RLIMIT_AS, _address_space_now() + memory_mb * 2**20)
-    _cap(resource.RLIMIT_NPROC, _processes_of_this_user() + max_processes)
+    _cap(resource.RLIMIT_NPROC, _tasks_of_this_user() + max_processes)
     _cap(resource.RLIMIT_CORE, 0)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), sys.argv[2:])

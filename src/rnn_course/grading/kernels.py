@@ -1,154 +1,51 @@
-"""Warm kernels: a fork server imports torch once, then forks a fresh IPython kernel for every notebook.
+"""Warm, sandboxed kernels for jupyter_client: each notebook gets a fresh kernel forked from a warm host.
 
 A stock kernel starts a new Python and pays `import torch` (about a second here) for every submission.
-The fork server pays it once. Each kernel is still its own fresh process: a child forked from a parent
-that has only imported modules and waits for requests (the child drops the request socket), so nothing
-one submission does reaches another, and a kill of its process group ends whatever it started.
+The host (sandbox.py) pays it once. Each kernel is still its own fresh process, in a fresh scratch folder
+holding a copy of its own submission, and whatever it starts is killed when its notebook ends.
 
-The server itself is fork_server.py. jupyter_client talks to the forked kernel through the usual
-connection file; `ForkKernelManager` swaps the stock process launcher (its provisioner) for one that asks
-the fork server instead.
+`SandboxKernelManager` swaps jupyter_client's process launcher (its provisioner) for one that asks this
+thread's host instead; the kernel talks over Unix sockets in its own scratch folder (ZeroMQ's ipc transport),
+which the grader reaches from outside the sandbox at the same path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import threading
 import time
+import uuid
 from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import DottedObjectName, Type, default
+from traitlets import DottedObjectName, Type
 
-from rnn_course.grading import limits as limits_module
-
-# What every graded notebook will import anyway; anything imported here costs nothing per kernel.
-PRELOAD = (
-    "torch",
-    "numpy",
-    "ipykernel.kernelapp",
-    "ipykernel.ipkernel",
-    "ipykernel.zmqshell",
-    "IPython.core.interactiveshell",
-    "IPython.core.completer",
-    "ipykernel.debugger",  # every kernel imports it at start (debugpy: about 0.07 s)
-    "numpy.testing",
-    "torch.testing",
-    # What the kernel app imports while it starts (a few hundredths of a second per kernel).
-    "IPython.core.completerlib",
-    "IPython.core.debugger",
-    "IPython.core.logger",
-    "IPython.core.oinspect",
-    "IPython.extensions.storemagic",
-    "sqlite3",
-    "psutil",
-    "tornado.platform.asyncio",
-)
-# Not the course's own helpers (rnn_course.grading.checks): they record the kernel's IPython shell when
-# imported, so they must be imported inside the kernel.
+from rnn_course.grading.config import Sandbox, limits_as_dict
+from rnn_course.grading.sandbox import KernelHost, host_for_this_thread, kernel_env
 
 
-class ForkServer:
-    """One fork server process, started here; any process of this user may ask it for kernels at `address`."""
-
-    def __init__(self, preload: tuple[str, ...] = PRELOAD):
-        self.folder = tempfile.mkdtemp(prefix="rnn-fork-")  # mode 0700: nobody else may ask for kernels
-        self.address = os.path.join(self.folder, "socket")
-        serve = (  # the server module imports no more than it is asked to preload (not nbgrader)
-            "import sys; from rnn_course.grading.fork_server import serve; serve(sys.argv[1], sys.argv[2:])"
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", serve, self.address, *preload],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def wait_ready(self) -> None:
-        if not self.process.stdout.readline():
-            raise RuntimeError("the kernel fork server could not start")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def close(self) -> None:
-        if self.alive():
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def request_kernel(address: str, args: list[str], cwd: str, env: dict[str, str], limits) -> int:
-    """Ask the fork server at `address` for a fresh kernel; returns its pid."""
-    request = json.dumps({"args": args, "cwd": cwd, "env": env, "limits": limits.as_dict()}).encode()
-    deadline = time.monotonic() + 120  # a server started a moment ago may still be importing torch
-    while True:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-                connection.connect(address)
-                with connection.makefile("rwb") as stream:
-                    stream.write(request + b"\n")
-                    stream.flush()
-                    reply = stream.readline()
-            return json.loads(reply)["pid"]
-        except (FileNotFoundError, ConnectionRefusedError, json.JSONDecodeError):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no kernel fork server answers at {address}") from None
-            time.sleep(0.05)
-
-
-_shared_address = ""  # a fork server started by our parent (a local grading run), if any
-_own_server: ForkServer | None = None
-_own_server_lock = threading.Lock()
-
-
-def use_fork_server(address: str) -> None:
-    """Take kernels from the fork server at `address` (the runner's workers share their parent's)."""
-    global _shared_address
-    _shared_address = address
-
-
-def fork_server_address() -> str:
-    """The fork server this process uses: the shared one, or its own, started on first use."""
-    global _own_server
-    if _shared_address:
-        return _shared_address
-    with _own_server_lock:
-        if _own_server is None or not _own_server.alive():
-            _own_server = ForkServer()
-            _own_server.wait_ready()
-        return _own_server.address
-
-
-# ---------------------------------------------------------------- the jupyter_client side
-
-
-class ForkedProcess:
-    """The bits of `subprocess.Popen` a provisioner uses, for a kernel that is not our own child."""
+class HostedProcess:
+    """The bits of `subprocess.Popen` a provisioner uses, for a kernel the host forked."""
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int):
-        self.pid = pid
+    def __init__(self, host: KernelHost, pid: int):
+        self.host, self.pid = host, pid
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
         if self.returncode is None:
             try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                self.returncode = -1  # the fork server reaped it; the real status is not kept
+                alive = self.host.alive() and self.host.request({"op": "alive", "pid": self.pid})["alive"]
+            except (OSError, RuntimeError, ValueError):
+                alive = False
+            if not alive:
+                self.returncode = -1  # the host reaped it; the real status is not kept
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -156,13 +53,13 @@ class ForkedProcess:
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.02)
+            time.sleep(0.01)
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
         try:
-            os.kill(self.pid, signum)
-        except ProcessLookupError:
+            self.host.request({"op": "signal", "pid": self.pid, "signum": int(signum)})
+        except (OSError, RuntimeError, ValueError):
             pass
 
     def kill(self) -> None:
@@ -172,31 +69,37 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
-class ForkProvisioner(LocalProvisioner):
-    """Launches an ipykernel by forking the warm server; any other kernel starts the stock way."""
+class HostProvisioner(LocalProvisioner):
+    """Launches an ipykernel by forking the thread's warm host; any other kernel starts the stock way."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         if cmd[1:3] != ["-m", "ipykernel_launcher"]:
             return await super().launch_kernel(cmd, **kwargs)
-        env = dict(kwargs.get("env") or os.environ)
-        cwd = str(kwargs.get("cwd") or os.getcwd())
-        limits = limits_module.load_limits(self.parent.config if self.parent else {})
-        pid = request_kernel(fork_server_address(), cmd[3:], cwd, env, limits)
-        self.process = ForkedProcess(pid)
-        self.pid = self.pgid = pid  # the child called setsid(): its group is its pid
-        self.cwd = cwd
+        manager = self.parent
+        host, folder, uid = manager.host, manager.kernel_folder, manager.kernel_uid
+        work = os.path.join(folder, "work")
+        notebook_folder = str(kwargs.get("cwd") or os.getcwd())
+        shutil.copytree(notebook_folder, work, symlinks=True, dirs_exist_ok=True)  # links stay links
+        host.give(folder, uid)
+        request = {
+            "op": "start",
+            "args": cmd[3:],
+            "cwd": work,
+            "env": kernel_env(folder, host.sandboxed),
+            "limits": limits_as_dict(manager.config),
+            "uid": uid,
+            "log": os.path.join(folder, "run", "kernel.log"),
+        }
+        pid = host.request(request)["pid"]
+        self.process = HostedProcess(host, pid)
+        self.pid = self.pgid = pid
+        self.cwd = work
         return self.connection_info
 
     async def kill(self, restart: bool = False) -> None:
-        """Kill the kernel's whole process group (children it forked go too), and see it gone.
-
-        jupyter_client checks a killed kernel every 0.1 s; watching closely here saves most of that.
-        """
-        if self.process is not None and self.pgid:
-            try:
-                os.killpg(self.pgid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        """Kill the kernel and see it gone (jupyter_client checks every 0.1 s; closer watching saves that)."""
+        if self.process is not None:
+            self.process.kill()
         await super().kill(restart=restart)
         for _ in range(100):
             if self.process is None or self.process.poll() is not None:
@@ -236,49 +139,35 @@ class QuickReadyClient(AsyncKernelClient):
     wait_for_ready = _async_wait_for_ready
 
 
-class ForkKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager whose kernels come from the fork server.
-
-    Its kernel talks over Unix sockets in a private folder (ZeroMQ's ipc transport), not TCP ports on
-    loopback: a free port is picked by binding and releasing it, and two workers starting kernels at the
-    same moment could pick the same one; a kernel that cannot bind its port dies before it is ready.
-    """
+class SandboxKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernels come from this thread's host, sandboxed unless configured off."""
 
     client_class = DottedObjectName("rnn_course.grading.kernels.QuickReadyClient")
     client_factory = Type(QuickReadyClient, klass=AsyncKernelClient)
 
-    @default("transport")
-    def _default_transport(self) -> str:
-        return "ipc"
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        if self.transport != "ipc":
-            return super()._ip_default()
-        # Inside the fork server's 0700 folder, which goes with the server even if the run is killed.
-        self._socket_folder = tempfile.mkdtemp(prefix="kernel-", dir=os.path.dirname(fork_server_address()))
-        return os.path.join(self._socket_folder, "kernel")
-
     async def _async_pre_start_kernel(self, **kw):
+        settings = Sandbox(config=self.config)
+        hidden = (self.config.get("CourseDirectory", {}).get("root", ""),)
+        self.host = host_for_this_thread(
+            settings.enabled, tuple(path for path in hidden if path), settings.first_uid
+        )
+        self.kernel_folder, self.kernel_uid = self.host.new_kernel_folder()
+        self.transport = "ipc"
+        self.ip = os.path.join(self.kernel_folder, "run", "kernel")
+        self.connection_file = os.path.join(self.kernel_folder, "run", "kernel.json")
         if self.provisioner is None:
-            import uuid
-
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ForkProvisioner(
+            self.provisioner = HostProvisioner(
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
             )
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        # Whatever the kernel left behind (a fork bomb, a background sleeper) dies with it.
-        if self.provisioner is not None and getattr(self.provisioner, "pgid", None):
-            try:
-                os.killpg(self.provisioner.pgid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         await super()._async_cleanup_resources(restart=restart)
-        folder = getattr(self, "_socket_folder", "")
+        folder = getattr(self, "kernel_folder", "")
         if folder and not restart:
-            shutil.rmtree(folder, ignore_errors=True)
+            if os.environ.get("RNN_COURSE_KEEP_KERNEL_LOG"):
+                print(open(os.path.join(folder, "run", "kernel.log")).read())
+            self.host.end_kernel(folder)  # whatever the kernel left behind dies, and its folder goes
 
     cleanup_resources = _async_cleanup_resources

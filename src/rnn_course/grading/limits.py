@@ -9,54 +9,30 @@ The defaults below hold unless the course's `nbgrader_config.py` overrides them:
     c.GradingLimits.max_processes = 64      # processes a kernel may add (RLIMIT_NPROC; see below)
 
 A cell over a limit ends with an error output, so nbgrader scores it 0, and the reason is reported;
-the rest of the notebook and of the batch goes on. RLIMIT_NPROC is not enforced for root (uid 0) by
-Linux, whatever the capabilities: run the grader as a normal user to cap process count. As root the
-kernel's whole process group is still killed when its notebook ends, so nothing it spawned outlives it.
-Memory and process counts are capped in the kernels the runner forks (fork_server.py); the time and output
-limits hold wherever LimitedExecute runs, stock `nbgrader autograde` included.
+the rest of the notebook and of the batch goes on. Memory and process counts are capped in the sandboxed
+kernels the runner starts (fork_server.py; no kernel runs as uid 0, so RLIMIT_NPROC holds even when the
+grader is root); the time and output limits hold wherever LimitedExecute runs, stock `nbgrader autograde`
+included.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import time
+from types import SimpleNamespace
 
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from rnn_course.grading.config import limits_as_dict
 from rnn_course.grading.preprocessors import error_output
 
 
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    cell_timeout: int = 30
-    notebook_timeout: int = 300
-    memory_mb: int = 2048
-    max_output_bytes: int = 1_000_000
-    max_processes: int = 64
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-# Whether LimitedExecute forks kernels from the warm server. Off by default, so that stock
-# `nbgrader autograde` with a config naming LimitedExecute starts kernels the stock way;
-# the runner's workers turn it on.
-WARM_KERNELS = False
-
-
-def load_limits(config) -> Limits:
-    """Read the limits from a traitlets Config (the course's nbgrader_config.py), keeping the defaults."""
-    section = config.get("GradingLimits", {})
-    values = {
-        field.name: section[field.name] for field in dataclasses.fields(Limits) if field.name in section
-    }
-    timeout = config.get("Execute", {}).get("timeout", Limits.cell_timeout)
-    values.setdefault("cell_timeout", timeout if timeout and timeout > 0 else Limits.notebook_timeout)
-    return Limits(**{key: int(value) for key, value in values.items()})
+def load_limits(config) -> SimpleNamespace:
+    """The limits of the course's config (GradingLimits traits, plus the cell timeout) as attributes."""
+    return SimpleNamespace(**limits_as_dict(config))
 
 
 def _cell_name(cell: NotebookNode, index: int) -> str:
@@ -66,14 +42,6 @@ def _cell_name(cell: NotebookNode, index: int) -> str:
 
 class LimitedExecute(Execute):
     """nbgrader's Execute plus a notebook deadline and an output cap; a dead kernel is scored, not fatal."""
-
-    def __init__(self, *args, **kwargs):
-        if WARM_KERNELS:
-            from rnn_course.grading.kernels import ForkKernelManager
-
-            kwargs.setdefault("kernel_manager_class", ForkKernelManager)
-            kwargs.setdefault("shutdown_kernel", "immediate")  # a graded kernel has nothing left to save
-        super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
         self.limits = load_limits(self.config)

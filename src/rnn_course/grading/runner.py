@@ -29,9 +29,11 @@ import uuid
 import warnings
 from pathlib import Path
 
-from rnn_course.grading import kernels
+from rnn_course.grading.config import Sandbox, load_config
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
-from rnn_course.grading.workflow import RUNS_DIR, load_config
+from rnn_course.grading.sandbox import check_bwrap
+
+RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lock, staging areas
 
 
 @dataclasses.dataclass
@@ -60,6 +62,7 @@ class RunReport:
     seconds: float = 0.0
     path: str = ""
     interrupted: bool = False  # Ctrl-C: what was recorded stays, the rest is listed as skipped
+    sandboxed: bool = True  # False when graded with --no-sandbox
 
     @property
     def graded(self) -> list[Result]:
@@ -74,7 +77,8 @@ class RunReport:
 
     def summary(self, slowest: int = 3) -> str:
         lines = [
-            f"autograde {self.assignment}: {len(self.graded)} graded, {len(self.failed)} failed, "
+            f"autograde {self.assignment}{'' if self.sandboxed else ' (NO SANDBOX)'}: "
+            f"{len(self.graded)} graded, {len(self.failed)} failed, "
             f"{len(self.results) - len(self.graded) - len(self.failed)} skipped, "
             f"{self.seconds:.1f} s with {self.workers} worker(s)"
         ]
@@ -195,12 +199,12 @@ def _default_workers() -> int:
 
 
 def _make_executor(
-    workers: int, scheduler: str | None, kernel_server: str
+    workers: int, scheduler: str | None, sandboxed: bool, course_dir: str
 ) -> tuple[concurrent.futures.Executor, list]:
     """A concurrent.futures Executor (local processes, or a Dask cluster's) and what to close after it.
 
-    Local workers are forked from this process (which has already imported nbgrader) and share the
-    run's warm kernel server; Dask workers each start their own on first use.
+    Local workers are forked from this process (which has already imported nbgrader) and each starts its
+    warm, sandboxed kernel host at once; Dask workers each start theirs on first use.
     """
     if scheduler:
         from distributed import Client
@@ -211,20 +215,9 @@ def _make_executor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=init_worker,
-        initargs=(kernel_server,),
+        initargs=(sandboxed, course_dir),
     )
     return pool, []
-
-
-@contextlib.contextmanager
-def _warm_kernel_server(wanted: bool):
-    """The run's fork server for warm kernels (None if not wanted); stopped when the run ends."""
-    server = kernels.ForkServer() if wanted else None
-    try:
-        yield server
-    finally:
-        if server:
-            server.close()
 
 
 def content_hash(folder: Path) -> str:
@@ -385,6 +378,7 @@ def autograde(
     progress: bool = True,
     force: bool = False,
     warm: bool = True,
+    sandbox: bool = True,
 ) -> RunReport:
     """Autograde every submission of `assignment` in `course_dir` (or only `students`); see the module doc."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -407,11 +401,16 @@ def autograde(
         started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
     runs = course_dir / RUNS_DIR
-    local_warm = warm and not scheduler
+    sandbox = sandbox and Sandbox(config=config).enabled
+    if sandbox:
+        check_bwrap()  # refuse at once, in one line, where no sandbox can be made
+    else:
+        print("autograde: WARNING: grading WITHOUT a sandbox: every submission runs with your own rights "
+              "(--no-sandbox); never do this for untrusted work", file=sys.stderr)
+    report.sandboxed = sandbox
     with (
         _ctrl_c_in_this_process_only(),
         _run_lock(runs),
-        _warm_kernel_server(local_warm) as server,  # first, so its torch import overlaps what follows
         Gradebook(coursedir.db_url, coursedir.course_id) as gradebook,
     ):
         try:
@@ -430,14 +429,14 @@ def autograde(
         db_for_workers = _snapshot_db(coursedir.db_url, staging)
         staging_rel = os.path.relpath(staging / "autograded", course_dir)
         tasks = [
-            Task(str(course_dir), assignment, student, db_for_workers, staging_rel, notebooks, warm)
+            Task(str(course_dir), assignment, student, db_for_workers, staging_rel, notebooks, warm, sandbox)
             for student in todo
         ]
 
         bar = tqdm(total=len(tasks), unit="submission", disable=not progress or not tasks, file=sys.stderr)
         done = set()
         try:
-            for outcome in _run_tasks(tasks, workers, scheduler, server.address if server else ""):
+            for outcome in _run_tasks(tasks, workers, scheduler, sandbox, str(course_dir)):
                 report.results.append(_finish(gradebook, coursedir, config, assignment, outcome,
                                               *why[outcome.student]))
                 done.add(outcome.student)
@@ -474,12 +473,12 @@ class Interrupted(KeyboardInterrupt):
         self.report = report
 
 
-def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, kernel_server: str):
+def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, sandboxed: bool, course_dir: str):
     """Yield each task's Outcome as it completes. Tasks lost with a dead worker get one more try."""
     for attempt in range(2):
         if not tasks:
             return
-        executor, to_close = _make_executor(min(workers, len(tasks)), scheduler, kernel_server)
+        executor, to_close = _make_executor(min(workers, len(tasks)), scheduler, sandboxed, course_dir)
         futures = {executor.submit(grade_in_worker, task): task for task in tasks}
         lost, interrupted = [], False
         try:

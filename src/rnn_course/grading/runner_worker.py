@@ -27,8 +27,9 @@ from nbgrader.nbgraderformat import common as nbgrader_metadata
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
-from rnn_course.grading import kernels, limits
-from rnn_course.grading.workflow import load_config
+from rnn_course.grading import limits, sandbox
+from rnn_course.grading.config import load_config
+from rnn_course.grading.kernels import SandboxKernelManager
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
 PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)
@@ -44,7 +45,8 @@ class Task:
     db_url: str  # where the worker reads source cells: a snapshot for sqlite, the shared database otherwise
     staging: str  # folder under the course root, used in place of autograded/
     notebooks: tuple[str, ...]  # the assignment's notebooks known to the gradebook
-    warm: bool = True  # fork kernels from the warm server (False: start them the stock way)
+    warm: bool = True  # fork kernels from a warm host (False: start them the stock way)
+    sandbox: bool = True  # run every kernel in the bubblewrap sandbox (sandbox.py)
 
 
 @dataclasses.dataclass
@@ -140,7 +142,10 @@ def _converter(task: Task) -> StagedAutograde:
             config = load_config(task.course_dir)
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
-            limits.WARM_KERNELS = task.warm
+            config.Sandbox.enabled = task.sandbox
+            if task.warm:
+                config.LimitedExecute.kernel_manager_class = SandboxKernelManager
+                config.LimitedExecute.shutdown_kernel = "immediate"  # a graded kernel has nothing to save
             coursedir = CourseDirectory(config=config)
             converter = StagedAutograde(coursedir=coursedir, config=config)
             converter.known_notebooks = task.notebooks
@@ -186,6 +191,12 @@ def _grade(task: Task) -> Outcome:
         submitted = converter.coursedir.format_path(
             converter.coursedir.submitted_directory, task.student, task.assignment
         )
+        links = [os.path.relpath(os.path.join(root, name), submitted)
+                 for root, dirs, files in os.walk(submitted) for name in dirs + files
+                 if os.path.islink(os.path.join(root, name))]
+        if links:  # nbgrader would copy what a link points at (source/, say) into the graded folder
+            outcome.reason = f"the submission holds symbolic links (not accepted): {', '.join(links[:3])}"
+            return outcome
         converter.notebooks = sorted(glob.glob(os.path.join(submitted, "*.ipynb")))
         reasons: list[str] = []
         try:
@@ -223,10 +234,10 @@ def _grade(task: Task) -> Outcome:
         outcome.seconds = time.monotonic() - start
 
 
-def init_worker(fork_server_address: str) -> None:
-    """Pool initializer: use the parent's warm kernel server, and leave if the parent dies."""
-    if fork_server_address:
-        kernels.use_fork_server(fork_server_address)
+def init_worker(sandboxed: bool, course_dir: str) -> None:
+    """Pool initializer: start this worker's warm host now (it imports torch while the run plans), and leave
+    if the parent dies."""
+    sandbox.host_for_this_thread(sandboxed, (course_dir,))
     parent = os.getppid()
 
     def watch_parent() -> None:

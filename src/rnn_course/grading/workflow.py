@@ -10,32 +10,17 @@ import logging
 import os
 import re
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from rnn_course.grading import runner
+from rnn_course.grading.config import load_config
 from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
+from rnn_course.grading.runner import RUNS_DIR, read_status
 
 EXPECTED_SCORES = "expected_scores.json"  # in demo_submissions/: {student: auto score}
-
-
-def load_config(course_dir: Path):
-    """The course's nbgrader_config.py, rooted at course_dir wherever it lies."""
-    from traitlets.config import Config, PyFileConfigLoader
-
-    # nbgrader runs the `alembic` command to create a gradebook: find it beside this Python, venv or not.
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-    course_dir = Path(course_dir).resolve()
-    config = Config()
-    if (course_dir / "nbgrader_config.py").exists():
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-    config.CourseDirectory.root = str(course_dir)
-    return config
 
 
 def nbgrader_api(course_dir: Path):
@@ -54,9 +39,6 @@ def _raise_on_failure(result: dict, what: str) -> None:
 
 
 # -------------------------------------------------------------------------------- release
-
-RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lock and staging areas
-
 
 class WorkflowError(RuntimeError):
     """A step that cannot go on: one line that says why and what to do."""
@@ -217,9 +199,7 @@ def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
 
 def autograde(course_dir: Path, assignment: str, **options):
     """Grade every submission with the parallel runner; returns its report."""
-    from rnn_course.grading.runner import autograde as run  # the runner is heavy: import it only when used
-
-    return run(Path(course_dir), assignment, **options)
+    return runner.autograde(Path(course_dir), assignment, **options)
 
 
 # -------------------------------------------------------------------------------- feedback
@@ -267,7 +247,6 @@ def export(course_dir: Path, to: Path | None = None) -> Path:
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.plugins import CsvExportPlugin
 
-    from rnn_course.grading.runner import read_status
 
     config = load_config(course_dir)
     coursedir = CourseDirectory(config=config)
@@ -400,14 +379,15 @@ def collect_demo(course_dir: Path, assignment: str) -> dict[str, float]:
     return {student: float(score) for student, score in expected.items()}
 
 
-def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progress: bool = True):
+def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progress: bool = True,
+         sandbox: bool = True):
     """Release, collect the demo submissions, autograde, feedback, export; return the grade table's rows."""
     problems = release(course_dir, assignment)
     if problems:
         raise RuntimeError("the release is not sound:\n" + "\n".join(problems))
     expected = collect_demo(course_dir, assignment)
     report = autograde(course_dir, assignment, workers=workers, students=sorted(expected), force=True,
-                       progress=progress)
+                       sandbox=sandbox, progress=progress)
     feedback(course_dir, assignment)
     export(course_dir)
     by_student = {result.student: result for result in report.results}

@@ -123,7 +123,7 @@ def release(course_dir: Path, assignment: str) -> None:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from rnn_course.grading.workflow import load_config
+    from rnn_course.grading.config import load_config
 
     config = load_config(Path(course_dir))
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
@@ -161,7 +161,7 @@ def grades(course_dir: Path, assignment: str) -> dict[str, dict[str, float | Non
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
 
-    from rnn_course.grading.workflow import load_config
+    from rnn_course.grading.config import load_config
 
     coursedir = CourseDirectory(config=load_config(Path(course_dir)))
     table: dict[str, dict[str, float | None]] = {}

@@ -1,0 +1,80 @@
+"""Grading settings from the course's nbgrader_config.py: what a kernel may use, and how it is contained.
+
+    c.GradingLimits.memory_mb = 2048
+    c.Sandbox.enabled = True
+
+Each setting is a traitlets trait with a help text, as in nbgrader itself: a misspelt name is reported, and
+`rnn-course grade autograde --help-config` lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets import Bool, Int
+from traitlets.config import Config, Configurable
+
+
+class GradingLimits(Configurable):
+    """Per-notebook limits; a cell over one scores 0 and the run report says why."""
+
+    notebook_timeout = Int(300, help="Seconds a whole notebook may run, kernel start included.").tag(
+        config=True
+    )
+    memory_mb = Int(
+        2048, help="MiB of address space a kernel may add to its warm start (RLIMIT_AS, held as root too)."
+    ).tag(config=True)
+    max_output_bytes = Int(1_000_000, help="Bytes of output one cell may produce.").tag(config=True)
+    max_processes = Int(
+        64, help="Processes and threads a kernel may add (RLIMIT_NPROC of a user id of its own)."
+    ).tag(config=True)
+
+
+class Sandbox(Configurable):
+    """Containment of every graded kernel (see sandbox.py)."""
+
+    enabled = Bool(
+        True,
+        help="Run every kernel in a bubblewrap sandbox. False grades without one (a warning is printed and "
+        "the run report and export say so); only for machines where no sandbox can be made.",
+    ).tag(config=True)
+    first_uid = Int(
+        200_000,
+        help="When grading as root, each kernel runs as its own user id, drawn from "
+        "[first_uid, first_uid + 100000); no account needs to exist.",
+    ).tag(config=True)
+
+
+CELL_TIMEOUT_DEFAULT = 30  # c.Execute.timeout, nbgrader's own setting, when the course does not set one
+
+
+def load_config(course_dir: Path) -> Config:
+    """The course's nbgrader_config.py, rooted at course_dir wherever it lies."""
+    from traitlets.config import PyFileConfigLoader
+
+    # nbgrader runs the `alembic` command to create a gradebook: find it beside this Python, venv or not.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+    course_dir = Path(course_dir).resolve()
+    config = Config()
+    if (course_dir / "nbgrader_config.py").exists():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    config.CourseDirectory.root = str(course_dir)
+    return config
+
+
+def limits_as_dict(config: Config) -> dict:
+    """The limits a kernel is started with: GradingLimits plus the cell timeout, as plain data."""
+    limits = GradingLimits(config=config)
+    timeout = config.get("Execute", {}).get("timeout", CELL_TIMEOUT_DEFAULT)
+    return {
+        "cell_timeout": int(timeout) if timeout and timeout > 0 else limits.notebook_timeout,
+        "notebook_timeout": limits.notebook_timeout,
+        "memory_mb": limits.memory_mb,
+        "max_output_bytes": limits.max_output_bytes,
+        "max_processes": limits.max_processes,
+    }
