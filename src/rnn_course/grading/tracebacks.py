@@ -10,7 +10,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_FRAME = re.compile(r"^(Cell In ?\[\d*\]|Input In ?\[\d*\]|<ipython-input-)")
 PATH = re.compile(r"(?:/[\w.+@-]+)+/([\w.+@-]+)")  # an absolute path: only its last part is kept
-LEFT_OUT = "(frames inside the grader and PyTorch left out)"
+LEFT_OUT = "(frames outside your notebook left out)"
 
 
 def trim(traceback: list[str]) -> list[str]:
