@@ -49,7 +49,9 @@ def attacks(course: Path, port: int) -> dict[str, str]:
     ]
     return {
         "writes": f"""
-            for path in {[str(path) for path in targets]!r}:
+            import os
+            extra = ["/dev/shm/planted", os.path.join(os.getcwd(), "..", "..", "planted-for-the-next-kernel")]
+            for path in {[str(path) for path in targets]!r} + extra:
                 try:
                     open(path, "w").write("x")
                     print("WROTE", path)
@@ -75,6 +77,15 @@ def attacks(course: Path, port: int) -> dict[str, str]:
                     print("CONNECTED", host)
                 except OSError as error:
                     print("refused", host, type(error).__name__)
+            """,
+        "fills_the_disk": """
+            try:
+                with open("big", "wb") as handle:
+                    for _ in range(300):
+                        handle.write(bytes(2**20))
+                print("WROTE 300 MiB")
+            except OSError as error:
+                print("refused", error.errno)
             """,
         "identity": """
             import os
@@ -176,7 +187,7 @@ def test_every_attack_keeps_exactly_the_grade_its_answers_earn(graded):
 def test_nothing_outside_the_scratch_copy_can_be_written(graded):
     course, _, _, _, package, source = graded
     text = outputs(course, "writes")
-    assert "WROTE" not in text and text.count("refused") == 7, text
+    assert "WROTE" not in text and text.count("refused") == 9, text
     assert not list(course.rglob("PWNED*")) and not Path("/tmp/PWNED-rnn-course").exists()
     assert not (Path.home() / "PWNED-rnn-course").exists()
     assert snapshot(Path(rnn_course.__file__).parent) == package  # the editable install is untouched
@@ -202,6 +213,12 @@ def test_there_is_no_network_not_even_loopback(graded):
     text = outputs(course, "network")
     assert "CONNECTED" not in text and text.count("refused") == 3, text
     assert accepted is None
+
+
+def test_no_file_may_grow_past_its_limit(graded):
+    course, *_ = graded
+    text = outputs(course, "fills_the_disk")
+    assert "WROTE" not in text and "refused 27" in text, text  # EFBIG
 
 
 def test_kernels_run_as_an_unprivileged_user(graded):

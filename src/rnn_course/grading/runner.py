@@ -31,7 +31,7 @@ from pathlib import Path
 
 from rnn_course.grading.config import Sandbox, load_config
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
-from rnn_course.grading.sandbox import check_bwrap
+from rnn_course.grading.sandbox import check_sandbox
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lock, staging areas
 
@@ -403,7 +403,7 @@ def autograde(
     runs = course_dir / RUNS_DIR
     sandbox = sandbox and Sandbox(config=config).enabled
     if sandbox:
-        check_bwrap()  # refuse at once, in one line, where no sandbox can be made
+        check_sandbox()  # refuse at once, in one line, where no sandbox can be made
     else:
         print("autograde: WARNING: grading WITHOUT a sandbox: every submission runs with your own rights "
               "(--no-sandbox); never do this for untrusted work", file=sys.stderr)
