@@ -10,5 +10,6 @@
   the grader; `hide_hidden`, `tracebacks`, `offline_math`, `readable_tables`: its feedback steps;
 - `release_check`: what a learner's release may not hold;
 - `runner_worker`, `runner`: the parallel autograde runner and its single gradebook writer;
-- `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset); `cli`: `rnn-course grade`.
+- `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset);
+- `cli`: `rnn-course grade`.
 """
