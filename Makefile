@@ -13,7 +13,7 @@ LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde \
-        assignments autograde feedback export demo clean check-python
+        assignments autograde feedback export demo reset clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -87,6 +87,9 @@ export: setup ## write grader/grades.csv
 
 demo: setup ## release, collect the demo submissions, autograde, feedback, export and print the grades
 	$(BIN)/rnn-course grade demo $(ASSIGNMENT)
+
+reset: setup ## remove the demo students (gradebook, submitted/, autograded/, feedback/, grades.csv)
+	$(BIN)/rnn-course grade reset
 
 clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to drop it)
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \

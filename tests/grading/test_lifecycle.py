@@ -299,10 +299,16 @@ def test_ctrl_c_ends_with_one_line_and_a_run_report(course, second):
 
 def test_stock_nbgrader_commands_take_the_assignment_as_an_argument(tmp_path):
     course_dir = copy_course(tmp_path / "course")
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", A, "--force"],
-                            cwd=course_dir, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
+    submissions.write(submissions.build(submissions.CORRECT), course_dir, "solo")
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for step in ("generate_assignment", "autograde", "generate_feedback"):
+        result = subprocess.run([sys.executable, "-m", "nbgrader", step, A, "--force", "--log-level=ERROR"],
+                                cwd=course_dir, capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, (step, result.stdout + result.stderr)
     assert (course_dir / "release" / A / NOTEBOOK).exists()
+    assert (course_dir / "feedback" / "solo" / A / f"{A}.html").exists()
+    with gradebook(course_dir) as book:
+        assert book.find_submission(A, "solo").score == submissions.MAX_AUTO
     assert not workflow.nbgrader_api(course_dir).exchange_missing  # the formgrader's exchange warning
 
 
