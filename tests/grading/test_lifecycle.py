@@ -218,6 +218,12 @@ def test_feedback_formulas_need_no_cdn(feedback_page):
     assert "<math" in feedback_page and "$$" not in workflow.visible_text(feedback_page)
 
 
+def test_a_submission_that_failed_gets_a_page_that_says_why(course, feedback_page):
+    course_dir, _, _ = course
+    page = (course_dir / "feedback" / "renamed" / A / f"{A}.html").read_text()
+    assert f"expected `{NOTEBOOK}`, found `{A} (1).ipynb`" in workflow.visible_text(page)
+
+
 def test_feedback_table_cells_have_room(feedback_page):
     assert ".rendered_html th, .rendered_html td { padding: 0.25em 0.75em" in feedback_page
 

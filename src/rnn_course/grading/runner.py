@@ -348,7 +348,7 @@ def _plan(gradebook, coursedir, assignment: str, students, force: bool, report: 
         if not folder.is_dir():
             home = submitted / student
             there = sorted(path.name for path in home.iterdir()) if home.is_dir() else []
-            reason = (f"no {assignment}/ folder in {submitted / student}"
+            reason = (f"no {assignment}/ folder in {coursedir.submitted_directory}/{student}/"
                       + (f" (found: {', '.join(there)})" if there else ""))
             report.results.append(Result(student, "failed", reason=reason))
             continue

@@ -206,7 +206,8 @@ def autograde(course_dir: Path, assignment: str, **options):
 
 
 def feedback(course_dir: Path, assignment: str) -> list[Path]:
-    """HTML feedback for every autograded submission; refuses to leave one that shows hidden test code."""
+    """HTML feedback for every autograded submission (refusing one that shows hidden test code), and a page
+    that says why for every submission that could not be graded."""
     api = nbgrader_api(course_dir)
     _raise_on_failure(api.generate_feedback(assignment, force=True), "generate_feedback")
     source_dir = Path(course_dir) / "source" / assignment
@@ -218,6 +219,31 @@ def feedback(course_dir: Path, assignment: str) -> list[Path]:
         if leaked:
             page.unlink()
             raise RuntimeError(f"{page} showed hidden test code ({leaked[0]!r}); it was removed")
+    names = [path.stem for path in sorted(source_dir.glob("*.ipynb"))]
+    return pages + not_graded_pages(course_dir, assignment, names)
+
+
+NOT_GRADED = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{assignment}: not graded</title></head>
+<body><h1>{assignment}: your submission could not be graded</h1>
+<p>{reason}.</p>
+<p>Fix this and submit again; nothing of this submission was scored.</p></body></html>
+"""
+
+
+def not_graded_pages(course_dir: Path, assignment: str, notebooks: list[str]) -> list[Path]:
+    """A short page, where a learner looks for feedback, for each submission that failed before grading."""
+    pages = []
+    for student, last in sorted(read_status(course_dir, assignment).items()):
+        if last.get("status") != "failed":
+            continue
+        folder = Path(course_dir, "feedback", student, assignment)
+        folder.mkdir(parents=True, exist_ok=True)
+        reason = html.escape(last.get("reason", ""))
+        text = NOT_GRADED.format(assignment=html.escape(assignment), reason=reason)
+        for name in notebooks:
+            (folder / f"{name}.html").write_text(text)
+            pages.append(folder / f"{name}.html")
     return pages
 
 
