@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 
 from rnn_course.grading.config import Sandbox, load_config
+from rnn_course.grading.restore import NOTE_HEADING
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
 from rnn_course.grading.sandbox import check_sandbox
 
@@ -328,7 +329,7 @@ def _write_status(course_dir: Path, assignment: str, report: RunReport) -> None:
     for result in report.results:
         entry = dataclasses.asdict(result)
         if result.status == "skipped" and result.student in status:  # keep what the grading itself found
-            entry = {**status[result.student], "status": status[result.student]["status"]}
+            entry = status[result.student]
         status[result.student] = entry
     path = Path(course_dir) / RUNS_DIR / STATUS_FILE.format(assignment=assignment)
     path.with_suffix(".tmp").write_text(json.dumps(status, indent=2, sort_keys=True))
@@ -547,8 +548,6 @@ def graded_notes(folder: Path) -> str:
     """What was not clean in an autograded folder: cells the grader restored, and test errors that are not
     a plain wrong answer ('ForbiddenCall x4'), so the report says why points were lost."""
     import nbformat
-
-    from rnn_course.grading.restore import NOTE_HEADING
 
     restored, errors = 0, {}
     for path in sorted(folder.glob("*.ipynb")):
