@@ -22,8 +22,9 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader import utils
 
+from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
+
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 MIN_SECRET = 12  # characters: shorter lines (`return h`, `else:`) say nothing and appear everywhere
 
@@ -37,14 +38,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.notebook}: cell {self.cell}, line {self.line}: {self.what}"
-
-
-def grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def is_test_cell(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
 def regions(text: str, begin: str, end: str) -> tuple[list[str], list[str]]:

@@ -1,4 +1,4 @@
-"""The instructor workflow on an nbgrader course folder: release, autograde, feedback, export, demo."""
+"""The instructor workflow on an nbgrader course folder: release, autograde, feedback, export, demo, reset."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course.grading import runner
+from rnn_course.grading import release_check, runner
 from rnn_course.grading.config import load_config
 from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
 from rnn_course.grading.runner import RUNS_DIR, read_status
@@ -31,6 +31,10 @@ def nbgrader_api(course_dir: Path):
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
+class WorkflowError(RuntimeError):
+    """A step that cannot go on: one line that says why and what to do."""
+
+
 def _raise_on_failure(result: dict, what: str) -> None:
     if not result.get("success"):
         text = (result.get("error") or result.get("log") or "").strip().splitlines()
@@ -39,9 +43,6 @@ def _raise_on_failure(result: dict, what: str) -> None:
 
 
 # -------------------------------------------------------------------------------- release
-
-class WorkflowError(RuntimeError):
-    """A step that cannot go on: one line that says why and what to do."""
 
 
 def release(course_dir: Path, assignment: str) -> list[str]:
@@ -164,8 +165,6 @@ def edit_blocked(config, assignment: str) -> str | None:
 
 def check_release(course_dir: Path, assignment: str, release_dir: Path | None = None) -> list[str]:
     """Every problem of the released notebooks (see release_check), one line each: notebook, cell, line."""
-    from rnn_course.grading import release_check
-
     course_dir = Path(course_dir)
     source_dir = course_dir / "source" / assignment
     release_dir = Path(release_dir or course_dir / "release" / assignment)
@@ -185,13 +184,12 @@ def check_release(course_dir: Path, assignment: str, release_dir: Path | None = 
 
 def hidden_test_lines(source: nbformat.NotebookNode) -> list[str]:
     """The code lines only hidden tests have: none of them may reach a learner."""
-    from rnn_course.grading.release_check import MIN_SECRET, code_key, regions
-
+    key = release_check.code_key
     code = [cell.source for cell in source.cells if cell.cell_type == "code"]
-    parts = [regions(text, HIDDEN_BEGIN, HIDDEN_END) for text in code]
-    shown = "\n".join(code_key(line) for _, outside in parts for line in outside)
+    parts = [release_check.regions(text, HIDDEN_BEGIN, HIDDEN_END) for text in code]
+    shown = "\n".join(key(line) for _, outside in parts for line in outside)
     return [line.strip() for inside, _ in parts for line in inside
-            if len(code_key(line)) >= MIN_SECRET and code_key(line) not in shown]
+            if len(key(line)) >= release_check.MIN_SECRET and key(line) not in shown]
 
 
 # -------------------------------------------------------------------------------- autograde
