@@ -53,6 +53,8 @@ def course(tmp_path_factory):
     own_error = ['import json\n\njson.loads("{")']  # the learner's own cell fails inside Python's library
     tampered = submissions.build(wrong, edit=without_test_cell, extra_cells={"rnn_forward": own_error})
     submissions.write(tampered, course_dir, "tampered")
+    wraps = submissions.build({**submissions.CORRECT, "my_rnn": submissions.MYRNN_WRAPS})
+    submissions.write(wraps, course_dir, "wraps")
     renamed = submissions.write(correct, course_dir, "renamed")
     renamed.rename(renamed.with_name(f"{A} (1).ipynb"))
     (course_dir / "submitted" / "empty" / A).mkdir(parents=True)
@@ -117,6 +119,12 @@ def test_restored_cells_fill_the_reason(course):
     _, results, _ = course
     tampered = results["tampered"]
     assert tampered.status == "graded" and "1 cell(s) restored from the source" in tampered.reason
+
+
+def test_a_part_built_on_nn_rnn_fills_the_reason(course):
+    _, results, _ = course
+    assert results["wraps"].status == "graded" and "ForbiddenCall x" in results["wraps"].reason
+    assert results["correct"].reason == ""  # a clean grading has nothing to explain
 
 
 def test_the_run_report_carries_every_status_and_reason(course):
