@@ -295,7 +295,11 @@ def test_ctrl_c_ends_with_one_line_and_a_run_report(course, second):
     run = subprocess.Popen([sys.executable, "-m", "rnn_course.cli", "grade", "autograde", A, "--course-dir",
                             str(course_dir), "--student", "sleeper", "--workers", "1"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(12)  # torch imported, the kernel is in the sleeping cell
+    staging = course_dir / ".runs" / "staging"
+    deadline = time.monotonic() + 120
+    while not (staging.is_dir() and any(staging.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the run has planned and handed the sleeper to a worker
+    time.sleep(3)
     os.killpg(run.pid, signal.SIGINT)  # as a terminal does: the whole process group
     out, err = run.communicate(timeout=120)
     assert run.returncode == 130, out + err
