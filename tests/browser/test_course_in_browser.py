@@ -1,7 +1,9 @@
 """The course in a real browser: lessons run clean, widgets react, the quiz scores, Validate is there."""
 
 import getpass
+import html
 import os
+import re
 
 import nbformat
 import pytest
@@ -33,7 +35,8 @@ def step_key(handle) -> str:
     return "ArrowLeft" if at_max else "ArrowRight"
 
 
-NEW_SRC = "([img, src]) => img.getAttribute('src') && img.getAttribute('src') !== src"
+# A plot is a canvas (role=img) that numbers each picture it paints in data-frame.
+NEW_FRAME = "([plot, frame]) => plot.dataset.frame && plot.dataset.frame !== frame"
 
 
 def assert_no_traceback(page):
@@ -50,18 +53,22 @@ def test_notebook_runs_in_jupyterlab_without_error_output(path, executed_noteboo
     assert broken.count() == 0, broken.first.inner_text()
 
 
-def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_plot(executed_notebook):
+def test_hidden_state_step_and_radius_moved_with_the_keyboard_update_readout_marker_and_plot(
+    executed_notebook,
+):
     page = executed_notebook("notebooks/03_hidden_state.ipynb")
     assert_no_traceback(page)  # a failed cell would hide the widget: say so first
     explorer = page.locator(f"{NOTEBOOK} .rnn-hidden-explorer").first
     handle = explorer.locator(".rnn-hidden-step .noUi-handle")
     readout = explorer.locator(".rnn-hidden-readout")
-    plot = explorer.locator("img.rnn-hidden-plot")
+    plot = explorer.locator(".rnn-hidden-plot canvas")
+    marker = explorer.locator(".rnn-hidden-plot .rnn-plot-mark").first
     explorer.scroll_into_view_if_needed()
     plot.wait_for()
     step = slider_value(handle)
-    before_text, before_src = readout.inner_text(), plot.get_attribute("src")
-    assert before_src and f"t = {step}" in before_text
+    before_text, before_left = readout.inner_text(), marker.evaluate("el => el.style.left")
+    before_frame = plot.get_attribute("data-frame")
+    assert before_frame and f"t = {step}" in before_text and before_left
 
     key = step_key(handle)
     handle.focus()
@@ -70,16 +77,27 @@ def test_hidden_state_step_slider_moved_with_the_keyboard_updates_readout_and_pl
     new_step = step + (1 if key == "ArrowRight" else -1)
     assert slider_value(handle) == new_step, f"{key} did not move the time-step slider from {step}"
     harness.wait_until(
-        page, NEW_SRC, [plot.element_handle(), before_src],
-        f"the hidden-state plot image did not change after {key} moved the step {step} -> {new_step}",
-        UPDATE_MS,
+        page, "([el, left]) => el.style.left !== left", [marker.element_handle(), before_left],
+        f"the step marker did not move after {key} moved the step {step} -> {new_step}", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
         page, "([el, text]) => el.innerText !== text", [readout.element_handle(), before_text],
         f"the readout did not change after {key} moved the step {step} -> {new_step}", UPDATE_MS,
     )  # fmt: skip
     assert f"t = {new_step}" in readout.inner_text()
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", plot.element_handle())
+    moved = marker.evaluate("el => parseFloat(el.style.left)") - float(before_left.rstrip("%"))
+    assert (moved > 0) == (key == "ArrowRight"), f"the marker moved the wrong way ({moved:+.2f}%)"
+    assert page.evaluate("canvas => canvas.width > 0 && canvas.height > 0", plot.element_handle())
+    assert f"t = {new_step}" in plot.get_attribute("aria-label")
+    assert plot.get_attribute("data-frame") == before_frame  # a step only moves the marker
+
+    radius = explorer.locator(".widget-slider", has_text="spectral radius").locator(".noUi-handle")
+    radius.focus()
+    page.keyboard.press(step_key(radius))  # a new W_hh: new states, a new picture
+    harness.wait_until(
+        page, NEW_FRAME, [plot.element_handle(), before_frame],
+        "the hidden-state plot did not change after the spectral radius moved", UPDATE_MS,
+    )  # fmt: skip
     assert_no_traceback(page)
 
 
@@ -129,10 +147,10 @@ def test_packing_explorer_repacks_when_a_length_changes(executed_notebook):
     explorer = page.locator(f"{NOTEBOOK} .rnn-packing-explorer").first
     explorer.scroll_into_view_if_needed()
     handles = explorer.locator(".widget-slider .noUi-handle")
-    plot = explorer.locator("img.rnn-packing-plot")
+    plot = explorer.locator(".rnn-packing-plot canvas")
     plot.wait_for()
     lengths = [slider_value(handles.nth(i)) for i in range(handles.count())]
-    before_src = plot.get_attribute("src")
+    before_frame = plot.get_attribute("data-frame")
 
     key = step_key(handles.first)
     handles.first.focus()
@@ -147,7 +165,7 @@ def test_packing_explorer_repacks_when_a_length_changes(executed_notebook):
         f"lengths {lengths}: the explorer does not show PyTorch's {expected}", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, NEW_SRC, [plot.element_handle(), before_src],
+        page, NEW_FRAME, [plot.element_handle(), before_frame],
         f"lengths {lengths}: the diagram did not change", UPDATE_MS,
     )  # fmt: skip
     assert_no_traceback(page)
@@ -176,7 +194,17 @@ def shown_labels(quiz) -> list[str]:
 
 
 def plain(labels: list[str]) -> list[str]:
-    return [" ".join(label.split()) for label in labels]
+    """The labels as the page shows them: Markdown rendered, so no backticks, spaces folded."""
+    from rnn_course.quiz.widget import markdown_html
+
+    texts = [html.unescape(re.sub(r"<[^>]+>", "", markdown_html(label, inline=True))) for label in labels]
+    return [" ".join(text.split()) for text in texts]
+
+
+def practice_notebook() -> str:
+    """The practice notebook, whatever number the lessons before it give it."""
+    (path,) = [p for p in NOTEBOOKS if p.name.endswith("_practice.ipynb")]
+    return f"notebooks/{path.name}"
 
 
 def wait_for_question(page, quiz, question) -> None:
@@ -196,7 +224,7 @@ def wait_for_score(page, score, text: str, why: str) -> None:
 
 
 def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
-    page = executed_notebook("notebooks/06_practice.ipynb")
+    page = executed_notebook(practice_notebook())
     assert_no_traceback(page)  # a failed cell would hide the widget: say so first
     quiz = page.locator(f"{NOTEBOOK} .rnn-quiz").first
     quiz.scroll_into_view_if_needed()
@@ -250,3 +278,210 @@ def test_released_assignment_has_a_working_nbgrader_validate_button(lab, opened_
     text = results.inner_text()
     assert "failed" in text and "NotImplementedError" in text, text
     results.locator(".jp-mod-accept").click()
+
+
+# --- keyboard, accessibility and honest states -------------------------------------------------------
+
+LESSONS_WITH_QUIZZES = [p for p in NOTEBOOKS if "quiz(" in p.read_text()]
+
+ACCESSIBLE_NAMES_JS = """root => {
+    // A simplified accessible-name computation: aria-label, aria-labelledby, <label for>, a wrapping
+    // <label>, a button's text, title. Enough for the controls ipywidgets and our widgets render.
+    const nameOf = (el) => {
+        const aria = el.getAttribute('aria-label');
+        if (aria && aria.trim()) return aria.trim();
+        const by = el.getAttribute('aria-labelledby');
+        if (by) {
+            const parts = by.split(/\\s+/).map(id => document.getElementById(id)?.textContent || '');
+            return parts.join(' ').trim();
+        }
+        if (el.id) {
+            const label = document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
+            if (label && label.textContent.trim()) return label.textContent.trim();
+        }
+        const wrapping = el.closest('label');
+        if (wrapping && wrapping.textContent.trim()) return wrapping.textContent.trim();
+        if (el.tagName === 'BUTTON' && el.textContent.trim()) return el.textContent.trim();
+        return (el.getAttribute('title') || '').trim();
+    };
+    const controls = root.querySelectorAll(
+        'input, select, textarea, button, [role=slider], [contenteditable=true]');
+    return [...controls].map(el => ({
+        what: el.tagName.toLowerCase() + (el.type ? '[' + el.type + ']' : '') +
+              (el.getAttribute('role') ? '[role=' + el.getAttribute('role') + ']' : ''),
+        name: nameOf(el),
+    }));
+}"""
+
+
+def quiz_session(set_name: str):
+    """The session a notebook's quiz(set_name) draws first: same learner, first attempt, real engine."""
+    from rnn_course.quiz.bank import load_bank
+    from rnn_course.quiz.engine import Session
+
+    try:
+        learner = getpass.getuser()
+    except Exception:  # mirrors the quiz's own fallback
+        learner = "learner"
+    return Session(load_bank(), set_name, learner=learner, attempt=1)
+
+
+def quiz_cells(page):
+    """The code cells whose source calls quiz(...)."""
+    cells = page.locator(f"{NOTEBOOK} .jp-CodeCell")
+    return [
+        cells.nth(i) for i in range(cells.count())
+        if re.search(r"\bquiz\(", cells.nth(i).locator(".jp-InputArea").inner_text())
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", LESSONS_WITH_QUIZZES, ids=lambda p: p.name)
+def test_each_quiz_cell_shows_exactly_one_quiz(path, executed_notebook):
+    page = executed_notebook(f"notebooks/{path.name}")
+    assert_no_traceback(page)
+    cells = quiz_cells(page)
+    assert cells, f"no cell of {path.name} calls quiz(...)"
+    for cell in cells:
+        cell.scroll_into_view_if_needed()
+        cell.locator(".rnn-quiz").first.wait_for()
+        shown = cell.locator(".rnn-quiz").count()
+        assert shown == 1, f"a quiz cell of {path.name} shows {shown} quizzes:\n{cell.inner_text()[:300]}"
+
+
+def active_cell_text(page) -> str:
+    return page.locator(f"{NOTEBOOK} .jp-Cell.jp-mod-active .jp-InputArea").inner_text()
+
+
+def test_a_quiz_is_answered_with_the_keyboard_alone(executed_notebook):
+    page = executed_notebook("notebooks/01_rnn_syntax.ipynb")
+    assert_no_traceback(page)
+    quiz = page.locator(f"{NOTEBOOK} .rnn-quiz").first
+    quiz.scroll_into_view_if_needed()
+    session = quiz_session("lesson1")
+    first = session.current
+    wait_for_question(page, quiz, first)
+    group = quiz.locator("[role=radiogroup]")
+    assert group.count() == 1 and group.locator("legend").inner_text().strip()
+    radios = group.locator("input[type=radio]")
+    names = {radios.nth(i).get_attribute("name") for i in range(radios.count())}
+    assert len(names) == 1 and None not in names, f"the radios are not one group: names {names}"
+
+    radios.first.focus()  # where Tab lands in a group with nothing checked
+    cell_before = active_cell_text(page)
+    right = min(first.correct_indices)
+    for _ in range(right):
+        page.keyboard.press("ArrowDown")
+    if right == 0:
+        page.keyboard.press("Space")
+    checked = "els => els.findIndex(el => el.checked)"
+    assert radios.evaluate_all(checked) == right, f"ArrowDown x{right} did not check choice {right}"
+    assert active_cell_text(page) == cell_before, "JupyterLab took the arrow key and moved to another cell"
+    focused = "() => document.activeElement"
+    page.keyboard.press("Tab")  # Tab leaves the group for the next control: Check
+    assert page.evaluate_handle(focused).evaluate("el => el.classList.contains('rnn-quiz-check')")
+    page.keyboard.press("Shift+Tab")  # and comes back to the checked choice, not to the first one
+    assert page.evaluate_handle(focused).evaluate("el => el.type === 'radio' && el.checked")
+
+    page.keyboard.press("Enter")  # Enter on a choice checks the answer
+    feedback = quiz.locator(".rnn-quiz-feedback")
+    harness.wait_until(
+        page, "el => el.innerText.includes('Correct')", feedback.element_handle(),
+        "Enter on the right choice gave no 'Correct' verdict", UPDATE_MS,
+    )  # fmt: skip
+    assert feedback.locator("[aria-live=polite]").count() == 1, "the verdict is not in a live region"
+    harness.wait_until(
+        page, "() => document.activeElement.classList.contains('rnn-quiz-next')", None,
+        "after checking, the focus did not move to Next", UPDATE_MS,
+    )  # fmt: skip
+    page.keyboard.press("Enter")
+    progress = quiz.locator(".rnn-quiz-progress")
+    harness.wait_until(
+        page, "el => el.innerText.startsWith('Question 2 of')", progress.element_handle(),
+        "Enter on Next did not bring question 2", UPDATE_MS,
+    )  # fmt: skip
+    session.answer(first.correct_indices)
+    wait_for_question(page, quiz, session.advance())
+    harness.wait_until(
+        page, "() => document.activeElement.type === 'radio'", None,
+        "on a new question the focus is not on its choices", UPDATE_MS,
+    )  # fmt: skip
+    assert_no_traceback(page)
+
+
+EXPLORERS = [
+    ("02_shapes.ipynb", ".rnn-shape-explorer"),
+    ("03_hidden_state.ipynb", ".rnn-hidden-explorer"),
+    ("04_packing.ipynb", ".rnn-packing-explorer"),
+]
+
+
+@pytest.mark.parametrize("name, css", EXPLORERS, ids=[n for n, _ in EXPLORERS])
+def test_every_control_has_an_accessible_name_and_every_plot_an_alt_text(name, css, executed_notebook):
+    page = executed_notebook(f"notebooks/{name}")
+    assert_no_traceback(page)
+    if css != ".rnn-shape-explorer":  # the shape explorer is a table; the others draw a plot
+        assert page.locator(f"{NOTEBOOK} {css} [role=img]").count() >= 1, f"no plot found in {css}"
+    for root in [*page.locator(f"{NOTEBOOK} {css}").all(), *page.locator(f"{NOTEBOOK} .rnn-quiz").all()]:
+        root.scroll_into_view_if_needed()
+        sliders = root.locator("[role=slider]")
+        if sliders.count():  # the names arrive from the page's helper, right after the explorer renders
+            harness.wait_until(
+                page, "els => els.every(el => el.getAttribute('aria-label'))", sliders.element_handles(),
+                f"a slider in {name} has no aria-label", UPDATE_MS,
+            )  # fmt: skip
+        controls = root.evaluate(ACCESSIBLE_NAMES_JS)
+        assert controls, f"no controls found in {css}"
+        unnamed = [c["what"] for c in controls if not c["name"]]
+        assert not unnamed, f"controls without an accessible name in {name}: {unnamed}"
+        for image in root.locator("[role=img]").all():
+            alt = image.get_attribute("aria-label") or ""
+            assert len(alt.split()) >= 8, f"a plot in {name} has no alt text saying what it shows: {alt!r}"
+    feedback = page.locator(f"{NOTEBOOK} .rnn-quiz .rnn-quiz-feedback [aria-live=polite]")
+    assert feedback.count() >= 1, f"the quiz of {name} has no live region for its verdict"
+
+
+def test_packing_explorer_clears_its_fields_and_picture_on_error(executed_notebook):
+    page = executed_notebook("notebooks/04_packing.ipynb")
+    assert_no_traceback(page)
+    explorer = page.locator(f"{NOTEBOOK} .rnn-packing-explorer").first
+    explorer.scroll_into_view_if_needed()
+    fields, error = explorer.locator(".rnn-packing-fields"), explorer.locator(".rnn-packing-error")
+    plot = explorer.locator(".rnn-packing-plot canvas")
+    handles = explorer.locator(".widget-slider .noUi-handle")
+    lengths = [slider_value(handles.nth(i)) for i in range(handles.count())]
+    assert lengths != sorted(lengths, reverse=True), f"lengths {lengths} are sorted: nothing would fail"
+    assert "batch_sizes=" in fields.inner_text()
+    before_frame, before_alt = plot.get_attribute("data-frame"), plot.get_attribute("aria-label")
+
+    box = explorer.locator("input[type=checkbox]")
+    box.focus()
+    page.keyboard.press("Space")  # enforce_sorted=True on unsorted lengths: PyTorch refuses
+    harness.wait_until(
+        page, "el => el.querySelector('[role=alert]')?.innerText.includes('sorted in decreasing order')",
+        error.element_handle(), "no alert with PyTorch's error after ticking enforce_sorted", UPDATE_MS,
+    )  # fmt: skip
+    harness.wait_until(
+        page, "el => !el.innerText.includes('batch_sizes=')", fields.element_handle(),
+        "the PackedSequence fields stayed beside the error", UPDATE_MS,
+    )  # fmt: skip
+    harness.wait_until(
+        page, NEW_FRAME, [plot.element_handle(), before_frame],
+        "the picture did not change on error", UPDATE_MS,
+    )  # fmt: skip
+    assert "no packed data" in plot.get_attribute("aria-label")
+    assert error.locator("[role=alert] b").inner_text().strip(), "the error has no heading"
+
+    page.keyboard.press("Space")  # back to enforce_sorted=False: everything returns
+    harness.wait_until(
+        page, "el => el.innerText.includes('batch_sizes=')", fields.element_handle(),
+        "the fields did not come back when the error went", UPDATE_MS,
+    )  # fmt: skip
+    harness.wait_until(
+        page, "el => el.innerText.trim() === ''", error.element_handle(),
+        "the error stayed after enforce_sorted was unticked", UPDATE_MS,
+    )  # fmt: skip
+    harness.wait_until(
+        page, "([plot, alt]) => plot.getAttribute('aria-label') === alt", [plot.element_handle(), before_alt],
+        "the picture's alt text did not come back when the error went", UPDATE_MS,
+    )  # fmt: skip
+    assert_no_traceback(page)

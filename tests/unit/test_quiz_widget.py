@@ -1,10 +1,14 @@
 """The notebook quiz, driven headless: set the widgets' values, click the buttons, read feedback and score."""
 
-import ipywidgets as widgets
-import pytest
+import html
 
-from rnn_course.quiz import quiz_widget as quiz
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from rnn_course.controls import ChoiceGroup
+from rnn_course.quiz import quiz, quiz_widget
 from rnn_course.quiz.progress import Store
+from rnn_course.quiz.widget import as_belief, markdown_html
 
 
 @pytest.fixture(autouse=True)
@@ -14,11 +18,8 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def pick(widget, indices):
-    if isinstance(widget.choices, widgets.RadioButtons):
-        (widget.choices.index,) = indices
-    else:
-        for i, box in enumerate(widget.choices.children):
-            box.value = i in indices
+    """What clicking the choices does in the page: the group's value becomes the checked indices."""
+    widget.choices.value = sorted(indices)
 
 
 def wrong(question):
@@ -26,7 +27,7 @@ def wrong(question):
 
 
 def test_the_widget_carries_the_stable_classes():
-    w = quiz("practice", seed=1, learner="learner_a")
+    w = quiz_widget("practice", seed=1, learner="learner_a")
     assert "rnn-quiz" in w._dom_classes
     assert "rnn-quiz-choices" in w.choices._dom_classes
     for button, name in [
@@ -41,50 +42,118 @@ def test_the_widget_carries_the_stable_classes():
 
 
 def test_one_question_at_a_time_with_lettered_choices():
-    w = quiz("practice", seed=1, learner="learner_a")
+    w = quiz_widget("practice", seed=1, learner="learner_a")
     assert w.header.value.startswith("Question 1 of 5")
     assert [label[:3] for label in w.choices.options] == ["A. ", "B. ", "C. ", "D. "]
     assert w.next_button.disabled and w.solution_button.disabled
 
 
 def test_check_without_a_choice_asks_for_one():
-    w = quiz("practice", seed=1, learner="learner_a")
+    w = quiz_widget("practice", seed=1, learner="learner_a")
     w.check_button.click()
     assert "Choose an answer first" in w.feedback.value and w.score.value == "Score: 0 / 5"
 
 
-def test_right_answer_scores_and_unlocks_next():
-    w = quiz("practice", seed=1, learner="learner_a")
-    pick(w, w.session.current.correct_indices)
+def test_right_answer_scores_unlocks_next_and_says_why_in_one_line():
+    w = quiz_widget("practice", seed=1, learner="learner_a")
+    question = w.session.current
+    pick(w, question.correct_indices)
     w.check_button.click()
-    assert "Correct." in w.feedback.value and w.score.value == "Score: 1 / 5"
+    assert w.feedback.value.startswith("<p><b>Correct.</b> ") and w.score.value == "Score: 1 / 5"
+    assert markdown_html(question.solution[-1], inline=True) in w.feedback.value  # the reason, one line
     assert w.check_button.disabled and not w.next_button.disabled and w.choices.disabled
 
 
-def test_wrong_answer_names_its_misconception_and_the_solution_follows():
-    w = quiz("practice", seed=1, learner="learner_a")
+def test_enter_on_a_choice_checks_the_answer():
+    w = quiz_widget("practice", seed=1, learner="learner_a")
+    pick(w, w.session.current.correct_indices)
+    w.choices._on_message(w.choices, {"event": "submit"}, [])  # what Enter on a choice sends from the page
+    assert "Correct." in w.feedback.value and w.check_button.disabled
+    w.choices.submit()  # a second Enter after checking changes nothing
+    assert w.score.value == "Score: 1 / 5" and len(w.session.results) == 1
+
+
+def test_wrong_answer_states_the_belief_and_the_solution_adds_to_the_feedback():
+    w = quiz_widget("practice", seed=1, learner="learner_a")
     question = w.session.current
     chosen = wrong(question)
     option = question.options[next(iter(chosen))]
     pick(w, chosen)
     w.check_button.click()
     assert "Not quite." in w.feedback.value
-    assert w.session.bank.misconceptions[option.misconception] in w.feedback.value.replace("&#x27;", "'")
+    belief = w.session.bank.misconceptions[option.misconception]
+    assert as_belief(belief) in w.feedback.value and "You may think that " in w.feedback.value
+    assert "Misconception:" not in w.feedback.value
     assert "comes back later" in w.feedback.value and w.score.value == "Score: 0 / 5"
     w.solution_button.click()
     right = question.options[next(iter(question.correct_indices))].text
-    assert "Answer:" in w.feedback.value and right in w.feedback.value
-    assert question.item.lesson["notebook"] in w.feedback.value
+    text = html.unescape(w.feedback.value)
+    assert "Not quite." in text and as_belief(belief) in w.feedback.value  # shown together ...
+    assert "Answer:" in text and right in text  # ... with the solution below
+    assert f'href="{question.item.lesson["notebook"]}#' in w.feedback.value and "`" not in text
+
+
+def test_the_progress_line_counts_questions_and_retries_honestly():
+    w = quiz_widget("practice", seed=4, learner="learner_a")
+    assert w.header.value.startswith("Question 1 of 5 · ")
+    pick(w, wrong(w.session.current))
+    w.check_button.click()
+    w.next_button.click()
+    assert w.header.value.startswith("Question 2 of 5 · 1 to retry · ")
+    seen = []
+    while not w.session.done:
+        seen.append(w.header.value.split(" · ")[0])
+        pick(w, w.session.current.correct_indices)
+        w.check_button.click()
+        w.next_button.click()
+    assert seen == [
+        "Question 2 of 5",
+        "Question 3 of 5",
+        "Retry of question 1 of 5",  # two other questions in between
+        "Question 4 of 5",
+        "Question 5 of 5",
+    ]
+
+
+def test_choices_are_one_named_group_with_markdown_rendered():
+    w = quiz_widget("practice", seed=1, learner="learner_a")
+    assert isinstance(w.choices, ChoiceGroup) and not w.choices.multi
+    assert w.choices.label == "Choices: pick one"
+    assert [label[:3] for label in w.choices.options] == ["A. ", "B. ", "C. ", "D. "]
+    assert all("`" not in label for label in w.choices.options)
+    assert "\n" not in w.stem.value and w.stem.value.startswith("<p>")
+
+
+def test_quiz_shows_exactly_one_widget_and_returns_nothing():
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        result = quiz("lesson1", seed=1, learner="learner_a")
+    assert result is None  # so a bare quiz(...) as a cell's last line adds no second copy
+    assert len(captured.outputs) == 1
+    assert "application/vnd.jupyter.widget-view+json" in captured.outputs[0].data
+
+
+def test_markdown_joins_folded_lines_and_renders_lists_and_code():
+    text = "A stem that YAML folded\nmid-sentence, with `h_n` and **bold**.\n\n- one *item*\n- two"
+    assert markdown_html(text) == (
+        "<p>A stem that YAML folded mid-sentence, with <code>h_n</code> and <b>bold</b>.</p>"
+        "<ul><li>one <i>item</i></li><li>two</li></ul>"
+    )
+    assert markdown_html("`a*b*c` <x>") == "<p><code>a*b*c</code> &lt;x&gt;</p>"
+    assert as_belief("Zero padding is harmless.") == "You may think that zero padding is harmless."
+    assert as_belief("RNN layers are `nn.Linear`.").startswith("You may think that RNN layers are <code>")
 
 
 def test_hint_shows_the_hint():
-    w = quiz("practice", seed=1, learner="learner_a")
+    w = quiz_widget("practice", seed=1, learner="learner_a")
     w.hint_button.click()
     assert "Hint:" in w.feedback.value and "recurrent" in w.feedback.value
 
 
 def test_a_whole_run_with_one_miss_ends_with_a_summary_and_saves_progress(data_dir):
-    w = quiz("practice", seed=4, learner="learner_a")
+    w = quiz_widget("practice", seed=4, learner="learner_a")
     first = w.session.current.item.id
     steps = 0
     while not w.session.done:
@@ -99,18 +168,20 @@ def test_a_whole_run_with_one_miss_ends_with_a_summary_and_saves_progress(data_d
     assert steps == 6  # five questions and the retry of the missed one
     assert w.score.value == "Score: 4 / 5"
     assert "4 of 5 right on the first try" in w.feedback.value and "Second tries: 1 of 1" in w.feedback.value
+    assert "Worth reviewing:</p><ul><li>You may think that " in w.feedback.value
+    assert "<a href=" in w.feedback.value
     assert w.choices_box.children == () and w.next_button.disabled
     attempts = Store(data_dir).attempts("learner_a")
     assert len(attempts) == 6 and sum(not a["correct"] for a in attempts) == 1
 
 
 def test_multi_select_uses_checkboxes():
-    w = quiz("lesson4", seed=2, learner="learner_a")  # packing-last-output is select-all
+    w = quiz_widget("lesson4", seed=2, learner="learner_a")  # packing-last-output is select-all
     while not w.session.current.multi:
         pick(w, w.session.current.correct_indices)
         w.check_button.click()
         w.next_button.click()
-    assert all(isinstance(box, widgets.Checkbox) for box in w.choices.children)
+    assert w.choices.multi and w.choices.label == "Choices"  # the stem already says "Select every ..."
     question = w.session.current
     pick(w, {min(question.correct_indices)})  # only half of the right set
     w.check_button.click()
@@ -119,6 +190,6 @@ def test_multi_select_uses_checkboxes():
 
 def test_a_corrupt_progress_file_is_reported_in_the_widget(data_dir):
     (data_dir / "progress.json").write_text("{broken")
-    w = quiz("practice", seed=1, learner="learner_a")
+    w = quiz_widget("practice", seed=1, learner="learner_a")
     assert "kept as" in w.feedback.value and "fresh progress file" in w.feedback.value
 

@@ -2,18 +2,20 @@
 
 import sys
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from rnn_course.viz.figures import CSS_DPI, SCALE, HiddenStateFigure, log_limits
 from rnn_course.viz.hidden import make_signal
-from rnn_course.viz.widgets import HiddenStateExplorer
+from rnn_course.viz.widgets import HiddenStateExplorer, number
 
 CHANGES = [
     ("signal", "impulse"),
     ("nonlinearity", "relu"),
     ("hidden_size", 16),
     ("radius", 1.5),
-    ("step", 80),
 ]
 
 
@@ -43,20 +45,29 @@ def test_states_shown_are_what_nn_rnn_returns(explorer):
     assert not explorer.rnn.bias  # a fresh model is bias-free: zero input keeps h_t at 0
     explorer.step.value = 7
     assert explorer.readout.value.startswith("t = 7: h_t[:6] = [")
-    assert f"{output[7, 0, 0].item():+.3f}" in explorer.readout.value
+    explorer.step.value = 30
+    assert f"[{number(output[30, 0, 0].item())}, " in explorer.readout.value
     explorer.signal.value = "sine"
 
 
-def test_moving_the_time_step_only_redraws_the_step_markers(explorer):
+def test_moving_the_time_step_moves_the_marker_and_draws_nothing(explorer):
     full_draws, data_draws = explorer.figure.full_draws, explorer.figure.data_draws
-    pictures = set()
+    picture, places = explorer.image.value, []
     for t in range(0, 60, 5):
         explorer.step.value = t
-        pictures.add(explorer.image.value)
-    assert len(pictures) == 12  # every step shows its own marker ...
-    assert (explorer.figure.full_draws, explorer.figure.data_draws) == (full_draws, data_draws)  # ... cheaply
-    explorer.radius.value = 0.7
+        marks = explorer.image.marks
+        assert len(marks) == 4 and len({x for x, _, _ in marks}) == 1  # one line through the four panels
+        places.append(marks[0][0])
+        assert f"A dashed line marks t = {t}." in explorer.image.alt
+    assert places == sorted(places) and len(set(places)) == 12  # every step has its own place, left to right
+    ax = explorer.figure.ax_heat  # at the step's x in the picture: 0 at the left edge, 1 at the right
+    for t, x in zip(range(0, 60, 5), places, strict=True):
+        assert x * explorer.figure.figure.bbox.width == pytest.approx(ax.transData.transform((t, 0))[0])
+    assert explorer.image.value == picture  # no new picture ...
+    assert (explorer.figure.full_draws, explorer.figure.data_draws) == (full_draws, data_draws)  # ... no draw
+    explorer.radius.value = 0.7  # new data and a new gradient range: only the data layer is redrawn
     assert explorer.figure.data_draws == data_draws + 1 and explorer.figure.full_draws == full_draws
+    explorer.signal.value = "sine"
 
 
 def test_radius_slider_sets_the_spectral_radius(explorer):
@@ -97,3 +108,82 @@ def test_bad_arguments_fail_at_once_and_ranges_are_bounded():
         "rnn-hidden-step" in explorer.step._dom_classes and "rnn-hidden-plot" in explorer.image._dom_classes
     )
     assert "rnn-hidden-readout" in explorer.readout._dom_classes
+
+
+def texts(figure):
+    """Every piece of text drawn in a matplotlib figure that has something to say."""
+    found = figure.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_fontsize"))
+    return [t for t in found if t.get_text()]
+
+
+def test_the_figure_is_drawn_at_twice_its_display_size_and_labelled(explorer):
+    figure = explorer.figure
+    assert figure.figure.dpi == CSS_DPI * SCALE == 200
+    width, height = figure.css_size
+    image = explorer.image
+    assert image.width == width and (image.pixel_width, image.pixel_height) == (2 * width, 2 * height)
+    assert len(image.pixels()) == 4 * image.pixel_width * image.pixel_height  # RGBA, shown at half size:
+    assert abs(image.pixel_height / image.pixel_width - height / width) < 0.01  # sharp, never stretched
+    drawn = texts(figure.figure)
+    assert drawn and min(t.get_fontsize() for t in drawn) >= 9
+    assert figure.colourbar.ax.get_ylabel() == "h_t"
+    assert [t.get_text() for t in figure.legend.get_texts()] == ["unit 0", "unit 1", "unit 2", "unit 3"]
+    assert figure.ax_grad.get_ylabel() == "||dh_T/dh_t||_F" and figure.ax_grad.get_xlabel() == "time step t"
+    assert "Frobenius" in explorer.readout.value and "Frobenius" in explorer.image.alt
+    assert f"t = {explorer.step.value}" in explorer.image.alt
+    tops = [top for _, top, _ in explorer.image.marks]
+    assert tops == sorted(tops) and all(0 < top < bottom < 1 for _, top, bottom in explorer.image.marks)
+
+
+def test_the_gradient_axis_fits_the_data_and_marks_a_floor():
+    explorer = HiddenStateExplorer(steps=60, hidden_size=12)
+    grads = explorer.grads.numpy()
+    low, high = explorer.figure.ax_grad.get_ylim()
+    assert low <= grads.min() < 10 * low and high / 10 < grads.max() <= high  # whole decades, no more
+    labels = explorer.figure.drawn_decades()
+    assert labels[0] == f"1e{round(np.log10(low))}" and 2 <= len(labels) <= 6
+    assert all(low <= float(label) <= high for label in labels)
+    assert not explorer.figure.floor_line.get_visible()
+    explorer.radius.value = 1.5  # the axis follows: it spans the decades of the new data, not a fixed 40
+    low, high = explorer.figure.ax_grad.get_ylim()
+    grads = explorer.grads.numpy()
+    assert low <= grads[grads > 0].min() and grads.max() <= high and np.log10(high / low) < 40
+    explorer.nonlinearity.value, explorer.signal.value = "relu", "step"  # all units off before the step
+    grads = explorer.grads.numpy()
+    assert (grads == 0).any() and explorer.figure.floor_line.get_visible()
+    low = explorer.figure.ax_grad.get_ylim()[0]
+    assert low < grads[grads > 0].min() and "floor" in explorer.figure.floor_text.get_text()
+    assert log_limits(np.array([0.0, 1e-3, 2.0])) == (1e-4, 10.0, True)  # zeros sit below the real values
+    assert log_limits(np.array([3e-23, 5.0])) == (1e-23, 10.0, False)  # nothing pinned at 1e-20 any more
+
+
+def test_an_error_empties_the_readout_and_the_picture_then_they_come_back():
+    explorer = HiddenStateExplorer(steps=30, hidden_size=6)
+    picture, readout = explorer.image.value, explorer.readout.value
+    explorer._show_error(RuntimeError("a made-up failure"))  # what any exception in a callback leads to
+    assert "role='alert'" in explorer.error.value and "a made-up failure" in explorer.error.value
+    assert explorer.readout.value == "" and explorer.image.value != picture
+    assert explorer.image.alt.startswith("No picture") and explorer.image.marks == []
+    explorer.step.value = 3  # nothing to draw a step on: still no stale picture
+    assert explorer.readout.value == "" and explorer.image.alt.startswith("No picture")
+    assert explorer.image.marks == []
+    explorer.step.value = 15
+    explorer.signal.value = "step"
+    explorer.signal.value = "sine"  # a setting that computes clears the error and brings everything back
+    assert explorer.error.value == ""
+    assert (explorer.image.value, explorer.readout.value) == (picture, readout)
+
+
+def test_numbers_are_readable():
+    assert number(1953366.375) == "1.95e+06" and number(-0.0) == "0" and number(0.0) == "0"
+    assert number(-1e-7) == "-1.00e-07" and number(0.5) == "0.500" and number(-0.0125) == "-0.013"
+    assert number(float("inf")) == "inf"
+
+
+def test_a_new_figure_is_as_large_as_its_css_size_says():
+    figure = HiddenStateFigure(8, 20)
+    states = np.zeros((20, 8))  # (T, H)
+    pixels = figure.update(states, np.ones(20), 1.0)
+    width, height = (SCALE * v for v in figure.css_size)
+    picture = Image.frombytes("RGBA", (width, height), bytes(pixels))  # raises unless the size is exact
+    assert picture.getpixel((0, 0)) == (255, 255, 255, 255)  # a white margin, drawn opaque

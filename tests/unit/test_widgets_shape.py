@@ -13,7 +13,7 @@ from rnn_course.viz.widgets import ShapeExplorer
 def shown_shapes(explorer) -> dict:
     """Parse the readout table back into {tensor: shape}."""
     rows = re.findall(
-        r"<tr><td><code>(\w+)</code></td><td><code>\(([\d, ]*)\)</code></td>", explorer.readout.value
+        r"<tr[^>]*><td><code>(\w+)</code></td><td><code>\(([\d, ]*)\)</code></td>", explorer.readout.value
     )
     return {name: tuple(int(v) for v in dims.split(",") if v.strip()) for name, dims in rows}
 
@@ -84,8 +84,11 @@ def test_invalid_settings_show_pytorchs_error_and_an_explanation_without_raising
     explorer = explorer_with_matching_sizes()
     explorer.controls["feature_size"].value = 10
     expected = pytorch_error(lambda: nn.RNN(8, 4)(torch.zeros(5, 3, 10)))
-    assert expected in explorer.error.value and "<p>" in explorer.error.value
+    assert expected in explorer.error.value and "<p" in explorer.error.value
+    assert "role='alert'" in explorer.error.value and "<b>nn.RNN raised an error</b>" in explorer.error.value
     assert "rnn-shape-error" in explorer.error._dom_classes
+    assert set(shown_shapes(explorer)) == {"input"}  # no output or h_n left over from the last good run
+    assert explorer.readout.value.count("not computed") == 2
     explorer.controls["feature_size"].value = 8
     explorer.controls["input_kind"].value = "4-D (invalid)"
     assert pytorch_error(lambda: nn.RNN(8, 4)(torch.zeros(2, 5, 3, 8))) in explorer.error.value
@@ -106,3 +109,23 @@ def test_controls_are_bounded():
     assert explorer.controls["input_size"].value == explorer.controls["feature_size"].value
     assert explorer.error.value == ""
     assert shown_shapes(explorer) == reference(explorer)
+
+
+def test_the_rows_a_change_moves_are_highlighted():
+    explorer = explorer_with_matching_sizes()
+    assert "changed" not in explorer.readout.value  # nothing moved yet
+    explorer.controls["batch_first"].value = True
+    found = re.findall(r"<tr([^>]*)><td><code>(\w+)</code>", explorer.readout.value)
+    rows = {name: attrs for attrs, name in found}
+    assert "background" in rows["input"] and "background" in rows["output"]
+    assert "background" not in rows["h_n"]  # batch_first never moves h_n
+    assert explorer.readout.value.count("<b>changed</b>") == 2
+
+
+def test_the_shape_explorer_writes_h_not_h_out_and_names_its_sliders():
+    explorer = explorer_with_matching_sizes()
+    assert "H_out" not in explorer.readout.value and "(D*num_layers, N, H)" in explorer.readout.value
+    assert any("NameSliders" == type(child).__name__ for child in explorer.widget.children)
+    for control in explorer.controls.values():
+        # at most about 6.5 px a character: every description fits the 170 px label column
+        assert control.description and len(control.description) <= 25

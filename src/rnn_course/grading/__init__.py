@@ -6,7 +6,10 @@
 - `kernels`: jupyter_client's side of those sandboxed kernels;
 - `cases`, `encoding`, `judging`: the checks' inputs, values as JSON, and nn.RNN's verdict (both sides);
 - `checks`: what the assignment's test cells call, in the learner's kernel;
-- `preprocessors`, `limits`, `verdicts`: nbgrader steps run by the grader (restore cells, limits, verdicts);
+- `preprocessors` (their shared helpers), `restore`, `limits`, `verdicts`: nbgrader's autograde steps run by
+  the grader; `hide_hidden`, `tracebacks`, `offline_math`, `readable_tables`: its feedback steps;
+- `release_check`: what a learner's release may not hold;
 - `runner_worker`, `runner`: the parallel autograde runner and its single gradebook writer;
-- `course`: the instructor workflow (release, autograde, feedback, export, demo); `cli`: `rnn-course grade`.
+- `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset);
+- `cli`: `rnn-course grade`.
 """

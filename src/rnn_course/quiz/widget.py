@@ -1,4 +1,8 @@
-"""The notebook quiz: one question at a time; check, hint, solution, misconception feedback, a score."""
+"""The notebook quiz: one question at a time; check, hint, solution, misconception feedback, a score.
+
+Keyboard, as in any form: Tab moves between the choice group and the buttons, arrow keys move within the
+group (the radios share a name), Enter on a choice checks the answer, Enter or Space presses a button.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,84 @@ import re
 
 import ipywidgets as widgets
 
-from rnn_course.quiz.engine import Result, Session, letter
+from rnn_course.controls import ChoiceGroup, LiveHTML
+from rnn_course.quiz.engine import Question, Result, Session, letter
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s+")
 
 
-def markdown_html(text: str) -> str:
-    """The little Markdown the bank uses: `code`, **bold**, and line breaks."""
-    escaped = html.escape(text.strip())
-    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
-    escaped = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", escaped)
-    return escaped.replace("\n", "<br>")
+def _inline(text: str) -> str:
+    """Escape, then the inline Markdown the bank uses: `code`, **bold**, *italic*."""
+    escaped = html.escape(text)
+    parts = re.split(r"(`[^`]+`)", escaped)  # nothing inside code is formatted
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(f"<code>{part[1:-1]}</code>")
+            continue
+        part = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", part)
+        out.append(re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"<i>\1</i>", part))
+    return "".join(out)
+
+
+def markdown_html(text: str, inline: bool = False) -> str:
+    """The Markdown of the bank as HTML: paragraphs at blank lines, lists, inline `code`, **bold**, *italic*.
+
+    A single line break inside a paragraph is a space (YAML folds long stems), so no sentence is cut.
+    `inline=True` gives one run of text with no paragraph tags, for a line that sits inside other HTML.
+    """
+    blocks = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines and all(_LIST_ITEM.match(line) for line in lines):
+            tag = "ol" if lines[0][0].isdigit() else "ul"
+            items = "".join(f"<li>{_inline(_LIST_ITEM.sub('', line))}</li>" for line in lines)
+            blocks.append(f"<{tag}>{items}</{tag}>")
+        elif lines:
+            blocks.append(_inline(" ".join(lines)))
+    if inline:
+        return " ".join(blocks)
+    return "".join(b if b.startswith(("<ul>", "<ol>")) else f"<p>{b}</p>" for b in blocks)
+
+
+def as_belief(text: str) -> str:
+    """'Zero padding is harmless.' -> 'You may think that zero padding is harmless.' (Markdown rendered)."""
+    text = text.strip()
+    if len(text) > 1 and text[0].isupper() and text[1].islower():  # an ordinary first word, not `RNN`
+        text = text[0].lower() + text[1:]
+    return f"You may think that {markdown_html(text, inline=True)}"
+
+
+def section_link(lesson: dict) -> str:
+    """A link that opens the lesson notebook at the named section (JupyterLab's heading anchors)."""
+    notebook, section = lesson["notebook"], lesson["section"]
+    title = markdown_html(section, inline=True)
+    plain = re.sub(r"<[^>]+>", "", title)
+    anchor = html.unescape(plain).replace(" ", "-")
+    href = html.escape(f"{notebook}#{anchor}", quote=True)
+    return f'<a href="{href}" target="_blank">{html.escape(notebook)}, “{title}”</a>'
+
+
+def _choice_name(question: Question, option) -> str:
+    """'B. (4, 7, 3)' for a shown choice; a typical wrong typed answer has no letter."""
+    text = html.escape(option.text)
+    return f"{letter(question.options.index(option))}. {text}" if option in question.options else text
+
+
+def _notes_html(notes: list[str]) -> str:
+    return "".join(f"<p><b>Note:</b> {html.escape(n)}</p>" for n in notes)
 
 
 class QuizWidget(widgets.VBox):
-    """Walks through a Session. Keyboard: Tab between controls, arrows pick a choice, Enter clicks."""
+    """Walks through a Session: progress line, question, choice group, buttons, a live feedback area."""
 
     def __init__(self, session: Session, notices: list[str] | None = None):
         self.session = session
-        self.header = widgets.HTML()
-        self.stem = widgets.HTML()
+        self.header = widgets.HTML().add_class("rnn-quiz-progress")
+        self.stem = widgets.HTML().add_class("rnn-quiz-stem")
         self.code = widgets.HTML()
         self.choices_box = widgets.VBox()
-        self.choices: widgets.RadioButtons | widgets.VBox | None = None
+        self.choices: ChoiceGroup | None = None
         self.check_button = widgets.Button(
             description="Check", button_style="primary", tooltip="Check your answer"
         )
@@ -36,7 +97,7 @@ class QuizWidget(widgets.VBox):
             description="Solution", tooltip="Show the worked solution (after checking)"
         )
         self.next_button = widgets.Button(description="Next", tooltip="Go to the next question")
-        self.feedback = widgets.HTML()
+        self.feedback = LiveHTML()  # a live region: the verdict is read out when it appears
         self.score = widgets.HTML()
         for widget, name in [
             (self.check_button, "rnn-quiz-check"),
@@ -52,6 +113,7 @@ class QuizWidget(widgets.VBox):
         self.solution_button.on_click(lambda _: self.show_solution())
         self.next_button.on_click(lambda _: self.next())
         self.last_result: Result | None = None
+        self.sections: dict[str, str] = {}  # feedback parts, shown together in a fixed order
         buttons = widgets.HBox([self.check_button, self.hint_button, self.solution_button, self.next_button])
         title = widgets.HTML(f"<b>{html.escape(session.title)}</b>")
         super().__init__(
@@ -64,68 +126,93 @@ class QuizWidget(widgets.VBox):
 
     # --- drawing -------------------------------------------------------------------------------------------
 
+    def progress(self) -> str:
+        """'Question 6 of 14 · 2 to retry': numbers that never grow under the learner."""
+        session, question = self.session, self.session.current
+        number = session.items.index(question.item) + 1
+        waiting = sum(q.retry for q in session.queue[session.position + 1 :])
+        parts = [f"{'Retry of question' if question.retry else 'Question'} {number} of {session.total}"]
+        if waiting:
+            parts.append(f"{waiting} to retry")
+        return " · ".join(parts)
+
     def _show_question(self) -> None:
         question = self.session.current
         item = question.item
-        again = " · <i>again</i>" if question.retry else ""
-        number = f"Question {self.session.position + 1} of {len(self.session.queue)}"
-        self.header.value = f"{number} · {item.topic} · {item.difficulty}{again}"
+        self.header.value = f"{self.progress()} · {html.escape(item.topic)} · {html.escape(item.difficulty)}"
         self.stem.value = markdown_html(question.stem)
         self.code.value = f"<pre>{html.escape(question.code.rstrip())}</pre>" if question.code.strip() else ""
         if question.free:
-            self.choices = free_response_box(question)
-            self.choices_box.children = [self.choices]
-        elif question.multi:
-            boxes = [
-                widgets.Checkbox(value=False, description=label, indent=False) for label in question.labels()
-            ]
-            self.choices = widgets.VBox(boxes)
-            self.choices_box.children = [widgets.HTML("<i>Select every right choice.</i>"), self.choices]
+            self._show_text_box(question)
         else:
-            self.choices = widgets.RadioButtons(
-                options=question.labels(), value=None, layout={"width": "max-content"}
-            )
-            self.choices_box.children = [self.choices]
-        self.choices.add_class("rnn-quiz-choices")
+            self._show_choices(question)
         self.check_button.disabled = False
         self.hint_button.disabled = False
         self.solution_button.disabled = True
         self.next_button.disabled = True
-        self.feedback.value = "".join(f"<p><b>Note:</b> {html.escape(n)}</p>" for n in self.notices)
+        self.sections = {"notes": _notes_html(self.notices)}
         self.notices = []
+        self._show_feedback()
         self._show_score()
+
+    def _show_choices(self, question: Question) -> None:
+        """One group of radios (or checkboxes for a select-all item), named for assistive technology."""
+        if question.multi:
+            says_it = re.search(r"\bselect (every|all)\b", question.stem, re.IGNORECASE)
+            legend = "Choices" if says_it else "Choices: select every right one"
+        else:
+            legend = "Choices: pick one"
+        labels = [
+            f"{letter(i)}. {markdown_html(o.text, inline=True)}" for i, o in enumerate(question.options)
+        ]
+        group = ChoiceGroup(options=labels, multi=question.multi, label=legend)
+        group.on_submit(self.check)
+        self._place(group)
+
+    def _show_text_box(self, question: Question) -> None:
+        """The text box of a free-response item."""
+        self._place(free_response_box(question))
+
+    def _place(self, control) -> None:
+        """Put this question's answer control where the last one was; the last one is closed."""
+        if self.choices is not None:
+            self.choices.close()  # it leaves the page and the kernel
+        self.choices = control.add_class("rnn-quiz-choices")
+        self.choices_box.children = [control]
+
+    def _show_feedback(self) -> None:
+        order = ("notes", "hint", "verdict", "solution", "later")
+        self.feedback.value = "".join(self.sections.get(key, "") for key in order)
 
     def _show_score(self) -> None:
         self.score.value = f"Score: {self.session.score} / {self.session.total}"
 
     def selected(self) -> set[int] | str:
+        """The picked choices' indices, or the typed text of a free-response item."""
         if isinstance(self.choices, widgets.Text):
             return self.choices.value.strip()
-        if isinstance(self.choices, widgets.RadioButtons):
-            return set() if self.choices.index is None else {self.choices.index}
-        return {i for i, box in enumerate(self.choices.children) if box.value}
+        return set(self.choices.value)
 
     def _lock_choices(self, locked: bool) -> None:
-        if isinstance(self.choices, widgets.RadioButtons | widgets.Text):
-            self.choices.disabled = locked
-        else:
-            for box in self.choices.children:
-                box.disabled = locked
+        self.choices.disabled = locked
 
     # --- buttons -------------------------------------------------------------------------------------------
 
     def check(self) -> None:
+        if self.check_button.disabled:  # Enter on a choice after checking does nothing
+            return
         selected = self.selected()
         if not selected:
-            self.feedback.value = (
-                "Type an answer first." if self.session.current.free else "Choose an answer first."
-            )
+            what = "Type" if self.session.current.free else "Choose"
+            self.sections["verdict"] = f"<p>{what} an answer first.</p>"
+            self._show_feedback()
             return
         if self.session.current.free:
             try:
                 self.session.current.parse(selected)
             except ValueError as error:  # typed text that reads as no shape or number: say so, keep the try
-                self.feedback.value = f"<p>{html.escape(str(error))}</p>"
+                self.sections["verdict"] = f"<p>{html.escape(str(error))}</p>"
+                self._show_feedback()
                 return
         result = self.session.answer(selected)
         self.last_result = result
@@ -136,53 +223,60 @@ class QuizWidget(widgets.VBox):
         notes = self.session.store.notices if self.session.store is not None else []
         notes = [n for n in notes + self.session.notices if n not in self.shown_notes]
         self.shown_notes += notes
-        self.feedback.value = self._feedback_html(result) + "".join(
-            f"<p><b>Note:</b> {html.escape(n)}</p>" for n in notes
-        )
+        self.sections["verdict"] = self._verdict_html(result) + _notes_html(notes)
+        self._show_feedback()
         self._show_score()
         self.next_button.focus()
 
-    def _feedback_html(self, result: Result) -> str:
+    def _verdict_html(self, result: Result) -> str:
         question = result.question
         if result.correct:
-            notes = [o.feedback for o in question.options if o.correct and o.feedback]
-            return "<p><b>Correct.</b></p>" + "".join(f"<p>{markdown_html(n)}</p>" for n in notes)
+            reasons = [o.feedback for o in question.options if o.correct and o.feedback]
+            reason = reasons[0] if reasons else (question.solution[-1] if question.solution else "")
+            return f"<p><b>Correct.</b> {markdown_html(reason, inline=True)}</p>"
         parts = ["<p><b>Not quite.</b></p><ul>"]
         for option in result.wrong_picked:
-            misconception = self.session.bank.misconceptions.get(option.misconception, option.misconception)
+            belief = self.session.bank.misconceptions.get(option.misconception, option.misconception)
+            name, why = _choice_name(question, option), markdown_html(option.feedback, inline=True)
             parts.append(
-                f"<li><code>{html.escape(option.text)}</code>: {markdown_html(option.feedback)}"
-                f"<br><i>Misconception: {html.escape(misconception)}</i></li>"
+                f"<li><code>{name}</code>: {why}"
+                + (f"<br><i>{as_belief(belief)}</i>" if belief else "")
+                + "</li>"
             )
         for option in result.missed if question.multi else []:
-            parts.append(f"<li>You left out a right choice: <code>{html.escape(option.text)}</code></li>")
+            name = _choice_name(question, option)
+            parts.append(f"<li>You left out a right choice: <code>{name}</code></li>")
         parts.append("</ul>")
         if not question.retry:
-            parts.append("<p>This question comes back later in the session.</p>")
+            self.sections["later"] = "<p>This question comes back later in the session.</p>"
         parts.append("<p>Open <b>Solution</b> for the worked answer.</p>")
         return "".join(parts)
 
     def show_hint(self) -> None:
-        self.feedback.value = f"<p><b>Hint:</b> {markdown_html(self.session.current.hint)}</p>"
+        self.sections["hint"] = f"<p><b>Hint:</b> {markdown_html(self.session.current.hint, inline=True)}</p>"
+        self._show_feedback()
 
     def show_solution(self) -> None:
+        """The worked solution below the feedback already shown (it adds, it does not replace)."""
         question = self.session.current
         right = (
-            question.key
+            f"<code>{html.escape(question.key)}</code>"
             if question.free
             else ", ".join(
-                f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices)
+                f"{letter(i)}. {markdown_html(question.options[i].text, inline=True)}"
+                for i in sorted(question.correct_indices)
             )
         )
-        steps = "".join(f"<li>{markdown_html(step)}</li>" for step in question.solution)
-        mistakes = "".join(f"<li>{markdown_html(m)}</li>" for m in question.mistakes)
-        lesson = question.item.lesson
-        self.feedback.value = (
-            f"<p><b>Answer:</b> {html.escape(right)}</p><ol>{steps}</ol>"
+        steps = "".join(f"<li>{markdown_html(step, inline=True)}</li>" for step in question.solution)
+        mistakes = "".join(f"<li>{markdown_html(m, inline=True)}</li>" for m in question.mistakes)
+        self.sections["solution"] = (
+            f"<hr><p><b>Solution.</b> Answer: {right}</p><ol>{steps}</ol>"
             f"<p><b>Common mistakes:</b></p><ul>{mistakes}</ul>"
-            f"<p>Lesson: <code>{html.escape(lesson['notebook'])}</code>, section "
-            f"“{markdown_html(lesson['section'])}”</p>"
+            f"<p>Lesson: {section_link(question.item.lesson)}</p>"
         )
+        self.sections.pop("later", None)
+        self._show_feedback()
+        self.solution_button.disabled = True
 
     def next(self) -> None:
         self.session.advance()
@@ -203,10 +297,10 @@ class QuizWidget(widgets.VBox):
         review = []
         for result in session.results:
             for option in result.wrong_picked:
-                lesson = result.question.item.lesson
                 text = session.bank.misconceptions.get(option.misconception, option.misconception)
-                where = f"{lesson['notebook']}, “{lesson['section']}”"
-                entry = f"<li>{html.escape(text)} (see {html.escape(where)})</li>"
+                if not text:
+                    continue
+                entry = f"<li>{as_belief(text)} See {section_link(result.question.item.lesson)}.</li>"
                 if entry not in review:
                     review.append(entry)
         summary = f"<p>You answered {session.score} of {session.total} right on the first try.</p>"
@@ -215,7 +309,8 @@ class QuizWidget(widgets.VBox):
             summary += f"<p>Second tries: {sum(r.correct for r in retried)} of {len(retried)} right.</p>"
         if review:
             summary += "<p>Worth reviewing:</p><ul>" + "".join(review) + "</ul>"
-        self.feedback.value = summary
+        self.sections = {"verdict": summary}
+        self._show_feedback()
         self._show_score()
 
 

@@ -1,76 +1,101 @@
 """Figures built once and then only updated: changing artists are redrawn over a cached background."""
 
-import io
 import math
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.markers import TICKLEFT
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
-from PIL import Image
+from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.transforms import blended_transform_factory
 
 from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, PackingLayout
 
+CSS_DPI = 100  # CSS pixels per figure inch: a 9 pt label is 12.5 CSS pixels, as in a browser's small text
+SCALE = 2  # pixels drawn per CSS pixel: sharp on a 2x (retina) screen, never stretched on a 1x one
+FONT = 9.5  # points; every label, tick and title is at least this size (titles a little larger)
+
 
 class BlitFigure:
-    """An Agg figure outside pyplot (so nothing is shown by itself) that renders to PNG bytes.
+    """An Agg figure outside pyplot (so nothing is shown by itself) that renders to raw RGBA bytes.
 
-    Three layers, each redrawn only when it changes:
+    Two layers, each redrawn only when it changes:
     - the background (axes, ticks, labels), drawn once per `layout` (limits, sizes);
-    - the data artists registered with `animate`, redrawn when the `data` key changes;
-    - the cursor artists registered with `animate(..., cursor=True)`, drawn on every event.
-    A layer is cached as pixels, so the same state always gives the same PNG bytes.
+    - the data artists registered with `animate`, redrawn when the `data` key changes.
+    A marker such as the selected time step is not drawn here: the page draws it over the picture
+    (see `PlotImage.marks`), so moving it costs no drawing at all.
     """
 
-    def __init__(self, figsize: tuple[float, float], dpi: int = 72):
-        self.figure = Figure(figsize=figsize, dpi=dpi)
+    def __init__(self, figsize: tuple[float, float]):
+        self.figure = Figure(figsize=figsize, dpi=CSS_DPI * SCALE)
         self.canvas = FigureCanvasAgg(self.figure)
-        self.dynamic, self.cursor = [], []
-        self._background = self._with_data = None
+        self.dynamic = []
+        self._background = None
         self._layout = self._data = None
         self.full_draws = 0  # whole-figure draws (tests and benchmarks read these counters)
         self.data_draws = 0  # data-layer draws
+        self.notice = self.figure.text(
+            0.5, 0.5, "", ha="center", va="center", fontsize=FONT + 2, wrap=True,
+            bbox={"boxstyle": "round", "facecolor": "#fdecea", "edgecolor": "#c62828"},
+        )  # fmt: skip
+        self.notice.set_animated(True)
 
-    def animate(self, *artists, cursor: bool = False):
+    @property
+    def css_size(self) -> tuple[int, int]:
+        """Display size in CSS pixels (the image holds SCALE times as many in each direction)."""
+        width, height = self.figure.get_size_inches()
+        return round(width * CSS_DPI), round(height * CSS_DPI)
+
+    def animate(self, *artists):
         """Mark artists as changing; they are left out of the background."""
         for artist in artists:
             artist.set_animated(True)
-            (self.cursor if cursor else self.dynamic).append(artist)
+            self.dynamic.append(artist)
         return artists
 
-    def render(self, layout, data=None) -> bytes:
-        """PNG bytes of the figure; `data` is a key for the data layer's content (None: always redraw it)."""
+    def render(self, layout, data=None) -> memoryview:
+        """The figure's RGBA pixels; `data` keys the data layer's content (None: always redraw it).
+
+        The pixels are the canvas itself, not a copy: use them before the figure draws again.
+        """
         if layout != self._layout or self._background is None:
             self.canvas.draw()  # everything except the animated artists
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout, self._with_data = layout, None
+            self._layout, self._data = layout, None
             self.full_draws += 1
-        renderer = self.canvas.get_renderer()
-        if data is None or self._with_data is None or data != self._data:
+        if data is None or data != self._data:
             self.canvas.restore_region(self._background)
-            self._draw(self.dynamic, renderer)
-            self._with_data = self.canvas.copy_from_bbox(self.figure.bbox) if self.cursor else None
+            renderer = self.canvas.get_renderer()
+            for artist in self.dynamic:
+                if artist.get_visible():
+                    artist.draw(renderer)
             self._data = data
             self.data_draws += 1
-        else:
-            self.canvas.restore_region(self._with_data)
-        self._draw(self.cursor, renderer)
-        return self.png()
+        return self.image()
 
-    @staticmethod
-    def _draw(artists, renderer):
-        for artist in artists:
-            if artist.get_visible():
-                artist.draw(renderer)
+    def show_message(self, message: str) -> memoryview:
+        """The empty axes with `message` in place of any data: what an explorer shows while it has none."""
+        if self._background is None:
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.canvas.restore_region(self._background)
+        self.notice.set_text(message)
+        self.notice.draw(self.canvas.get_renderer())
+        self._data = None  # the next render draws the data again
+        return self.image()
 
-    def png(self) -> bytes:
-        """The canvas as PNG; light compression keeps encoding fast."""
-        width, height = self.canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+    @property
+    def pixel_size(self) -> tuple[int, int]:
+        """Width and height of the image in pixels."""
+        return self.canvas.get_width_height()
+
+    def image(self) -> memoryview:
+        """The canvas's RGBA pixels (height, width, 4): no copy, no PNG (encoding costs more than drawing)."""
+        return self.canvas.buffer_rgba()
 
 
 def nice_ceiling(value: float) -> float:
@@ -84,44 +109,137 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
+def log_limits(values: np.ndarray) -> tuple[float, float, bool]:
+    """Whole decades around the positive values, and whether some values (0, underflow) lie below them.
+
+    Values that are 0 are drawn on the lower limit, which is then marked as a floor.
+    """
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size == 0:
+        return 1e-1, 1e1, True
+    low = math.floor(math.log10(positive.min()))
+    high = max(math.ceil(math.log10(positive.max())), low + 1)
+    floor = bool((values <= 0).any())
+    if floor:
+        low -= 1  # room below the smallest real value, so the floor line is not mistaken for data
+    return 10.0**low, 10.0**high, floor
+
+
+def _style(ax) -> None:
+    ax.tick_params(labelsize=FONT)
+    ax.yaxis.label.set_size(FONT)
+    ax.xaxis.label.set_size(FONT)
+
+
+class CellImage(Artist):
+    """Coloured cells (H, T, 4) filling an Axes, enlarged by repeating pixels.
+
+    imshow would resample and colour every screen pixel on each redraw; repeating ready-made colours with
+    one numpy index is several times cheaper at 2x, and cells stay sharp-edged.
+    """
+
+    def __init__(self, ax):
+        super().__init__()
+        self.ax = ax
+        self.cells = None  # (H, T, 4) uint8, unit 0 in the top row
+        self._index = (None, None, None)  # (size key, pixel -> row, pixel -> column)
+
+    def set_cells(self, rgba: np.ndarray) -> None:
+        self.cells = rgba
+
+    def draw(self, renderer):
+        if not self.get_visible() or self.cells is None:
+            return
+        x0, y0, x1, y1 = (round(v) for v in self.ax.bbox.extents)
+        H, T = self.cells.shape[:2]
+        key = (x1 - x0, y1 - y0, H, T)
+        if self._index[0] != key:
+            rows = np.arange(y1 - y0)[::-1] * H // (y1 - y0)  # (height,): cell row per pixel row, bottom up
+            columns = np.arange(x1 - x0) * T // (x1 - x0)  # (width,)
+            self._index = (key, rows, columns)
+        _, rows, columns = self._index
+        cells = np.ascontiguousarray(self.cells).view(np.uint32)[..., 0]  # (H, T): one RGBA pixel per number
+        pixels = cells.take(columns, axis=1).take(rows, axis=0)  # (height, width), Agg's bottom row first
+        pixels = pixels.view(np.uint8).reshape(*pixels.shape, 4)  # (height, width, 4)
+        gc = renderer.new_gc()
+        gc.set_clip_rectangle(self.ax.bbox)
+        renderer.draw_image(gc, x0, y0, pixels)
+        gc.restore()
+
+
 class HiddenStateFigure(BlitFigure):
     """Heatmap of h_t, a few unit trajectories, ||h_t|| and ||dh_T/dh_t||, with the selected step marked."""
 
     UNITS_SHOWN = 4
+    GRAD_TICKS = 5  # at most this many labelled decades (plus one) on the gradient axis
 
     def __init__(self, hidden_size: int, steps: int):
-        super().__init__(figsize=(7.2, 6.6))
+        super().__init__(figsize=(6.4, 6.2))
         fig = self.figure
-        self.ax_heat, self.ax_units, self.ax_norm, self.ax_grad = axes = fig.subplots(
-            4, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1, 1, 1]}
+        grid = fig.add_gridspec(4, 2, width_ratios=[40, 1], height_ratios=[2.1, 1, 1, 1.2])
+        self.ax_heat = fig.add_subplot(grid[0, 0])
+        self.ax_units, self.ax_norm, self.ax_grad = (
+            fig.add_subplot(grid[row, 0], sharex=self.ax_heat) for row in (1, 2, 3)
         )
-        fig.subplots_adjust(left=0.11, right=0.97, top=0.95, bottom=0.08, hspace=0.32)
-        empty = np.zeros((hidden_size, steps))
-        self.heat = self.ax_heat.imshow(
-            empty, aspect="auto", cmap="RdBu_r", interpolation="none", vmin=-1, vmax=1
-        )
+        self.ax_colour = fig.add_subplot(grid[0, 1])
+        axes = (self.ax_heat, self.ax_units, self.ax_norm, self.ax_grad)
+        fig.subplots_adjust(left=0.16, right=0.9, top=0.95, bottom=0.08, hspace=0.42, wspace=0.04)
+        # The heatmap is coloured cells (see CellImage): this scale colours them and feeds the colourbar.
+        self.colours = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
+        self.heat = CellImage(self.ax_heat)
+        self.ax_heat.add_artist(self.heat)
+        self.colourbar = fig.colorbar(self.colours, cax=self.ax_colour)
+        self.colourbar.set_label("h_t", fontsize=FONT)
+        self.ax_colour.tick_params(labelsize=FONT)
         self.ax_heat.set_ylabel("unit")
         self.ax_heat.yaxis.set_major_locator(MaxNLocator(integer=True))
-        self.ax_heat.set_title("h_t of every unit (colour) over time", fontsize=10)
+        self.ax_heat.set_title("h_t of every unit (colour) over time", fontsize=FONT + 1)
         self.unit_lines = self.ax_units.plot(np.zeros((steps, self.UNITS_SHOWN)), lw=1.2)
+        for unit, line in enumerate(self.unit_lines):
+            line.set_label(f"unit {unit}")
         self.ax_units.set_ylabel("h_t[unit]")
+        self.legend = self.ax_units.legend(
+            loc="upper center", bbox_to_anchor=(0.5, 1.32), ncol=self.UNITS_SHOWN, fontsize=FONT,
+            frameon=False, handlelength=1.5, columnspacing=1.2,
+        )  # fmt: skip
         (self.norm_line,) = self.ax_norm.plot(np.zeros(steps), color="k", lw=1.2)
         self.ax_norm.set_ylabel("||h_t||")
         (self.grad_line,) = self.ax_grad.semilogy(np.ones(steps), color="tab:purple", lw=1.2)
-        self.ax_grad.set_ylabel("||dh_T/dh_t||")
+        self.ax_grad.set_ylabel("||dh_T/dh_t||_F")
         self.ax_grad.set_xlabel("time step t")
-        self.step_lines = [ax.axvline(0, color="k", lw=1, ls="--") for ax in axes]
+        # Its range follows every new data set, so its ticks are data-layer artists of our own: redrawing
+        # matplotlib's whole y-axis on each change would cost more than the rest of the picture.
+        self.ax_grad.yaxis.set_major_locator(NullLocator())
+        self.ax_grad.yaxis.set_minor_locator(NullLocator())
+        left_edge = blended_transform_factory(self.ax_grad.transAxes, self.ax_grad.transData)
+        (self.grad_ticks,) = self.ax_grad.plot(
+            [], [], ls="none", marker=TICKLEFT, markersize=3.5, markeredgewidth=0.8, color="k",
+            transform=left_edge, clip_on=False,
+        )  # fmt: skip
+        self.grad_labels = [
+            self.ax_grad.text(-0.012, 1, "", transform=left_edge, ha="right", va="center", fontsize=FONT)
+            for _ in range(self.GRAD_TICKS + 1)
+        ]
+        self.floor_line = self.ax_grad.axhline(1, color="tab:red", lw=1, ls=":")
+        self.floor_text = self.ax_grad.text(
+            0.01, 0.94, "", transform=self.ax_grad.transAxes, fontsize=FONT, color="tab:red", va="top",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
+        )  # fmt: skip
+        for ax in axes:
+            _style(ax)
+            ax.yaxis.set_label_coords(-0.135, 0.5)  # aligned labels, and no layout pass on each redraw
+        for ax in axes[:-1]:
+            ax.tick_params(labelbottom=False)  # one time axis, at the bottom
+        self.axes = axes
         self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line)
-        self.animate(*self.step_lines, cursor=True)
+        self.animate(self.grad_ticks, *self.grad_labels, self.floor_line, self.floor_text)
+        self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
 
-    # One fixed range for ||dh_T/dh_t||: curves move while the axis stays, so settings compare at a glance,
-    # and changing a setting never forces a full redraw. Values outside are pinned to the edge.
-    GRAD_LIMITS = (1e-20, 1e20)
-
-    def update(self, states: np.ndarray, grads: np.ndarray, step: int, bound: float | None) -> bytes:
+    def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> memoryview:
         """Put new data into the existing artists and render; states (T, H), grads (T,).
 
         `bound` limits |h_t| when known (1 for tanh); for relu the limits follow the data in coarse steps.
+        The gradient axis spans the whole decades of the data; zeros (no gradient) sit on a marked floor.
         """
         T, H = states.shape
         states = np.nan_to_num(states, nan=0.0, posinf=1e30, neginf=-1e30)
@@ -131,50 +249,91 @@ class HiddenStateFigure(BlitFigure):
             limit, norm_top = nice_ceiling(float(np.abs(states).max())), nice_ceiling(float(norms.max()))
         else:
             limit, norm_top = bound, bound * math.sqrt(H)  # ||h_t|| <= bound * sqrt(H)
-        self.heat.set_data(states.T)  # (H, T)
-        self.heat.set_extent((-0.5, T - 0.5, H - 0.5, -0.5))
-        self.heat.set_clim(-limit, limit)
+        low, high, floor = log_limits(grads)
+        if self.colours.get_clim() != (-limit, limit):
+            self.colours.set_clim(-limit, limit)  # a new colourbar: part of the layout, so redrawn below
+        self.heat.set_cells(self.colours.to_rgba(states.T, bytes=True))  # (H, T, 4)
         t = np.arange(T)
         for unit, line in enumerate(self.unit_lines):
             line.set_visible(unit < H)
             if unit < H:
                 line.set_data(t, states[:, unit])
         self.norm_line.set_data(t, norms)
-        self.grad_line.set_data(t, np.clip(grads, *self.GRAD_LIMITS))
-        for line in self.step_lines:
-            line.set_xdata([step, step])
+        self.grad_line.set_data(t, np.maximum(grads, low))
+        self.ax_grad.set_ylim(low, high)
+        self._label_decades(round(math.log10(low)), round(math.log10(high)))
+        self.floor_line.set_ydata([low, low])
+        self.floor_line.set_visible(floor)
+        self.floor_text.set_text(f"floor: 0 (no gradient at all) is drawn at {low:.0e}" if floor else "")
+        self.limits = (limit, norm_top, low, high, floor)
         layout = (T, H, limit, norm_top)
         if layout != self._layout:
             self.ax_heat.set_xlim(-0.5, T - 0.5)
             self.ax_heat.set_ylim(H - 0.5, -0.5)
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
-            self.ax_grad.set_ylim(*self.GRAD_LIMITS)
         return self.render(layout, data=(states.tobytes(), grads.tobytes(), H))
+
+    def _label_decades(self, low: int, high: int) -> None:
+        """Ticks labelled '1e-20' ... on the gradient axis, every few decades up from the bottom."""
+        stride = max(1, math.ceil((high - low) / self.GRAD_TICKS))
+        decades = list(range(low, high + 1, stride))
+        self.grad_ticks.set_data([0] * len(decades), [10.0**d for d in decades])
+        for index, label in enumerate(self.grad_labels):
+            shown = index < len(decades)
+            label.set_visible(shown)
+            if shown:
+                label.set_y(10.0 ** decades[index])
+                label.set_text(f"1e{decades[index]}")
+
+    def drawn_decades(self) -> list[str]:
+        """The labels written on the gradient axis, bottom to top."""
+        return [label.get_text() for label in self.grad_labels if label.get_visible()]
+
+    def marks(self, step: int) -> list[list[float]]:
+        """Where the page draws the step marker: [x, top, bottom] per panel, as fractions of the picture."""
+        width = self.figure.bbox.width
+        x = float(self.ax_heat.transData.transform((step, 0))[0] / width)
+        return [[x, 1 - ax.get_position().y1, 1 - ax.get_position().y0] for ax in self.axes]
+
+    def describe(self, states: np.ndarray, grads: np.ndarray, step: int) -> str:
+        """The alt text: what the four panels show for these data."""
+        T, H = states.shape
+        limit, norm_top, low, high, floor = self.limits
+        shown = min(H, self.UNITS_SHOWN)
+        return (
+            f"Four panels over time steps 0 to {T - 1}. A heatmap of h_t for all {H} units, colour from "
+            f"{-limit:g} (blue) to {limit:g} (red); lines for units 0 to {shown - 1}; ||h_t|| from 0 to "
+            f"{norm_top:.3g}; and the Frobenius norm ||dh_T/dh_t|| on a log axis from {low:.0e} to {high:.0e}"
+            f"{', with zeros drawn on a marked floor' if floor else ''}. A dashed line marks t = {step}."
+        )
 
 
 class PackingFigure(BlitFigure):
     """The padded grid (rows are sequences) above the packed `data` strip, grouped by time step."""
 
     COLOURS = ("#8ecae6", "#ffb703", "#90be6d", "#f4a6c1", "#cdb4db")
+    GAP = 0.6  # empty room between two time-step groups of the packed strip
 
     def __init__(self):
-        super().__init__(figsize=(8.4, 4.2))
+        super().__init__(figsize=(7.4, 3.5))
         fig = self.figure
-        self.ax_grid, self.ax_data = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1.2, 1]})
-        fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.02, hspace=0.35)
+        self.ax_grid, self.ax_data = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1.25, 1]})
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.01, hspace=0.3)
         cells = MAX_SEQUENCES * MAX_LENGTH
-        self.ax_grid.set_xlim(-2.2, MAX_LENGTH)
-        self.ax_grid.set_ylim(MAX_SEQUENCES, -0.8)
+        self.ax_grid.set_xlim(-2.6, MAX_LENGTH + 0.2)
+        self.ax_grid.set_ylim(MAX_SEQUENCES, -0.9)
         self.ax_grid.set_title(
-            "padded batch (batch_first): row i is sequence i, grey cells are padding", fontsize=9
+            "padded batch (batch_first): row i is sequence i, grey cells are padding", fontsize=FONT + 0.5
         )
         self.step_texts = [
-            self.ax_grid.text(t + 0.5, -0.4, "", ha="center", fontsize=8) for t in range(MAX_LENGTH)
+            self.ax_grid.text(t + 0.5, -0.45, "", ha="center", fontsize=FONT) for t in range(MAX_LENGTH)
         ]
-        self.ax_data.set_xlim(0, cells)
-        self.ax_data.set_ylim(3.2, -0.6)
-        self.ax_data.set_title("PackedSequence.data: step by step, longest sequence first", fontsize=9)
+        self.ax_data.set_xlim(-0.2, cells + self.GAP * (MAX_LENGTH - 1) + 0.2)
+        self.ax_data.set_ylim(1.75, -0.35)
+        self.ax_data.set_title(
+            "PackedSequence.data: step by step, longest sequence first", fontsize=FONT + 0.5
+        )
         for ax in (self.ax_grid, self.ax_data):
             ax.set_axis_off()
         self.grid_boxes = [
@@ -184,13 +343,19 @@ class PackingFigure(BlitFigure):
             [self._label(self.ax_grid, t, i) for t in range(MAX_LENGTH)] for i in range(MAX_SEQUENCES)
         ]
         self.row_texts = [
-            self.ax_grid.text(-0.15, i + 0.5, "", ha="right", va="center", fontsize=8)
+            self.ax_grid.text(-0.15, i + 0.5, "", ha="right", va="center", fontsize=FONT)
             for i in range(MAX_SEQUENCES)
         ]
         self.data_boxes = [self._box(self.ax_data, k, 0) for k in range(cells)]
         self.data_texts = [self._label(self.ax_data, k, 0) for k in range(cells)]
-        self.group_texts = [self.ax_data.text(0, 1.6, "", ha="center", fontsize=7) for _ in range(MAX_LENGTH)]
-        self.fields_text = self.ax_data.text(0, 2.8, "", fontsize=8, family="monospace")
+        self.group_texts = [
+            self.ax_data.text(0, 1.25, "", ha="center", va="top", fontsize=FONT) for _ in range(MAX_LENGTH)
+        ]
+        self.group_lines = [self.ax_data.plot([], [], color="0.3", lw=1)[0] for _ in range(MAX_LENGTH)]
+        self.data_notice = self.ax_data.text(
+            0.5, 0.55, "", transform=self.ax_data.transAxes, ha="center", va="center", fontsize=FONT + 0.5,
+            color="#611a15", bbox={"boxstyle": "round", "facecolor": "#fdecea", "edgecolor": "#c62828"},
+        )  # fmt: skip
         self.animate(
             *sum(self.grid_boxes, []),
             *sum(self.grid_texts, []),
@@ -198,8 +363,9 @@ class PackingFigure(BlitFigure):
             *self.data_boxes,
             *self.data_texts,
             *self.group_texts,
+            *self.group_lines,
             *self.step_texts,
-            self.fields_text,
+            self.data_notice,
         )
 
     @staticmethod
@@ -208,52 +374,71 @@ class PackingFigure(BlitFigure):
 
     @staticmethod
     def _label(ax, x, y):
-        return ax.text(x + 0.5, y + 0.5, "", ha="center", va="center", fontsize=8)
+        return ax.text(x + 0.5, y + 0.5, "", ha="center", va="center", fontsize=FONT)
 
-    def update(self, layout: PackingLayout) -> bytes:
+    def update(self, layout: PackingLayout) -> memoryview:
         """Show one layout; every number drawn comes from the real tensors in `layout`."""
-        N, L = layout.padded.shape
+        self._draw_grid(layout.lengths, layout.padded)
+        owner = {10 * (i + 1) + t + 1: i for i, n in enumerate(layout.lengths) for t in range(n)}
+        values = [int(v) for v in layout.data.tolist()]
+        x = 0.0
+        positions = []
+        for t, size in enumerate(layout.batch_sizes.tolist()):  # group t holds batch_sizes[t] values
+            self.group_texts[t].set_position((x + size / 2, 1.25))
+            self.group_texts[t].set_text(f"t={t}: {size}")
+            self.group_lines[t].set_data([x + 0.04, x + size - 0.04], [1.1, 1.1])
+            positions += [x + k for k in range(size)]
+            x += size + self.GAP
+        for t in range(len(layout.batch_sizes), MAX_LENGTH):
+            self.group_texts[t].set_text("")
+            self.group_lines[t].set_data([], [])
+        for k, (box, text) in enumerate(zip(self.data_boxes, self.data_texts, strict=True)):
+            shown = k < len(values)
+            box.set_visible(shown)
+            text.set_text(str(values[k]) if shown else "")
+            if shown:
+                box.set_x(positions[k] + 0.04)
+                text.set_x(positions[k] + 0.5)
+                box.set_facecolor(self.COLOURS[owner[values[k]]])
+        self.data_notice.set_text("")
+        self.data_notice.set_visible(False)
+        return self.render(layout=None)
+
+    def update_refused(self, lengths: list[int], padded, reason: str) -> memoryview:
+        """The padded grid for `lengths` and, where the packed strip was, why there is none."""
+        self._draw_grid(lengths, padded)
+        for box, text in zip(self.data_boxes, self.data_texts, strict=True):
+            box.set_visible(False)
+            text.set_text("")
+        for text, line in zip(self.group_texts, self.group_lines, strict=True):
+            text.set_text("")
+            line.set_data([], [])
+        self.data_notice.set_text(reason)
+        self.data_notice.set_visible(True)
+        return self.render(layout=None)
+
+    def _draw_grid(self, lengths: list[int], padded) -> None:
+        N, L = padded.shape
         for t, text in enumerate(self.step_texts):
             text.set_text(f"t={t}" if t < L else "")
         for i in range(MAX_SEQUENCES):
             inside = i < N
-            self.row_texts[i].set_text(f"seq {i} (len {layout.lengths[i]})" if inside else "")
+            self.row_texts[i].set_text(f"seq {i} (len {lengths[i]})" if inside else "")
             for t in range(MAX_LENGTH):
                 visible = inside and t < L
-                valid = visible and t < layout.lengths[i]
+                valid = visible and t < lengths[i]
                 self.grid_boxes[i][t].set_visible(visible)
                 self.grid_boxes[i][t].set_facecolor(self.COLOURS[i] if valid else "#dddddd")
-                self.grid_texts[i][t].set_text(f"{layout.padded[i, t].item():g}" if visible else "")
-        owner = {10 * (i + 1) + t + 1: i for i, n in enumerate(layout.lengths) for t in range(n)}
-        values = [int(v) for v in layout.data.tolist()]
-        for k, (box, text) in enumerate(zip(self.data_boxes, self.data_texts, strict=True)):
-            box.set_visible(k < len(values))
-            text.set_text(str(values[k]) if k < len(values) else "")
-            if k < len(values):
-                box.set_facecolor(self.COLOURS[owner[values[k]]])
-        start = 0
-        for t, text in enumerate(self.group_texts):
-            if t < len(layout.batch_sizes):
-                size = int(layout.batch_sizes[t])
-                text.set_position((start + size / 2, 1.6))
-                text.set_text(f"t={t}\n{size}")
-                start += size
-            else:
-                text.set_text("")
-        self.fields_text.set_text(
-            f"batch_sizes={_as_list(layout.batch_sizes)}  sorted_indices={_as_list(layout.sorted_indices)}  "
-            f"unsorted_indices={_as_list(layout.unsorted_indices)}"
-        )
-        return self.render(layout=None)
+                self.grid_texts[i][t].set_text(f"{padded[i, t].item():g}" if visible else "")
 
     def drawn_data(self) -> list[int]:
         """The numbers shown in the packed strip, left to right."""
         return [int(t.get_text()) for t in self.data_texts if t.get_text()]
 
     def drawn_batch_sizes(self) -> list[int]:
-        """The batch size written under each time-step group."""
-        return [int(t.get_text().split("\n")[1]) for t in self.group_texts if t.get_text()]
+        """The batch size written over each time-step group."""
+        return [int(t.get_text().split(": ")[1]) for t in self.group_texts if t.get_text()]
 
-
-def _as_list(tensor) -> list | None:
-    return None if tensor is None else tensor.tolist()
+    def drawn_lengths(self) -> list[int]:
+        """The lengths written beside the rows of the padded grid."""
+        return [int(t.get_text().split("len ")[1].rstrip(")")) for t in self.row_texts if t.get_text()]

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -92,25 +93,22 @@ def gradient_norms(rnn: nn.RNN, states: torch.Tensor) -> torch.Tensor:
     The running product is renormalised each step and its size kept as a log, so tiny or huge values neither
     underflow (denormals are very slow) nor overflow.
     """
-    W = rnn.weight_hh_l0.detach().double()  # (H, H)
-    h = states.double()  # (T, H)
-    if rnn.nonlinearity == "tanh":
-        slope = 1 - h**2  # (T, H), tanh' written with the output
-    else:
-        slope = (h > 0).double()  # (T, H), relu'
+    W = rnn.weight_hh_l0.detach().double().numpy()  # (H, H)
+    h = states.detach().double().numpy()  # (T, H)
+    slope = 1 - h**2 if rnn.nonlinearity == "tanh" else (h > 0).astype(np.float64)  # (T, H), f'(a_t)
+    steps = slope[:, :, None] * W  # (T, H, H): dh_t/dh_{t-1} for every t, in one go
     T, H = h.shape
-    log_norms = torch.empty(T, dtype=torch.float64)  # (T,), log ||dh_T/dh_t||
-    direction = torch.eye(H, dtype=torch.float64)  # (H, H), dh_T/dh_t divided by its norm
-    log_size = 0.5 * math.log(H)  # ||I||_F = sqrt(H)
-    direction /= math.sqrt(H)
+    log_norms = np.empty(T)  # (T,), log ||dh_T/dh_t||
+    direction = np.eye(H) / math.sqrt(H)  # (H, H), dh_T/dh_t divided by its norm (||I||_F = sqrt(H))
+    log_size = 0.5 * math.log(H)
     log_norms[T - 1] = log_size
-    for t in range(T - 1, 0, -1):
-        direction = direction @ (slope[t, :, None] * W)  # (H, H), times dh_t/dh_{t-1}
-        size = torch.linalg.matrix_norm(direction).item()
+    for t in range(T - 1, 0, -1):  # numpy: on 32x32 matrices its per-call cost is a third of torch's
+        direction = direction @ steps[t]  # (H, H)
+        size = math.sqrt(float(np.vdot(direction, direction)))  # Frobenius norm
         if size == 0.0:  # every path is cut (relu units all off): no gradient reaches earlier steps
             log_norms[:t] = -math.inf
             break
         direction /= size
         log_size += math.log(size)
         log_norms[t - 1] = log_size
-    return log_norms.exp()  # (T,)
+    return torch.from_numpy(np.exp(log_norms))  # (T,)

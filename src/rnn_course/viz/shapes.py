@@ -92,11 +92,12 @@ def explain(error: str) -> str:
         )
     if "Expected input to be 2D or 3D" in error:
         return (
-            "nn.RNN takes (L, H_in) unbatched or (L, N, H_in) batched input; there is no room for a 4th axis."
+            "nn.RNN takes (L, H_in) unbatched or (L, N, H_in) batched input ((N, L, H_in) with "
+            "batch_first=True); there is no room for a 4th axis."
         )
     if "Expected hidden size" in error or "hx should also be" in error:
         return (
-            "h0 must be (D*num_layers, N, H_out), or (D*num_layers, H_out) for unbatched input, "
+            "h0 must be (D*num_layers, N, H), or (D*num_layers, H) for unbatched input, "
             "whatever batch_first says."
         )
     return "nn.RNN rejects this combination of settings."
@@ -120,7 +121,7 @@ def shape_report(c: ShapeConfig) -> ShapeReport:
     shapes, axes = {"input": tuple(x.shape)}, {"input": _input_axes(c)}
     if h0 is not None:
         shapes["h0"] = tuple(h0.shape)
-        axes["h0"] = ("D*num_layers", "H_out") if h0.dim() == 2 else ("D*num_layers", "N", "H_out")
+        axes["h0"] = ("D*num_layers", "H") if h0.dim() == 2 else ("D*num_layers", "N", "H")
     try:
         with torch.no_grad():
             output, h_n = rnn(x, h0)  # (L, N, D*H) and (D*num_layers, N, H)
@@ -129,9 +130,9 @@ def shape_report(c: ShapeConfig) -> ShapeReport:
     unbatched = c.input_kind == "unbatched 2-D"
     shapes["output"] = tuple(output.shape)
     if unbatched:
-        axes["output"] = ("L", "D*H_out")
+        axes["output"] = ("L", "D*H")
     else:
-        axes["output"] = ("N", "L", "D*H_out") if c.batch_first else ("L", "N", "D*H_out")
+        axes["output"] = ("N", "L", "D*H") if c.batch_first else ("L", "N", "D*H")
     shapes["h_n"] = tuple(h_n.shape)
-    axes["h_n"] = ("D*num_layers", "H_out") if unbatched else ("D*num_layers", "N", "H_out")
+    axes["h_n"] = ("D*num_layers", "H") if unbatched else ("D*num_layers", "N", "H")
     return ShapeReport(shapes, axes)

@@ -1,11 +1,18 @@
-"""ipywidgets explorers: every control change recomputes with real PyTorch and updates one kept figure."""
+"""ipywidgets explorers: every control change recomputes with real PyTorch and updates one kept figure.
+
+An explorer never shows a stale result beside an error: every derived field and picture is cleared or
+replaced by a message, and comes back when the error goes.
+"""
 
 import copy
 import html
+import math
 
 import ipywidgets as widgets
 import torch.nn as nn
+from torch.nn.utils.rnn import pad_sequence
 
+from rnn_course.controls import NameSliders, PlotImage
 from rnn_course.viz.figures import HiddenStateFigure, PackingFigure
 from rnn_course.viz.hidden import (
     SIGNALS,
@@ -18,11 +25,12 @@ from rnn_course.viz.hidden import (
     spectral_radius,
     with_nonlinearity,
 )
-from rnn_course.viz.packing import MAX_LENGTH, packing_layout
+from rnn_course.viz.packing import MAX_LENGTH, labelled_batch, packing_layout
 from rnn_course.viz.shapes import H0_KINDS, INPUT_KINDS, LIMITS, ShapeConfig, shape_report
 from rnn_course.viz.threads import one_thread
 
-WIDE = {"description_width": "140px"}
+WIDE = {"description_width": "170px"}  # room for the longest description, "spectral radius of W_hh" (155 px)
+ROW = {"width": "440px"}  # a control with its description: two columns fit a notebook, each slider ~260 px
 
 
 class Explorer:
@@ -34,18 +42,46 @@ class Explorer:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _error_html(err: Exception) -> str:
-    """An unexpected exception as a short preformatted line, shown in place of a traceback."""
-    return f"<pre>{html.escape(type(err).__name__ + ': ' + str(err))}</pre>"
+def number(value: float, digits: int = 3) -> str:
+    """A readable number: 0.125, -0.500, 1.95e+06, -3.20e-05, 0; never '-0.000' or a run of digits."""
+    if not math.isfinite(value) or value == 0:
+        return "0" if value == 0 else str(value)
+    if abs(value) >= 10**4 or abs(value) < 10**-digits:
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{digits}f}"
+
+
+def error_html(title: str, message: str, explanation: str = "") -> str:
+    """An error that looks like one: a heading, colour, role=alert, long lines wrapped between words."""
+    detail = f"<p style='margin: 4px 0 0'>{html.escape(explanation)}</p>" if explanation else ""
+    return (
+        "<div role='alert' class='rnn-error' style='border-left: 4px solid #c62828; background: #fdecea; "
+        "color: #611a15; padding: 6px 10px; margin: 4px 0; max-width: 60em'>"
+        f"<b>{html.escape(title)}</b>"
+        "<pre style='white-space: pre-wrap; overflow-wrap: break-word; word-break: normal; margin: 4px 0 0; "
+        f"background: none; color: inherit; font-size: 0.95em'>{html.escape(message)}</pre>{detail}</div>"
+    )
+
+
+def _unexpected(err: Exception) -> str:
+    """An exception nobody planned for, shown in place of a traceback."""
+    return error_html("Something went wrong", f"{type(err).__name__}: {err}")
 
 
 def _int_slider(name, value, low, high, css=None):
     slider = widgets.IntSlider(
-        value=value, min=low, max=high, description=name, style=WIDE, continuous_update=True
+        value=value, min=low, max=high, description=name, style=WIDE, layout=ROW, continuous_update=True
     )
     if css:
         slider.add_class(css)
     return slider
+
+
+def _plot(css: str, figure) -> PlotImage:
+    pixel_width, pixel_height = figure.pixel_size
+    return PlotImage(width=figure.css_size[0], pixel_width=pixel_width, pixel_height=pixel_height).add_class(
+        css
+    )
 
 
 class ShapeExplorer(Explorer):
@@ -57,18 +93,22 @@ class ShapeExplorer(Explorer):
         ints = {name: _int_slider(name, getattr(config, name), *LIMITS[name]) for name in LIMITS}
         ints["input_size"].add_class("rnn-shape-input-size")
         ints["feature_size"].add_class("rnn-shape-feature-size")
-        ints["feature_size"].description = "feature size (x.size(-1))"
+        ints["feature_size"].description = "feature size x.size(-1)"
+        ints["seq_len"].description = "sequence length L"
+        ints["batch"].description = "batch size N"
+
+        def menu(options, value, description):
+            return widgets.Dropdown(
+                options=options, value=value, description=description, style=WIDE, layout=ROW
+            )
+
         self.controls = {
             **ints,
             "bidirectional": widgets.Checkbox(value=config.bidirectional, description="bidirectional"),
             "batch_first": widgets.Checkbox(value=config.batch_first, description="batch_first"),
-            "nonlinearity": widgets.Dropdown(
-                options=["tanh", "relu"], value=config.nonlinearity, description="nonlinearity", style=WIDE
-            ),
-            "input_kind": widgets.Dropdown(
-                options=INPUT_KINDS, value=config.input_kind, description="input", style=WIDE
-            ),
-            "h0_kind": widgets.Dropdown(options=H0_KINDS, value=config.h0_kind, description="h0", style=WIDE),
+            "nonlinearity": menu(["tanh", "relu"], config.nonlinearity, "nonlinearity"),
+            "input_kind": menu(INPUT_KINDS, config.input_kind, "input x"),
+            "h0_kind": menu(H0_KINDS, config.h0_kind, "h0"),
         }
         self.readout = widgets.HTML().add_class("rnn-shape-readout")
         self.error = widgets.HTML().add_class("rnn-shape-error")
@@ -94,11 +134,15 @@ class ShapeExplorer(Explorer):
                 c["h0_kind"],
             ]
         )
-        self.widget = widgets.VBox([widgets.HBox([module, data]), self.readout, self.error])
+        names = NameSliders(root="rnn-shape-explorer")
+        self.widget = widgets.VBox(
+            [widgets.HBox([module, data], layout={"flex_flow": "row wrap"}), self.readout, self.error, names]
+        )
         self.widget.add_class("rnn-shape-explorer")
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.report = None
+        self.shown = {}  # tensor -> shape in the table now, so the next change can mark what moved
         self.update()
 
     def config(self) -> ShapeConfig:
@@ -113,25 +157,45 @@ class ShapeExplorer(Explorer):
             self.controls["batch"].disabled = self.controls["input_kind"].value == "unbatched 2-D"
             with one_thread():
                 self.report = shape_report(self.config())
-            self.readout.value = _shape_table(self.report)
+            self.readout.value = shape_table(self.report, self.shown)
+            self.shown = dict(self.report.shapes)
             if self.report.error:
-                self.error.value = (
-                    f"<pre>{html.escape(self.report.error)}</pre>"
-                    f"<p>{html.escape(self.report.explanation)}</p>"
+                self.error.value = error_html(
+                    "nn.RNN raised an error", self.report.error, self.report.explanation
                 )
             else:
                 self.error.value = ""
         except Exception as err:  # a widget callback must never leak a traceback
-            self.error.value = _error_html(err)
+            self.report, self.shown, self.readout.value = None, {}, ""
+            self.error.value = _unexpected(err)
 
 
-def _shape_table(report) -> str:
-    rows = "".join(
-        f"<tr><td><code>{name}</code></td><td><code>{tuple(shape)}</code></td>"
-        f"<td>({', '.join(report.axes[name])})</td></tr>"
-        for name, shape in report.shapes.items()
+CHANGED = "background: #fff3b0"
+
+
+def shape_table(report, before: dict) -> str:
+    """Every tensor's shape and axes; rows whose shape differs from `before` are highlighted."""
+    names = ["input", "h0", "output", "h_n"]
+    rows = []
+    for name in names:
+        if name not in report.shapes:
+            if name == "h0" or not report.error:
+                continue
+            cells = "<td colspan='2'><i>not computed: nn.RNN raised the error below</i></td>"
+            rows.append(f"<tr><td><code>{name}</code></td>{cells}<td></td></tr>")
+            continue
+        shape = tuple(report.shapes[name])
+        changed = bool(before) and before.get(name) != shape
+        style = f" style='{CHANGED}'" if changed else ""
+        mark = "<b>changed</b>" if changed else ""
+        rows.append(
+            f"<tr{style}><td><code>{name}</code></td><td><code>{shape}</code></td>"
+            f"<td>({', '.join(report.axes[name])})</td><td>{mark}</td></tr>"
+        )
+    return (
+        "<table class='rnn-shape-table'><tr><th>tensor</th><th>shape</th><th>axes</th><th></th></tr>"
+        f"{''.join(rows)}</table>"
     )
-    return f"<table><tr><th>tensor</th><th>shape</th><th>axes</th></tr>{rows}</table>"
 
 
 class HiddenStateExplorer(Explorer):
@@ -164,11 +228,17 @@ class HiddenStateExplorer(Explorer):
         self._bases = {}  # (hidden size) -> (rnn with the original W_hh, its W_hh, its spectral radius)
         base_radius = self._base(hidden_size)[2]
         radius = base_radius if radius is None else radius  # exact, so a given model is shown as it is
-        self.signal = widgets.Dropdown(options=SIGNALS, value=signal, description="input signal", style=WIDE)
-        self.nonlinearity = widgets.ToggleButtons(
-            options=["tanh", "relu"], value=rnn.nonlinearity if rnn is not None else "tanh"
+        self.signal = widgets.Dropdown(
+            options=SIGNALS, value=signal, description="input signal", style=WIDE, layout=ROW
         )
-        self.hidden_size = _int_slider("hidden size", hidden_size, min(4, hidden_size), 64)
+        self.nonlinearity = widgets.ToggleButtons(
+            options=["tanh", "relu"],
+            value=rnn.nonlinearity if rnn is not None else "tanh",
+            description="nonlinearity",
+            style={**WIDE, "button_width": "80px"},
+            layout=ROW,
+        )
+        self.hidden_size = _int_slider("hidden size H", hidden_size, min(4, hidden_size), 64)
         self.hidden_size.disabled = rnn is not None
         self.radius = widgets.FloatSlider(
             value=radius,
@@ -177,14 +247,16 @@ class HiddenStateExplorer(Explorer):
             step=0.05,
             description="spectral radius of W_hh",
             style=WIDE,
+            layout=ROW,
         )
         self.step = _int_slider("time step t", steps // 2, 0, steps - 1, css="rnn-hidden-step")
         self.readout = widgets.HTML().add_class("rnn-hidden-readout")
-        self.error = widgets.HTML()
-        self.image = widgets.Image(format="png").add_class("rnn-hidden-plot")
+        self.error = widgets.HTML().add_class("rnn-hidden-error")
         self.figure = HiddenStateFigure(hidden_size, steps)
+        self.image = _plot("rnn-hidden-plot", self.figure)
         controls = widgets.VBox([self.signal, self.nonlinearity, self.hidden_size, self.radius, self.step])
-        self.widget = widgets.VBox([controls, self.readout, self.error, self.image])
+        names = NameSliders(root="rnn-hidden-explorer")
+        self.widget = widgets.VBox([controls, self.readout, self.error, self.image, names])
         self.widget.add_class("rnn-hidden-explorer")
         for control in (self.signal, self.nonlinearity, self.hidden_size, self.radius):
             control.observe(self._on_model_change, names="value")
@@ -213,29 +285,54 @@ class HiddenStateExplorer(Explorer):
         try:
             with one_thread():
                 self.compute()
-            self.error.value = ""
-        except Exception as err:  # keep the last good picture and say what went wrong
-            self.error.value = _error_html(err)
+        except Exception as err:
+            self._show_error(err)
             return
+        self.error.value = ""
         self.draw()
 
     def _on_step_change(self, change):
-        self.draw()
+        if self.states is not None:
+            self.draw(picture=False)
 
-    def draw(self):
-        """Update the kept figure and the readout for the selected step (no recomputation)."""
+    def _show_error(self, err: Exception) -> None:
+        """Nothing computed before the error stays on screen: the readout empties, the picture says why."""
+        self.states = self.grads = None
+        self.error.value = _unexpected(err)
+        self.readout.value = ""
+        with self.image.hold_sync():
+            self.image.marks = []
+            self.image.show(
+                self.figure.show_message("No picture: these settings raised an error (see above)."),
+                "No picture: these settings raised an error, shown above the picture.",
+            )
+
+    def draw(self, picture: bool = True):
+        """The readout and step marker for the selected step, and with `picture` the figure's new data.
+
+        Moving the time step only moves the marker the page draws over the picture: no drawing at all.
+        """
         try:
             t = self.step.value
             h_t = self.states[t]  # (H,)
-            shown = ", ".join(f"{v:+.3f}" for v in h_t[:6].tolist())
+            shown = ", ".join(number(v) for v in h_t[:6].tolist())
+            T, H = self.states.shape
             self.readout.value = (
                 f"t = {t}: h_t[:6] = [{shown}{', ...' if len(h_t) > 6 else ''}], "
-                f"||h_t|| = {h_t.norm().item():.3g}, ||dh_T/dh_t|| = {self.grads[t].item():.3g}"
+                f"||h_t|| = {number(h_t.norm().item())}, "
+                f"||dh_T/dh_t||_F = {number(self.grads[t].item())} "
+                f"<span style='opacity: 0.75'>(Frobenius norm of the {H}x{H} Jacobian; at t = {T - 1} "
+                f"it is the identity's, sqrt(H) = {number(math.sqrt(H))})</span>"
             )
-            bound = 1.0 if self.nonlinearity.value == "tanh" else None
-            self.image.value = self.figure.update(self.states.numpy(), self.grads.numpy(), t, bound)
+            states, grads = self.states.numpy(), self.grads.numpy()
+            with self.image.hold_sync():  # picture, marker and alt text reach the page together
+                if picture:
+                    bound = 1.0 if self.nonlinearity.value == "tanh" else None
+                    self.image.set_pixels(self.figure.update(states, grads, bound))
+                self.image.marks = self.figure.marks(t)
+                self.image.alt = self.figure.describe(states, grads, t)
         except Exception as err:
-            self.error.value = _error_html(err)
+            self._show_error(err)
 
 
 class PackingExplorer(Explorer):
@@ -251,14 +348,16 @@ class PackingExplorer(Explorer):
         self.enforce_sorted = widgets.Checkbox(value=enforce_sorted, description="enforce_sorted")
         self.fields = widgets.HTML().add_class("rnn-packing-fields")
         self.error = widgets.HTML().add_class("rnn-packing-error")
-        self.image = widgets.Image(format="png").add_class("rnn-packing-plot")
         self.figure = PackingFigure()
+        self.image = _plot("rnn-packing-plot", self.figure)
+        names = NameSliders(root="rnn-packing-explorer")
         self.widget = widgets.VBox(
             [
                 widgets.HBox([widgets.VBox(self.lengths), self.enforce_sorted]),
-                self.fields,
                 self.error,
                 self.image,
+                self.fields,  # the index fields under the picture, as lesson 4 says
+                names,
             ]
         )
         self.widget.add_class("rnn-packing-explorer")
@@ -272,13 +371,11 @@ class PackingExplorer(Explorer):
 
     def update(self):
         """Pack with the real torch functions; PyTorch's own error is shown when it refuses."""
+        lengths = [s.value for s in self.lengths]
         try:
-            layout = packing_layout([s.value for s in self.lengths], enforce_sorted=self.enforce_sorted.value)
+            layout = packing_layout(lengths, enforce_sorted=self.enforce_sorted.value)
         except (RuntimeError, ValueError) as err:
-            self.error.value = (
-                f"<pre>{html.escape(str(err))}</pre><p>pack_padded_sequence wants lengths sorted "
-                "longest first unless enforce_sorted=False.</p>"
-            )
+            self._show_refusal(lengths, err)
             return
         try:
             self.error.value = ""
@@ -289,13 +386,39 @@ class PackingExplorer(Explorer):
                 f"<code>sorted_indices={_as_list(layout.sorted_indices)}</code><br>"
                 f"<code>unsorted_indices={_as_list(layout.unsorted_indices)}</code>"
             )
-            self.image.value = self.figure.update(layout)
+            self.image.show(self.figure.update(layout), _packing_alt(lengths, layout))
         except Exception as err:
-            self.error.value = _error_html(err)
+            self.layout_shown, self.fields.value = None, ""
+            self.error.value = _unexpected(err)
+
+    def _show_refusal(self, lengths, err):
+        """PyTorch's error; the fields empty; the picture keeps only the padded grid, which is still valid."""
+        self.layout_shown = None
+        self.error.value = error_html(
+            "pack_padded_sequence raised an error",
+            str(err),
+            "It wants the lengths sorted longest first unless enforce_sorted=False.",
+        )
+        self.fields.value = "<i>No PackedSequence: packing these lengths raised the error above.</i>"
+        padded = pad_sequence(labelled_batch(lengths), batch_first=True)  # (N, L_max)
+        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
+        self.image.show(
+            self.figure.update_refused(lengths, padded, reason),
+            f"A padded batch of {len(lengths)} sequences with lengths {lengths}; no packed data, because "
+            "pack_padded_sequence refused these lengths.",
+        )
+
+
+def _packing_alt(lengths, layout) -> str:
+    return (
+        f"A padded batch of {len(lengths)} sequences with lengths {lengths}, grey cells being padding; below "
+        f"it PackedSequence.data = {layout.data.int().tolist()}, in groups of "
+        f"{layout.batch_sizes.tolist()} values, one group per time step."
+    )
 
 
 def _as_list(tensor):
     return None if tensor is None else tensor.tolist()
 
 
-__all__ = ["HiddenStateExplorer", "PackingExplorer", "ShapeExplorer"]
+__all__ = ["HiddenStateExplorer", "PackingExplorer", "ShapeExplorer", "number"]

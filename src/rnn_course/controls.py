@@ -1,0 +1,297 @@
+"""Accessible controls that plain ipywidgets lack: a real choice group, a live region, a plot with alt text.
+
+Each is a small anywidget (a few lines of JavaScript shipped inline), so it works in JupyterLab and Notebook
+with no build step. Their state lives in traitlets traits, so tests drive them headless like any widget.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import anywidget
+import traitlets
+
+_CHOICE_ESM = """
+let groups = 0;
+function render({ model, el }) {
+  // JupyterLab's command-mode shortcuts (ArrowUp/Down select a cell, Enter edits it) skip this element,
+  // so the keys reach the choice the learner is on.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
+  const name = `rnn-choice-${Math.random().toString(36).slice(2)}-${groups++}`;  // one group per view
+  const fieldset = document.createElement("fieldset");
+  fieldset.className = "rnn-choice-group";
+  const legend = document.createElement("legend");
+  fieldset.append(legend);
+  el.append(fieldset);
+  let inputs = [];
+  const sync = () => {
+    const value = model.get("value");
+    inputs.forEach((input, i) => {
+      input.checked = value.includes(i);
+      input.disabled = model.get("disabled");
+    });
+  };
+  const draw = () => {
+    const multi = model.get("multi");
+    fieldset.setAttribute("role", multi ? "group" : "radiogroup");
+    legend.textContent = model.get("label");
+    fieldset.querySelectorAll("label").forEach((node) => node.remove());
+    inputs = model.get("options").map((html, i) => {
+      const label = document.createElement("label");
+      const input = document.createElement("input");
+      input.type = multi ? "checkbox" : "radio";
+      input.name = name;  // radios that share a name are one group: arrows move, Tab leaves
+      input.value = String(i);
+      const text = document.createElement("span");
+      text.innerHTML = html;  // escaped and rendered from Markdown in Python
+      label.append(input, text);
+      fieldset.append(label);
+      input.addEventListener("change", () => {
+        model.set("value", inputs.flatMap((box, j) => (box.checked ? [j] : [])));
+        model.save_changes();
+      });
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") {  // Enter submits, as in any form
+          event.preventDefault();
+          model.send({ event: "submit" });
+        }
+      });
+      return input;
+    });
+    sync();
+  };
+  const focus = (msg) => {
+    if (msg && msg.do === "focus") (inputs.find((input) => input.checked) || inputs[0])?.focus();
+  };
+  model.on("change:options change:multi change:label", draw);
+  model.on("change:value change:disabled", sync);
+  model.on("msg:custom", focus);
+  draw();
+  return () => {
+    model.off("change:options change:multi change:label", draw);
+    model.off("change:value change:disabled", sync);
+    model.off("msg:custom", focus);
+  };
+}
+export default { render };
+"""
+
+_CHOICE_CSS = """
+.rnn-choice-group { border: none; margin: 0.3em 0; padding: 0; }
+.rnn-choice-group legend { font-style: italic; padding: 0; margin-bottom: 0.2em; }
+.rnn-choice-group label {
+  display: flex; gap: 0.5em; align-items: baseline; padding: 0.15em 0; cursor: pointer;
+}
+.rnn-choice-group input:focus-visible {
+  outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 2px;
+}
+.rnn-choice-group code { white-space: pre-wrap; }
+"""
+
+
+class ChoiceGroup(anywidget.AnyWidget):
+    """Radio buttons (or checkboxes with `multi`) in one named group; Enter asks to submit."""
+
+    _esm = _CHOICE_ESM
+    _css = _CHOICE_CSS
+    options = traitlets.List(traitlets.Unicode(), help="HTML of each choice's label").tag(sync=True)
+    multi = traitlets.Bool(False, help="checkboxes (select every right choice) instead of radios").tag(
+        sync=True
+    )
+    value = traitlets.List(traitlets.Int(), help="indices of the checked choices").tag(sync=True)
+    disabled = traitlets.Bool(False, help="lock every choice").tag(sync=True)
+    label = traitlets.Unicode("", help="the group's accessible name, shown as its legend").tag(sync=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._submit_handlers = []
+        self.on_msg(self._on_message)
+
+    def on_submit(self, handler) -> None:
+        """Call `handler()` when the learner presses Enter on a choice."""
+        self._submit_handlers.append(handler)
+
+    def submit(self) -> None:
+        """What Enter does; callable from Python, as a test does."""
+        for handler in self._submit_handlers:
+            handler()
+
+    def _on_message(self, _widget, content, _buffers):
+        if isinstance(content, dict) and content.get("event") == "submit":
+            self.submit()
+
+
+_LIVE_ESM = """
+function render({ model, el }) {
+  const region = document.createElement("div");
+  region.setAttribute("role", "status");  // kept in place, so each new message is read out
+  region.setAttribute("aria-live", "polite");
+  el.append(region);
+  const draw = () => { region.innerHTML = model.get("value"); };
+  model.on("change:value", draw);
+  draw();
+  return () => model.off("change:value", draw);
+}
+export default { render };
+"""
+
+
+class LiveHTML(anywidget.AnyWidget):
+    """HTML in a live region that stays in the page, so a screen reader reads each new message."""
+
+    _esm = _LIVE_ESM
+    value = traitlets.Unicode("", help="the HTML shown and announced").tag(sync=True)
+
+
+_PLOT_ESM = """
+function render({ model, el }) {
+  // A canvas, not an <img>: the raw pixels are painted at once, with no image file to decode.
+  const frame = document.createElement("div");
+  frame.style.position = "relative";
+  frame.style.maxWidth = "100%";
+  const canvas = document.createElement("canvas");
+  canvas.setAttribute("role", "img");  // with aria-label, what alt is to an <img>
+  canvas.style.display = "block";
+  canvas.style.width = "100%";
+  canvas.style.height = "auto";
+  frame.append(canvas);
+  el.append(frame);
+  let pictures = 0, marks = [];
+  const describe = () => {
+    canvas.setAttribute("aria-label", model.get("alt"));
+    frame.style.width = `${model.get("width")}px`;  // CSS pixels: the canvas holds 2x as many
+  };
+  let latest = 0;
+  const draw = async () => {
+    const ticket = ++latest;
+    const packed = model.get("value");  // zlib-compressed RGBA: a twentieth of the raw size on the wire
+    if (!packed || !packed.byteLength) return;
+    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
+    const bytes = await new Response(stream).arrayBuffer();
+    if (ticket !== latest) return;  // a newer picture arrived meanwhile
+    const [width, height] = [model.get("pixel_width"), model.get("pixel_height")];
+    if (bytes.byteLength !== width * height * 4) return;
+    if (canvas.width !== width) canvas.width = width;
+    if (canvas.height !== height) canvas.height = height;
+    const pixels = new Uint8ClampedArray(bytes);
+    canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
+    canvas.dataset.frame = String(++pictures);  // tests and benchmarks watch this to see a new picture
+  };
+  const mark = () => {  // dashed vertical lines over the picture, e.g. the selected time step
+    const wanted = model.get("marks");
+    while (marks.length < wanted.length) {
+      const line = document.createElement("div");
+      line.className = "rnn-plot-mark";
+      line.setAttribute("aria-hidden", "true");  // the alt text says where the marker is
+      line.style.cssText =
+        "position: absolute; width: 0; border-left: 1.5px dashed #000; pointer-events: none";
+      frame.append(line);
+      marks.push(line);
+    }
+    marks.forEach((line, i) => {
+      const [x, top, bottom] = wanted[i] || [0, 0, 0];
+      line.style.display = i < wanted.length ? "block" : "none";
+      line.style.left = `${100 * x}%`;
+      line.style.top = `${100 * top}%`;
+      line.style.height = `${100 * (bottom - top)}%`;
+    });
+  };
+  model.on("change:alt change:width", describe);
+  model.on("change:value change:pixel_width change:pixel_height", draw);
+  model.on("change:marks", mark);
+  describe();
+  draw();
+  mark();
+  return () => {
+    model.off("change:alt change:width", describe);
+    model.off("change:value change:pixel_width change:pixel_height", draw);
+    model.off("change:marks", mark);
+  };
+}
+export default { render };
+"""
+
+
+class PlotImage(anywidget.AnyWidget):
+    """A picture of raw RGBA pixels, shown at `width` CSS pixels, with an alt text (its aria-label).
+
+    The pixels travel zlib-compressed (fastest level): a few ms in the kernel against a 6 MB message that
+    the server and the page would otherwise have to carry for every new picture.
+    """
+
+    _esm = _PLOT_ESM
+    value = traitlets.Bytes(b"", help="RGBA pixels, row by row from the top, zlib-compressed").tag(sync=True)
+    pixel_width = traitlets.Int(0, help="pixels per row").tag(sync=True)
+    pixel_height = traitlets.Int(0, help="rows").tag(sync=True)
+    alt = traitlets.Unicode("", help="what the picture shows, in words").tag(sync=True)
+    width = traitlets.Int(0, help="display width in CSS pixels").tag(sync=True)
+    marks = traitlets.List(
+        traitlets.List(traitlets.Float()),
+        help="dashed vertical lines over the picture: [x, top, bottom] as fractions of its width and height",
+    ).tag(sync=True)
+
+    def set_pixels(self, rgba) -> None:
+        """New RGBA pixels: bytes or any buffer of pixel_width x pixel_height x 4 bytes."""
+        size = memoryview(rgba).nbytes
+        if size != 4 * self.pixel_width * self.pixel_height:
+            raise ValueError(f"{size} bytes are not {self.pixel_width}x{self.pixel_height} RGBA pixels")
+        self.value = zlib.compress(rgba, 1)
+
+    def pixels(self) -> bytes:
+        """The RGBA pixels shown now."""
+        return zlib.decompress(self.value) if self.value else b""
+
+    def show(self, rgba, alt: str) -> None:
+        """New pixels and their alt text, sent to the page in one message."""
+        with self.hold_sync():
+            self.alt = alt
+            self.set_pixels(rgba)
+
+
+_NAMES_ESM = """
+function render({ model, el }) {
+  el.style.display = "none";
+  let observer = null, timer = null;
+  const name = (root) => {
+    for (const slider of root.querySelectorAll(".widget-slider")) {  // noUiSlider leaves its handle unnamed
+      const handle = slider.querySelector(".noUi-handle");
+      const label = slider.querySelector(".widget-label");
+      if (handle && label && handle.getAttribute("aria-label") !== label.textContent) {
+        handle.setAttribute("aria-label", label.textContent);
+      }
+      const readout = slider.querySelector(".widget-readout");  // an editable box with the value
+      if (readout && label && readout.getAttribute("aria-label") !== `${label.textContent}, value`) {
+        readout.setAttribute("aria-label", `${label.textContent}, value`);
+      }
+    }
+    for (const group of root.querySelectorAll(".widget-toggle-buttons")) {
+      const label = group.querySelector(".widget-label");
+      const buttons = group.querySelector(".widget-toggle-button")?.parentElement;
+      if (buttons && label && buttons.getAttribute("aria-label") !== label.textContent) {
+        buttons.setAttribute("role", "group");
+        buttons.setAttribute("aria-label", label.textContent);
+      }
+    }
+  };
+  const attach = () => {
+    const root = el.closest("." + model.get("root"));
+    if (!root) { timer = setTimeout(attach, 100); return; }  // not in the page yet
+    name(root);
+    observer = new MutationObserver(() => name(root));  // children only: setting a name never re-triggers
+    observer.observe(root, { childList: true, subtree: true });
+  };
+  attach();
+  return () => { clearTimeout(timer); observer?.disconnect(); };
+}
+export default { render };
+"""
+
+
+class NameSliders(anywidget.AnyWidget):
+    """Invisible helper: names each slider (handle, value box) and toggle group in `root` after its label."""
+
+    _esm = _NAMES_ESM
+    root = traitlets.Unicode(help="CSS class of the explorer whose controls are named").tag(sync=True)
+
+
+__all__ = ["ChoiceGroup", "LiveHTML", "NameSliders", "PlotImage"]
