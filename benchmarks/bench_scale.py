@@ -36,7 +36,7 @@ from nbgrader.coursedir import CourseDirectory
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: course copies, submissions and servers
 
-from rnn_course.grading import course, runner  # noqa: E402
+from rnn_course.grading import runner, workflow  # noqa: E402
 from rnn_course.grading.config import load_config  # noqa: E402
 from rnn_course.grading.runner_worker import Outcome  # noqa: E402
 from tests.grading import submissions  # noqa: E402
@@ -63,7 +63,7 @@ def make_course(target: Path, db_url: str, count: int) -> None:
     copy_course(target)
     with open(target / "nbgrader_config.py", "a") as config:
         config.write(BENCH_CONFIG.format(db_url=db_url))
-    assert course.release(target, ASSIGNMENT) == []
+    assert workflow.release(target, ASSIGNMENT) == []
     correct = submissions.build({**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER},
                                 extra_cells={"": [KERNEL_AGE]})
     blank = submissions.build(extra_cells={"": [KERNEL_AGE]})

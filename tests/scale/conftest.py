@@ -53,13 +53,13 @@ def make_course(target: Path, db_url: str | None = None) -> dict[str, float]:
 
     The gradebook is `db_url` (sqlite in the course folder if None).
     """
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     copy_course(target)
     if db_url:
         with open(target / "nbgrader_config.py", "a") as config:
             config.write(f"\n# the scale tier's gradebook\nc.CourseDirectory.db_url = {db_url!r}\n")
-    assert course.release(target, ASSIGNMENT) == []
+    assert workflow.release(target, ASSIGNMENT) == []
     expected = {}
     for student, score in json.loads((DEMO / "expected_scores.json").read_text()).items():
         shutil.copytree(DEMO / student / ASSIGNMENT, target / "submitted" / student / ASSIGNMENT)
