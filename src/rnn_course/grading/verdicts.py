@@ -83,7 +83,8 @@ def decide(cell: NotebookNode) -> judging.Verdict:
         if output.get("output_type") in ("display_data", "execute_result")
         and isinstance(output.get("data", {}).get(RESULT_MIME), dict)
     ]
-    for index, (kind, kw) in enumerate(plan(cell.source)):
+    planned = plan(cell.source)
+    for index, (kind, kw) in enumerate(planned):
         result = results[index] if index < len(results) else None
         if (
             result is None
@@ -91,7 +92,7 @@ def decide(cell: NotebookNode) -> judging.Verdict:
             or _canonical(result.get("args", {})) != _canonical(json.loads(json.dumps(kw, default=str)))
         ):
             return "GradingError", f"{judging.describe(kind, kw)}: {_why_missing(cell)}"
-        verdict = judging.judge(kind, kw, decode(result.get("value", {})))
+        verdict = judging.judge(kind, kw, decode(result.get("value", {})), passed=tuple(planned[:index]))
         if verdict:
             return verdict
     return None
