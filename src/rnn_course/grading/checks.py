@@ -16,7 +16,7 @@ import os
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from rnn_course.grading import cases, judging
+from rnn_course.grading import cases, judging, mistakes
 from rnn_course.grading.cases import random_configs  # noqa: F401 (test cells call checks.random_configs)
 from rnn_course.grading.encoding import Raised, decode, encode
 
@@ -41,16 +41,19 @@ def _end_kernel_now(change) -> None:
         os._exit(0)
 
 
-PASSED: list[tuple[str, dict]] = []  # the checks passed so far in the running cell: evidence for a diagnosis
+# The checks passed so far in the running cell, with the learner's code that passed them: what rules a
+# mistake out (judging.diagnose), as the grader does with the checks before a failing one in the same cell.
+PASSED: list[tuple[object, str, dict]] = []
 
 
-def _new_cell(*_) -> None:
+def new_cell(*_) -> None:
+    """Forget the checks passed so far (IPython calls it before every cell)."""
     PASSED.clear()
 
 
 try:
     get_ipython().observe(_end_kernel_now, names="exit_now")  # noqa: F821 (defined inside IPython)
-    get_ipython().events.register("pre_run_cell", _new_cell)  # noqa: F821
+    get_ipython().events.register("pre_run_cell", new_cell)  # noqa: F821
 except NameError:
     pass  # imported outside a notebook
 
@@ -75,8 +78,17 @@ def _call(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
+_CAUGHT: list[Exception] = []  # what the learner's code raised during the running check
+
+
+def _caught(error: Exception) -> Raised:
+    """The learner's exception as a value; kept too, so that the learner's own notebook can show it."""
+    _CAUGHT.append(error)
+    return Raised(type(error).__name__, str(error))
+
+
 def _run(kind: str, learner, kw: dict):
-    """The learner's result for one check (a value, or Raised while grading)."""
+    """The learner's result for one check (a value, or Raised where the learner's code raised)."""
     try:
         if kind == "rnn_cell":
             case = cases.cell_case(**kw)
@@ -93,9 +105,7 @@ def _run(kind: str, learner, kw: dict):
             return _call(learner, case["x"].clone(), h0, *case["weights"], nonlinearity=case["nonlinearity"])
         return _run_module(kind, learner, kw)
     except Exception as error:
-        if not grading():
-            raise
-        return Raised(type(error).__name__, str(error))
+        return _caught(error)
 
 
 def _run_module(kind: str, MyRNN, kw: dict) -> dict:
@@ -115,9 +125,7 @@ def _run_module(kind: str, MyRNN, kw: dict) -> dict:
             ),
         }
     except Exception as error:
-        if not grading():
-            raise
-        report["module"] = Raised(type(error).__name__, str(error))
+        report["module"] = _caught(error)
         return report
     if report["module"]["is_rnn_base"] or not report["module"]["is_module"]:
         return report
@@ -153,12 +161,11 @@ def _guarded_result(mine, args):
     try:
         return _call(mine, *args)
     except Exception as error:
-        if not grading():
-            raise
-        return Raised(type(error).__name__, str(error))
+        return _caught(error)
 
 
 def _check(kind: str, learner, kw: dict) -> None:
+    _CAUGHT.clear()
     value = _run(kind, learner, kw)
     if grading():
         from IPython.display import display
@@ -171,11 +178,15 @@ def _check(kind: str, learner, kw: dict) -> None:
             raw=True,
         )
         return
-    verdict = judging.judge(kind, kw, decode(encode(value)), passed=tuple(PASSED))  # as the grader sees it
+    passed = tuple((k, args) for code, k, args in PASSED if code is learner)
+    verdict = judging.judge(kind, kw, decode(encode(value)), passed=passed)  # as the grader sees it
     if verdict:
         ename, message = verdict
-        raise (ForbiddenCall if ename == judging.FORBIDDEN else GradingError)(message)
-    PASSED.append((kind, kw))
+        error = _CAUGHT[0] if _CAUGHT else None
+        if error is not None and mistakes.MARK not in message:
+            raise error  # the learner's own exception and traceback, unless a known mistake explains it
+        raise (ForbiddenCall if ename == judging.FORBIDDEN else GradingError)(message) from error
+    PASSED.append((learner, kind, kw))
 
 
 def check_rnn_cell(rnn_cell, **kw) -> None:

@@ -19,6 +19,7 @@ from rnn_course.grading import cases
 from rnn_course.grading.encoding import Raised
 
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+MARK = "\nMistake: "  # starts what a diagnosis adds to a verdict's message
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Mistake:
 
     def says(self) -> str:
         """What a diagnosed verdict adds to the plain message."""
-        return f"\nMistake: {self.name}. {self.explanation}\nLesson: {self.link}"
+        return f"{MARK}{self.name}. {self.explanation}\nLesson: {self.link}"
 
 
 def anchor(heading: str) -> str:
