@@ -84,6 +84,6 @@ demo: setup ## release, collect the demo submissions, autograde, feedback, expor
 
 clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to drop it)
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \
-	       grader/grades.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
+	       grader/grades.csv grader/mistakes.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV); fi
