@@ -113,12 +113,14 @@ def _returned(kind: str, actual):
     return NOTHING
 
 
-def _answer(kind: str, kw: dict):
+def answer(kind: str, kw: dict):
+    """nn.RNN's result for a check that runs the learner's code: a tensor, or a pair (output, h_n)."""
     reference = expected(kind, kw)
     return reference["result"] if kind in ("myrnn", "packed") else reference
 
 
-def _same(kind: str, actual, reference) -> bool:
+def matches(kind: str, actual, reference) -> bool:
+    """Whether `actual` passes as `reference` in the grader's own comparison (shapes, dtype, atol 1e-9)."""
     if kind == "rnn_cell":
         return expect_tensor(actual, reference, kind) is None
     return expect_pair(actual, reference, kind, packed=kind == "packed") is None
@@ -129,7 +131,7 @@ def _shows(key: str, kind: str, kw: dict) -> bool:
     if kind not in ("rnn_cell", "rnn_forward", "myrnn", "packed"):
         return False
     mine = mistakes.variant(key, kind, kw)
-    return mine is None or not _same(kind, mine, _answer(kind, kw))
+    return mine is None or not matches(kind, mine, answer(kind, kw))
 
 
 def diagnose(kind: str, kw: dict, returned, passed: tuple = ()) -> mistakes.Mistake | None:
@@ -139,11 +141,11 @@ def diagnose(kind: str, kw: dict, returned, passed: tuple = ()) -> mistakes.Mist
     if type(returned) is Raised:
         found = [m for m in mistakes.CATALOGUE if mistakes.explains_error(m.key, kind, kw, returned)]
     else:
-        reference = _answer(kind, kw)
+        reference = answer(kind, kw)
         found = []
         for mistake in mistakes.CATALOGUE:
             mine = mistakes.variant(mistake.key, kind, kw)
-            if mine is not None and not _same(kind, mine, reference) and _same(kind, returned, mine):
+            if mine is not None and not matches(kind, mine, reference) and matches(kind, returned, mine):
                 found.append(mistake)
     found = [m for m in found if not any(_shows(m.key, k, earlier) for k, earlier in passed)]
     return found[0] if len(found) == 1 else None
