@@ -13,7 +13,7 @@ LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde \
-        assignments autograde feedback export demo clean check-python
+        assignments autograde feedback export mistakes demo clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -78,6 +78,9 @@ feedback: setup ## write HTML feedback for every graded submission
 
 export: setup ## write grader/grades.csv
 	$(BIN)/rnn-course grade export
+
+mistakes: setup ## count the graded submissions that made each known mistake; write grader/mistakes.csv
+	$(BIN)/rnn-course grade mistakes $(ASSIGNMENT)
 
 demo: setup ## release, collect the demo submissions, autograde, feedback, export and print the grades
 	$(BIN)/rnn-course grade demo $(ASSIGNMENT)
