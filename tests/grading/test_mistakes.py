@@ -79,6 +79,10 @@ def test_every_entry_has_a_name_two_sentences_and_a_link_to_a_real_lesson_headin
         assert f'id="{mistakes.anchor(mistake.section)}"' in rendered, (mistake.key, rendered)
 
 
+def test_the_readme_counts_the_catalogue():
+    assert f"wrong, {len(mistakes.CATALOGUE)} of them:" in (ROOT / "README.md").read_text()
+
+
 def test_every_mistake_changes_what_some_check_of_the_assignment_returns():
     kinds = {"rnn_cell": [{"nonlinearity": "relu"}, {"input_size": 4}], "rnn_forward": [{}],
              "myrnn": [{"num_layers": 2, "bidirectional": True, "with_h0": True}, {"batch_first": True},
