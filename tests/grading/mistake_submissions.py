@@ -67,6 +67,12 @@ ANSWERS = {
     "bidirectional_ignored": {"my_rnn": _edit(MYRNN, (DIRECTIONS, 'enumerate([""])'))},
     "output_forward_only": {"my_rnn": _edit(MYRNN, (
         STACK, STACK + "\n        x = x[..., : self.hidden_size]"))},
+    "output_directions_swapped": {"my_rnn": _edit(MYRNN, (
+        "x = torch.cat(direction_outputs, dim=2)", "x = torch.cat(direction_outputs[::-1], dim=2)"))},
+    "h_n_directions_swapped": {"my_rnn": _edit(MYRNN, (STACK, (
+        "h_n = torch.stack([last_states[layer * self.num_directions + direction]\n"
+        "                           for layer in range(self.num_layers)\n"
+        "                           for direction in reversed(range(self.num_directions))])")))},
     "backward_reads_forward": {"my_rnn": _edit(MYRNN, (
         "steps = range(seq_len) if direction == 0 else reversed(range(seq_len))", "steps = range(seq_len)"))},
     "backward_output_not_realigned": {"my_rnn": _edit(MYRNN, (

@@ -3,7 +3,8 @@
     checks.check_myrnn(MyRNN, num_layers=2, bidirectional=True)
 
 In the learner's own notebook (and in `nbgrader validate`) a check compares the result with a real nn.RNN at
-once and raises GradingError saying what differs. While grading (NBGRADER_EXECUTION=autograde) it only
+once and raises GradingError saying what differs, and which known mistake explains it if one does (the
+grader's message, word for word). While grading (NBGRADER_EXECUTION=autograde) it only
 reports what the learner's code returned; the grader, in its own process, rebuilds the same inputs, runs its
 own nn.RNN and decides (verdicts.py). Nothing in this module is trusted by the grader, so nothing in it needs
 guarding: a learner who patches it only loses their own points.

@@ -89,14 +89,17 @@ def judge(kind: str, kw: dict, actual, passed: tuple = ()) -> Verdict:
     what = describe(kind, kw)
     try:
         verdict = _judge(kind, kw, actual, what)
-        if verdict and verdict[0] == "GradingError":
-            mistake = diagnose(kind, kw, _returned(kind, actual), passed)
-            verdict = verdict if mistake is None else (verdict[0], verdict[1] + mistake.says())
-        return verdict
     except (
         Exception
     ) as error:  # a value shaped unlike any answer: a plain failure, never a crash of the grader
         return "GradingError", f"{what}: could not compare the result ({type(error).__name__})"
+    if verdict is None or verdict[0] != "GradingError":
+        return verdict
+    try:
+        mistake = diagnose(kind, kw, _returned(kind, actual), passed)
+    except Exception:  # an odd value: no diagnosis, the plain message stands
+        mistake = None
+    return verdict if mistake is None else (verdict[0], verdict[1] + mistake.says())
 
 
 # ------------------------------------------------------------------------------------------ diagnosis

@@ -116,6 +116,14 @@ CATALOGUE = [
             "The backward direction runs (its states are in h_n), but output keeps only the forward states. "
             "output puts both directions side by side on the last axis: [forward | backward], 2*H numbers.",
             *BIDIRECTIONAL),
+    Mistake("output_directions_swapped", "output has the backward half first",
+            "Each step of output is [backward | forward], and the next layer reads it in that order. "
+            "nn.RNN puts the forward direction first: output[..., :H] is forward, output[..., H:] backward.",
+            *BIDIRECTIONAL),
+    Mistake("h_n_directions_swapped", "h_n has the backward direction before the forward one",
+            "Within each layer h_n lists the backward final state first. "
+            "nn.RNN lists forward then backward: h_n[-2] is the top layer's forward state, h_n[-1] its "
+            "backward one.", *H_N_ORDER),
     Mistake("backward_reads_forward", "the backward direction reads the sequence forward",
             "The `_reverse` weights run from step 0 to the end, like the forward direction. "
             "The backward direction starts at the last step and ends at step 0.", *BIDIRECTIONAL),
@@ -243,6 +251,8 @@ def _module(kind: str, kw: dict, key):
                 h = output[lengths - 1, torch.arange(batch)]  # (B, H): where it started
             outputs.append(output)
             finals.append(h)
+        if key == "output_directions_swapped":
+            outputs = outputs[::-1]  # backward first
         x = torch.cat(outputs, dim=2)  # (L, B, D*H): the next layer's input
         layer_outputs.append(x)
 
@@ -252,6 +262,8 @@ def _module(kind: str, kw: dict, key):
     order = [(layer, direction) for layer in range(num_layers) for direction in range(directions)]
     if key == "h_n_direction_major":
         order = sorted(order, key=lambda pair: (pair[1], pair[0]))
+    if key == "h_n_directions_swapped":
+        order = sorted(order, key=lambda pair: (pair[0], -pair[1]))
     if key == "h_n_layers_reversed":
         order = sorted(order, key=lambda pair: (-pair[0], pair[1]))
     if key == "h_n_last_layer_only":

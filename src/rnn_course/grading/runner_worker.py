@@ -237,6 +237,11 @@ def _grade(task: Task) -> Outcome:
 def init_worker(sandboxed: bool, course_dir: str) -> None:
     """Pool initializer: start this worker's warm host now (it imports torch while the run plans), and leave
     if the parent dies."""
+    # The grader's own nn.RNN runs in this forked process: one thread, because OpenMP (used by float64
+    # matmuls) hangs in a child forked from a parent that already ran a parallel region.
+    import torch
+
+    torch.set_num_threads(1)
     sandbox.host_for_this_thread(sandboxed, (course_dir,))
     parent = os.getppid()
 
