@@ -12,6 +12,7 @@ import sys
 
 import nbformat
 import pytest
+import torch
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from rnn_course.grading import cases, checks, course, judging, mistake_report, mistakes
@@ -190,6 +191,8 @@ def graded(tmp_path_factory):
     assert course.release(course_dir, s.ASSIGNMENT) == []
     for student, changes in STUDENTS.items():
         s.write(s.build(ms.answers(changes)), course_dir, student)
+    square = torch.ones(400, 400, dtype=torch.float64)  # (400, 400)
+    square @ square  # an OpenMP region in this process, as earlier tests run: forked workers must not hang
     report = course.autograde(course_dir, s.ASSIGNMENT, workers=2, progress=False)
     pages = course.feedback(course_dir, s.ASSIGNMENT)
     return course_dir, {result.student: result for result in report.results}, pages
