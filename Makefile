@@ -13,7 +13,7 @@ LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde \
-        assignments autograde feedback export mistakes demo clean check-python
+        assignments autograde feedback export mistakes demo reset clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,16 +22,22 @@ check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
 	  { echo "rnn-course needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1 || echo missing). Run: make PYTHON=python3.11 <target>"; exit 1; }
 
-# The stamp is written only after every install step succeeded; a failed install removes the venv,
-# so no later run trusts a half-made one.
+# A new environment is built aside in $(VENV).new and swapped in only when every install step succeeded, so a
+# failed reinstall (offline after a `git pull` touched pyproject.toml, say) keeps the working $(VENV). Scripts
+# in bin/ name their venv's path, so they are pointed at $(VENV) before the swap.
+NEW    := $(VENV).new
+PACKAGE ?= -e .[dev]
+
 $(STAMP): pyproject.toml | check-python
-	@echo "==> installing the course into $(VENV) (torch first, then the package with dev extras)"
-	@if [ -d $(VENV) ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; \
-	  then echo "==> $(VENV) is broken or older than Python 3.11; rebuilding it"; rm -rf $(VENV); fi
-	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "could not create $(VENV)"; exit 1; }
-	@( $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH) && $(BIN)/python -m pip install -q -e '.[dev]' ) || \
-	  { rm -rf $(VENV); echo "install failed; $(VENV) was removed so that no later run trusts it"; exit 1; }
-	@touch $(STAMP)
+	@echo "==> building a new environment in $(NEW) (torch first, then the package with dev extras)"
+	@rm -rf $(NEW)
+	@$(PYTHON) -m venv $(NEW) && $(NEW)/bin/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH) && \
+	  $(NEW)/bin/python -m pip install -q $(PACKAGE) || \
+	  { rm -rf $(NEW); echo "install failed; $(if $(wildcard $(BIN)/python),$(VENV) was kept as it was,no $(VENV) was made)"; exit 1; }
+	@grep -rlF "$(abspath $(NEW))" $(NEW)/bin | xargs -r sed -i "s|$(abspath $(NEW))|$(abspath $(VENV))|g"
+	@touch $(NEW)/.rnn-course-installed
+	@rm -rf $(VENV).old && { [ ! -e $(VENV) ] || mv $(VENV) $(VENV).old; } && mv $(NEW) $(VENV) && rm -rf $(VENV).old
+	@echo "==> $(VENV) replaced by the new environment"
 
 setup: check-python $(STAMP) ## create .venv and install torch, the course package and its dev tools (idempotent)
 	@echo "==> $(VENV) is ready"
@@ -85,8 +91,11 @@ mistakes: setup ## count the graded submissions that made each known mistake; wr
 demo: setup ## release, collect the demo submissions, autograde, feedback, export and print the grades
 	$(BIN)/rnn-course grade demo $(ASSIGNMENT)
 
+reset: setup ## remove the demo students (gradebook, submitted/, autograded/, feedback/, grades.csv)
+	$(BIN)/rnn-course grade reset
+
 clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to drop it)
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \
 	       grader/grades.csv grader/mistakes.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
-	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV); fi
+	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV) $(NEW) $(VENV).old; fi

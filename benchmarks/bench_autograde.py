@@ -2,7 +2,8 @@
 
 Generates 40 submissions of the course assignment (correct, partial, wrong, one stuck in a loop, one that is
 not JSON) into two fresh copies of the course, grades one copy with stock nbgrader and the other with
-`rnn_course.grading.runner.autograde`, checks every auto score matches, and prints the ratio.
+`rnn_course.grading.runner.autograde` (sandbox on, as by default), checks every auto score matches, and prints
+the ratio. A third copy is graded by the runner without its sandbox, to price the sandbox per submission.
 
 Both copies use the course's own nbgrader_config.py, with the cell time limit lowered to CELL_TIMEOUT seconds
 so that the one stuck submission does not dominate either run.
@@ -36,15 +37,15 @@ def kinds_for(count: int) -> list[str]:
     return kinds
 
 
-def prepare(workdir: Path, assignment: str, count: int) -> tuple[Path, Path]:
-    """Release the assignment once, write the submissions, then make two identical course copies."""
+def prepare(workdir: Path, assignment: str, count: int) -> tuple[Path, Path, Path]:
+    """Release the assignment once, write the submissions, then make three identical course copies."""
     base = runner_demo.copy_course(ROOT / "grader", workdir / "base")
     with open(base / "nbgrader_config.py", "a") as config:
         config.write(f"\n# benchmark only\nc.Execute.timeout = {CELL_TIMEOUT}\n")
     runner_demo.release(base, assignment)
     for index, kind in enumerate(kinds_for(count)):
         runner_demo.make_submission(base, assignment, f"learner{index:02d}_{kind}", kind)
-    return shutil.copytree(base, workdir / "stock"), shutil.copytree(base, workdir / "ours")
+    return tuple(shutil.copytree(base, workdir / name) for name in ("stock", "ours", "unsandboxed"))
 
 
 def main() -> int:
@@ -56,13 +57,18 @@ def main() -> int:
     logging.getLogger("traitlets").setLevel(logging.ERROR)
 
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
-        stock_dir, ours_dir = prepare(Path(tmp), args.assignment, args.submissions)
+        stock_dir, ours_dir, bare_dir = prepare(Path(tmp), args.assignment, args.submissions)
         print(f"grading {args.submissions} submissions with stock nbgrader autograde ...", flush=True)
         stock_seconds = runner_demo.stock_autograde(stock_dir, args.assignment)
         print(f"stock: {stock_seconds:.1f} s; now the runner ...", flush=True)
         start = time.monotonic()
         report = runner.autograde(ours_dir, args.assignment, workers=args.workers, progress=True)
         ours_seconds = time.monotonic() - start
+        print("and the runner without its sandbox ...", flush=True)
+        start = time.monotonic()
+        bare = runner.autograde(bare_dir, args.assignment, workers=args.workers, progress=False,
+                                sandbox=False)
+        bare_seconds = time.monotonic() - start
 
         stock_grades = runner_demo.grades(stock_dir, args.assignment)
         our_grades = runner_demo.grades(ours_dir, args.assignment)
@@ -72,8 +78,12 @@ def main() -> int:
             print(f"  differs: {student}: stock {stock_grades.get(student)} ours {our_grades.get(student)}")
         graded = [result for result in report.results if result.status == "graded"]
         per_submission = sum(result.seconds for result in graded) / max(len(graded), 1)
+        bare_graded = [result for result in bare.results if result.status == "graded"]
+        bare_per_submission = sum(result.seconds for result in bare_graded) / max(len(bare_graded), 1)
         print(f"runner: {len(graded)} graded, {len(report.failed)} failed, {report.workers} workers, "
               f"{per_submission:.2f} s of worker time per graded submission")
+        print(f"sandbox: {ours_seconds:.1f} s with it, {bare_seconds:.1f} s without (wall); "
+              f"{per_submission - bare_per_submission:+.2f} s of worker time per submission")
         verdict = "grades identical" if not differ else f"GRADES DIFFER for {len(differ)} submissions"
         print(f"autograde: {args.submissions} submissions, stock {stock_seconds:.1f} s, "
               f"ours {ours_seconds:.1f} s, speedup {stock_seconds / ours_seconds:.1f}x, {verdict}")

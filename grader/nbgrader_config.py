@@ -20,8 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "rnn_course"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
-c.CourseDirectory.assignment_id = "rnn_from_scratch"
-c.Exchange.root = os.path.join(HERE, ".exchange")  # not used: submissions are copied into submitted/
+# No c.CourseDirectory.assignment_id here: stock commands take it as an argument
+# (`nbgrader autograde rnn_from_scratch`), and nbgrader refuses it in both places.
+# The exchange is not used (submissions are copied into submitted/), but the formgrader warns unless its
+# folder exists, so it is made here (git-ignored).
+c.Exchange.root = os.path.join(HERE, ".exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
@@ -30,9 +34,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 30
 
 # Grading steps. Ours, around nbgrader's own:
-# - RestoreFromSource puts locked and test cells back from source/ (edited, deleted or duplicated ones);
+# - RestoreFromSource puts locked and test cells back from source/ (changed, missing or duplicated ones);
 # - DecideVerdicts decides every test cell in the grader's process, from what the learner's code returned;
-# - HideHiddenTests keeps hidden test code out of the feedback.
+# - HideHiddenTests keeps hidden test code out of the feedback; TrimTracebacks keeps tracebacks to the
+#   learner's cells and the failing test line, without the grading machine's paths.
+# - OfflineMath turns the formulas of the feedback into MathML, which browsers draw offline.
+# - ReadableTables gives table cells of the feedback page room (its Bootstrap style has no padding).
 try:  # the runner's Execute adds time, memory and output limits and scores a dead kernel instead of failing
     from rnn_course.grading.limits import LimitedExecute as Execute
 except ImportError:
@@ -41,7 +48,11 @@ except ImportError:
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-from rnn_course.grading.preprocessors import HideHiddenTests, RestoreFromSource  # noqa: E402
+from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
+from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
+from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
+from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
+from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
 from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
@@ -61,7 +72,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [
+    GetGrades, HideHiddenTests, TrimTracebacks, OfflineMath, CSSHTMLHeaderPreprocessor, ReadableTables,
+]
 
 # ---- autograde runner limits (rnn_course.grading.limits; the README's autograde section explains them) ----
 # A cell or notebook over a limit scores 0 for that part, with a reason in the run report; the batch goes on.

@@ -196,7 +196,7 @@ def wait_for_score(page, score, text: str, why: str) -> None:
 
 
 def test_practice_quiz_gives_feedback_and_scores_first_tries(executed_notebook):
-    page = executed_notebook("notebooks/05_practice.ipynb")
+    page = executed_notebook("notebooks/06_practice.ipynb")
     assert_no_traceback(page)  # a failed cell would hide the widget: say so first
     quiz = page.locator(f"{NOTEBOOK} .rnn-quiz").first
     quiz.scroll_into_view_if_needed()

@@ -10,7 +10,7 @@ import re
 import nbformat
 import pytest
 
-from rnn_course.grading import course
+from rnn_course.grading import workflow
 from rnn_course.grading.checks import RESULT_MIME
 from tests.grading import submissions as s
 
@@ -230,7 +230,7 @@ CASES = {
 def graded(released_course):
     for student, (make, _) in CASES.items():
         s.write(make(), released_course, student)
-    report = course.autograde(released_course, s.ASSIGNMENT, workers=2, progress=False)
+    report = workflow.autograde(released_course, s.ASSIGNMENT, workers=2, progress=False)
     return released_course, {result.student: result for result in report.results}
 
 
@@ -281,19 +281,19 @@ def test_pytorchs_rnn_is_named_as_the_reason_a_part_scored_zero(graded):
 
 def test_feedback_never_shows_a_hidden_test(graded):
     course_dir, _ = graded
-    pages = course.feedback(course_dir, s.ASSIGNMENT)
+    pages = workflow.feedback(course_dir, s.ASSIGNMENT)
     assert len(pages) == len(CASES)
-    hidden = course.hidden_test_lines(s.source_notebook())
+    hidden = workflow.hidden_test_lines(s.source_notebook())
     assert hidden and "checks.check_packed(MyRNN, **config)" in hidden
     for page in pages:
-        text = course.visible_text(page.read_text())
+        text = workflow.visible_text(page.read_text())
         assert "checks.check_myrnn(MyRNN, input_size=2, hidden_size=3" in text  # visible tests are shown
-        assert course.leaked_lines(page.read_text(), hidden) == [], page
+        assert workflow.leaked_lines(page.read_text(), hidden) == [], page
 
 
 def test_export_writes_one_row_per_submission(graded):
     course_dir, results = graded
-    path = course.export(course_dir)
+    path = workflow.export(course_dir)
     rows = {row["student_id"]: row for row in csv.DictReader(path.open())}
     assert set(rows) == set(CASES)
     for student, (_, score) in CASES.items():

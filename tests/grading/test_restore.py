@@ -5,8 +5,10 @@ import copy
 import nbformat
 import pytest
 
-from rnn_course.grading.course import load_config
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HideHiddenTests, RestoreFromSource, restore_cells
+from rnn_course.grading.config import load_config
+from rnn_course.grading.hide_hidden import HideHiddenTests
+from rnn_course.grading.preprocessors import HIDDEN_BEGIN
+from rnn_course.grading.restore import RestoreFromSource, restore_cells
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 
@@ -44,10 +46,10 @@ def test_edited_deleted_and_duplicated_test_cells_come_back_from_the_source():
     for grade_id in ("test_rnn_cell", "test_my_rnn_options", "test_rnn_forward", "setup"):
         assert by_id(cells, grade_id).source == by_id(SOURCE.cells, grade_id).source
     assert sorted(changes) == sorted([
-        "test cell test_rnn_cell: edited, restored from the source",
-        "test cell test_my_rnn_options: deleted, restored from the source",
-        "test cell test_rnn_forward: duplicate removed",
-        "locked cell setup: deleted, restored from the source",
+        "test cell test_rnn_cell: differs from the assignment; the assignment's version was used",
+        "test cell test_my_rnn_options: not in the submission; taken from the assignment",
+        "test cell test_rnn_forward: appeared twice; the copy was left out",
+        "locked cell setup: not in the submission; taken from the assignment",
     ])
 
 
@@ -85,7 +87,7 @@ def test_a_deleted_answer_is_put_back_empty_and_a_duplicated_one_kept_as_a_plain
     cells, changes = restore_cells(submissions.build(submissions.CORRECT, edit=tamper), SOURCE)
     assert "NotImplementedError" in by_id(cells, "rnn_forward").source
     assert cells[-1].source == submissions.CORRECT["rnn_cell"] and "nbgrader" not in cells[-1].metadata
-    assert "answer cell rnn_forward: deleted, put back empty" in changes
+    assert "answer cell rnn_forward: not in the submission; graded as an empty answer" in changes
 
 
 def test_feedback_shows_no_hidden_test_code_nor_its_traceback():
@@ -107,5 +109,5 @@ def test_the_changes_are_listed_at_the_top_of_the_graded_notebook(tmp_path):
     resources = {"nbgrader": names}
     restored, _ = RestoreFromSource(config=config).preprocess(submission, resources)
     assert restored.cells[0].cell_type == "markdown"
-    assert "locked cell setup: deleted, restored from the source" in restored.cells[0].source
+    assert "locked cell setup: not in the submission; taken from the assignment" in restored.cells[0].source
     assert ids(restored.cells[1:]) == SOURCE_IDS

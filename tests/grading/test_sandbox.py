@@ -49,7 +49,9 @@ def attacks(course: Path, port: int) -> dict[str, str]:
     ]
     return {
         "writes": f"""
-            for path in {[str(path) for path in targets]!r}:
+            import os
+            extra = ["/dev/shm/planted", os.path.join(os.getcwd(), "..", "..", "planted-for-the-next-kernel")]
+            for path in {[str(path) for path in targets]!r} + extra:
                 try:
                     open(path, "w").write("x")
                     print("WROTE", path)
@@ -75,6 +77,15 @@ def attacks(course: Path, port: int) -> dict[str, str]:
                     print("CONNECTED", host)
                 except OSError as error:
                     print("refused", host, type(error).__name__)
+            """,
+        "fills_the_disk": """
+            try:
+                with open("big", "wb") as handle:
+                    for _ in range(300):
+                        handle.write(bytes(2**20))
+                print("WROTE 300 MiB")
+            except OSError as error:
+                print("refused", error.errno)
             """,
         "identity": """
             import os
@@ -116,18 +127,6 @@ def add_cell(course: Path, student: str, code: str) -> None:
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.insert(3, nbformat.v4.new_code_cell(textwrap.dedent(code)))  # after the first answer
     nbformat.write(notebook, path)
-
-
-def sleepers() -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if handle.read().split(b"\0")[:2] == [b"sleep", SLEEPER.encode()]:
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
 
 
 def outputs(course: Path, student: str) -> str:
@@ -176,7 +175,7 @@ def test_every_attack_keeps_exactly_the_grade_its_answers_earn(graded):
 def test_nothing_outside_the_scratch_copy_can_be_written(graded):
     course, _, _, _, package, source = graded
     text = outputs(course, "writes")
-    assert "WROTE" not in text and text.count("refused") == 7, text
+    assert "WROTE" not in text and text.count("refused") == 9, text
     assert not list(course.rglob("PWNED*")) and not Path("/tmp/PWNED-rnn-course").exists()
     assert not (Path.home() / "PWNED-rnn-course").exists()
     assert snapshot(Path(rnn_course.__file__).parent) == package  # the editable install is untouched
@@ -204,6 +203,12 @@ def test_there_is_no_network_not_even_loopback(graded):
     assert accepted is None
 
 
+def test_no_file_may_grow_past_its_limit(graded):
+    course, *_ = graded
+    text = outputs(course, "fills_the_disk")
+    assert "WROTE" not in text and "refused 27" in text, text  # EFBIG
+
+
 def test_kernels_run_as_an_unprivileged_user(graded):
     course, *_ = graded
     text = outputs(course, "identity")
@@ -214,7 +219,7 @@ def test_kernels_run_as_an_unprivileged_user(graded):
 def test_detached_processes_do_not_outlive_their_notebook(graded):
     course, *_ = graded
     assert "Error" not in outputs(course, "detaches")  # the attack itself ran
-    assert sleepers() == []
+    assert runner_demo.sleepers(SLEEPER) == []
 
 
 def test_pytorchs_rnn_is_off_in_threads_and_in_every_python_the_kernel_starts(graded):

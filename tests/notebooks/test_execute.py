@@ -1,5 +1,8 @@
-"""Every lesson notebook executes headless, top to bottom, without an error."""
+"""Every notebook executes headless, top to bottom, without an error, and each lesson's self-check works:
+with the predictions left empty it gives nothing away, filled in right it says so, filled in wrong it says so.
+"""
 
+import re
 import time
 
 import nbformat
@@ -7,13 +10,106 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import NOTEBOOKS
+from tests.notebooks.conftest import TIMES
 
 CELL_TIMEOUT_S = 120
+
+# What a learner might write in each lesson's self-check: right answers, then wrong ones.
+PREDICTIONS = {
+    "01_rnn_syntax.ipynb": {
+        "right": {
+            "predicted_output_shape": "(3, 7, 20)",
+            "predicted_h_n_shape": "(2, 3, 20)",
+            "predicted_weight_ih_l1_shape": "(20, 20)",
+        },
+        "wrong": {
+            "predicted_output_shape": "(7, 3, 20)",
+            "predicted_h_n_shape": "(3, 2, 20)",
+            "predicted_weight_ih_l1_shape": "(20, 10)",
+        },
+    },
+    "02_shapes.ipynb": {
+        "right": {
+            "predicted_output_shape": "(4, 9, 10)",
+            "predicted_h_n_shape": "[4, 4, 5]",
+            "predicted_backward_top": "output[:, 0, 5:]",
+        },
+        "wrong": {
+            "predicted_output_shape": "(9, 4, 10)",
+            "predicted_h_n_shape": "(4, 9, 5)",
+            "predicted_backward_top": "output[:, -1, 5:]",
+        },
+    },
+    "03_hidden_state.ipynb": {
+        "right": {
+            "predicted_states_shape": "(40, 16)",
+            "predicted_radius": "0.5",
+            "predicted_memory_fades": "True",
+            "predicted_gradient_vanishes": "True",
+        },
+        "wrong": {
+            "predicted_states_shape": "(16, 40)",
+            "predicted_radius": "0.58",
+            "predicted_memory_fades": "False",
+            "predicted_gradient_vanishes": "False",
+        },
+    },
+    "04_packing.ipynb": {
+        "right": {
+            "predicted_data": "[1, 5, 4, 2, 6, 3]",
+            "predicted_batch_sizes": "[3, 2, 1]",
+            "predicted_sorted_indices": "[0, 2, 1]",
+            "predicted_out_last_is_zero_for": "[1, 2]",
+        },
+        "wrong": {
+            "predicted_data": "[1, 2, 3, 4, 5, 6]",
+            "predicted_batch_sizes": "[1, 2, 3]",
+            "predicted_sorted_indices": "[0, 1, 2]",
+            "predicted_out_last_is_zero_for": "[1]",
+        },
+    },
+    "05_using_rnn.ipynb": {
+        "right": {
+            "predicted_logits_shape": "(7, 5, 30)",
+            "predicted_loss_input_shape": "(35, 30)",
+            "predicted_h_n_is_tuple": "True",
+            "predicted_dropout_changes_eval": "False",
+        },
+        "wrong": {
+            "predicted_logits_shape": "(5, 7, 30)",
+            "predicted_loss_input_shape": "(7, 5, 30)",
+            "predicted_h_n_is_tuple": "False",
+            "predicted_dropout_changes_eval": "True",
+        },
+    },
+}
+
+
+def fill_in(source: str, predictions: dict[str, str]) -> str:
+    """The self-check cell with each `name = ...` replaced by the given prediction."""
+    for name, value in predictions.items():
+        source, count = re.subn(rf"^{name} = \.\.\.", f"{name} = {value}", source, flags=re.M)
+        assert count == 1, f"{name} = ... appears {count} times in the self-check cell"
+    return source
+
+
+def report_text(cell) -> str:
+    """What check_predictions showed: the plain text of the cell's result."""
+    results = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert len(results) == 1, "the self-check cell must end with check_predictions(...)"
+    return results[0]["data"]["text/plain"]
+
+
+def run_extra(client, notebook, source):
+    cell = nbformat.v4.new_code_cell(source)
+    notebook.cells.append(cell)
+    client.execute_cell(cell, len(notebook.cells) - 1)
+    return cell
 
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_executes_without_error(path, tmp_path):
+def test_notebook_executes_and_its_self_check_works(path):
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
@@ -21,15 +117,27 @@ def test_notebook_executes_without_error(path, tmp_path):
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
+    checks = [c for c in notebook.cells if c.cell_type == "code" and "check_predictions(" in c.source]
+    expected = PREDICTIONS.get(path.name)
+    assert expected or "practice" in path.name, "every lesson's self-check is listed in PREDICTIONS"
+    assert len(checks) == (1 if expected else 0), "a lesson has exactly one self-check cell"
     start = time.perf_counter()
-    client.execute()  # raises CellExecutionError on the first failing cell
-    elapsed = time.perf_counter() - start
-    errors = [
-        output
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-        if output.output_type == "error"
-    ]
-    assert not errors
-    print(f"{path.name} executed in {elapsed:.1f} s")
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)  # raises CellExecutionError on the first failing cell
+        TIMES[path.name] = time.perf_counter() - start
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+        if not expected:
+            return
+        names = list(expected["right"])
+        empty = report_text(checks[0])
+        assert empty.count("not tried yet") == len(names), empty
+        assert f"{len(names)} predictions to make" in empty
+        for value in expected["right"].values():  # the answers are not given away before trying
+            assert value not in empty
+        right = report_text(run_extra(client, notebook, fill_in(checks[0].source, expected["right"])))
+        assert right.count("✓ right") == len(names) and f"All {len(names)} predictions right." in right, right
+        wrong = report_text(run_extra(client, notebook, fill_in(checks[0].source, expected["wrong"])))
+        assert wrong.count("✗ wrong") == len(names), wrong
+        assert f"0 of {len(names)} right, {len(names)} wrong." in wrong, wrong

@@ -149,14 +149,48 @@ def test_practice_is_the_five_source_questions_in_order(bank):
     assert "(L=3, N=5, H_in=10)" in q4.code and "10 features" in q4.answer
 
 
-def test_test_set_has_ten_or_more_items_with_three_of_each_difficulty(bank):
-    items = bank.items_of("test")
-    assert len(items) >= 10
+def test_test_pool_is_large_and_mixes_difficulties(bank):
+    pool = bank.items_of("test")
+    assert len(pool) >= 20 and bank.sets["test"].size >= 10 and bank.sets["test"].shuffle
     for level in ("easy", "medium", "hard"):
-        assert sum(i.difficulty == level for i in items) >= 3, level
+        assert sum(i.difficulty == level for i in pool) >= 3, level
 
 
-@pytest.mark.parametrize("number,topic", [(1, "syntax"), (2, "shapes"), (3, "hidden_state"), (4, "packing")])
+LESSON_SETS = [f"lesson{n}" for n in range(1, 6)]
+
+
+def test_the_test_pool_shares_no_item_with_the_lesson_quizzes_or_the_practice(bank):
+    pool = set(bank.sets["test"].items)
+    for name in LESSON_SETS + ["practice"]:
+        assert not pool & set(bank.sets[name].items), name
+
+
+@pytest.mark.parametrize("learner", ["learner_a", "learner_b", "learner_c"])
+def test_every_test_draw_covers_every_lesson(bank, learner):
+    from rnn_course.quiz.engine import choose_items
+
+    items = choose_items(bank, "test", f"{learner}:1")
+    assert len(items) == bank.sets["test"].size == 14
+    lessons = {item.lesson["notebook"] for item in items}
+    assert lessons == {
+        f"0{n}_{name}.ipynb"
+        for n, name in enumerate(["rnn_syntax", "shapes", "hidden_state", "packing", "using_rnn"], 1)
+    }
+    assert "03_hidden_state.ipynb" in lessons and "05_using_rnn.ipynb" in lessons
+
+
+def test_the_bank_is_deep_enough():
+    bank = load_bank([BANK])
+    assert len(bank.items) >= 45
+    assert sum(item.is_variant for item in bank.items.values()) >= 12
+    assert {item.response for item in bank.items.values() if item.free} == {"shape", "number"}
+    for name in LESSON_SETS:
+        assert all(item.verify for item in bank.items_of(name)), name
+
+
+@pytest.mark.parametrize(
+    "number,topic", [(1, "syntax"), (2, "shapes"), (3, "hidden_state"), (4, "packing"), (5, "using_rnn")]
+)
 def test_lesson_sets_have_two_to_four_items_on_their_topic(bank, number, topic):
     items = bank.items_of(f"lesson{number}")
     assert 2 <= len(items) <= 4
@@ -164,7 +198,7 @@ def test_lesson_sets_have_two_to_four_items_on_their_topic(bank, number, topic):
 
 
 def test_every_topic_has_its_own_file():
-    for topic in ("syntax", "shapes", "hidden_state", "packing"):
+    for topic in ("syntax", "shapes", "hidden_state", "packing", "using_rnn"):
         assert yaml.safe_load((BANK / f"{topic}.yaml").read_text())["topic"] == topic
 
 
@@ -195,7 +229,7 @@ def test_every_listed_misconception_is_a_distractor_somewhere():
     used = {
         c.get("misconception")
         for item in raw_items().values()
-        for c in item["choices"]
+        for c in item.get("choices", []) + item.get("wrong_answers", [])
         if isinstance(c, dict)
     }
     assert set(MISCONCEPTIONS_TO_COVER) <= used, set(MISCONCEPTIONS_TO_COVER) - used
@@ -228,13 +262,14 @@ NUMBER_WORDS = {word: n for n, word in enumerate(WORDS.split())}
 
 
 def practice_notebook_text() -> str:
-    cells = json.loads((ROOT / "notebooks" / "05_practice.ipynb").read_text())["cells"]
+    (path,) = (ROOT / "notebooks").glob("*_practice.ipynb")
+    cells = json.loads(path.read_text())["cells"]
     return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
 
 
 def test_the_practice_notebook_states_the_real_set_sizes(bank):
     text = practice_notebook_text()
-    sizes = {name: len(bank.sets[name].items) for name in ("practice", "test")}
+    sizes = {name: bank.sets[name].size for name in ("practice", "test")}
     stated = {
         "practice": re.findall(r"\*\*Practice\*\*: (\w+) questions", text),
         "test": re.findall(r"\*\*Test\*\*: (\w+) questions", text)
@@ -253,3 +288,14 @@ def test_the_practice_notebook_promises_checked_keys_only_if_they_are(bank):
     for name in ("practice", "test"):
         for item in bank.items_of(name):
             assert item.verify and not item.unverified, (name, item.id)
+
+
+def test_misconceptions_are_stated_as_wrong_beliefs(bank):
+    """The quiz says "You may think that <belief>": no entry may carry the correction in brackets."""
+    for key, text in bank.misconceptions.items():
+        assert not re.search(r"\((it|they|that)\b", text), (key, text)
+
+
+def test_every_misconception_is_used(bank):
+    used = {c.misconception for item in bank.items.values() for c in item.choices} - {None}
+    assert used == set(bank.misconceptions), set(bank.misconceptions) ^ used

@@ -74,8 +74,9 @@ def test_unknown_set_exits_non_zero_with_the_known_sets(capsys):
 def test_list_shows_every_set(capsys):
     assert main(["quiz", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("practice", "test", "lesson1", "lesson2", "lesson3", "lesson4"):
+    for name in ("practice", "test", "lesson1", "lesson2", "lesson3", "lesson4", "lesson5"):
         assert re.search(rf"^{name}\s+\d+ questions", out, flags=re.M)
+    assert re.search(r"^test\s+14 questions .*\(drawn from \d+\)$", out, flags=re.M)
 
 
 def test_progress_shows_mastery_per_topic_and_misconceptions(capsys):
@@ -102,3 +103,25 @@ def test_interactive_session_with_hint_and_quit(capsys, monkeypatch):
     assert main(["quiz", "practice", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "Hint: Think about what" in out and "'zz' is not a choice" in out and "Score: 0 / 5" in out
+
+
+def test_free_response_answers_in_the_terminal(capsys):
+    from rnn_course.quiz.bank import load_bank
+    from rnn_course.quiz.engine import Session
+
+    session = Session(load_bank(), "lesson5", seed=4)
+    answers = [q.key.replace(" ", "") if q.free else "ABCD"[min(q.correct_indices)] for q in session.queue]
+    assert any(q.free for q in session.queue)
+    assert main(["quiz", "lesson5", "--seed", "4", "--answers", *answers]) == 0
+    out = capsys.readouterr().out
+    assert score(out) == (4, 4) and "(type a shape, e.g. (2, 4, 20))" in out
+
+
+def test_a_typed_answer_that_is_no_shape_is_refused(capsys):
+    from rnn_course.quiz.bank import load_bank
+    from rnn_course.quiz.engine import Session
+
+    session = Session(load_bank(), "lesson1", seed=4)
+    answers = ["a lot" if q.free else "ABCD"[min(q.correct_indices)] for q in session.queue]
+    assert main(["quiz", "lesson1", "--seed", "4", "--answers", *answers]) == 2
+    assert "'a lot' is not a shape" in capsys.readouterr().err

@@ -102,3 +102,21 @@ def test_an_unusable_folder_costs_the_record_not_the_quiz(tmp_path):
     session = Session(load_bank(), "practice", seed=1, store=Store(tmp_path / "a-file" / "inner"))
     session.answer(session.current.correct_indices)
     assert session.score == 1 and "could not be saved" in session.notices[0]
+
+
+def test_the_store_records_the_choice_picked_and_the_answer_typed(tmp_path):
+    from rnn_course.quiz.bank import load_bank
+    from rnn_course.quiz.engine import Session
+
+    bank = load_bank()
+    session = Session(bank, "lesson2", seed=1, store=Store(tmp_path), item_ids=["shapes-error-text"])
+    question = session.current
+    wrong = next(i for i, o in enumerate(question.options) if not o.correct)
+    session.answer({wrong})
+    free = Session(bank, "lesson1", seed=1, store=Store(tmp_path), item_ids=["syntax-weight-shape"])
+    free.answer("torch.Size([1, 2])")
+    first, typed = Store(tmp_path).attempts()
+    item = bank.items["shapes-error-text"]
+    assert item.choices[first["picked"][0]].text == question.options[wrong].text and first["typed"] is None
+    assert first["credit"] == 0 and first["misconceptions"] == [question.options[wrong].misconception]
+    assert typed["typed"] == "torch.Size([1, 2])" and typed["picked"] == [] and typed["correct"] is False

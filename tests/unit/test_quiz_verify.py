@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from rnn_course.quiz.bank import BankError, load_bank
+from rnn_course.quiz.check import check_item
 from rnn_course.quiz.engine import render
-from rnn_course.quiz.verify import check_item, shape
+from rnn_course.quiz.verify import shape
 from tests.conftest import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])
@@ -98,7 +99,7 @@ def test_param_count_variant_is_right_and_its_distractors_are_misconceptions(see
     (right,) = [o for o in question.options if o.correct]
     assert right.text == str(total)
     wrong = {o.misconception for o in question.options if not o.correct}
-    assert wrong == {"one-bias-per-layer", "upper-layers-read-input"}
+    assert wrong == {"one-bias-per-layer", "upper-layers-read-input", "bias-off-by-default"}
     texts = [o.text for o in question.options]
     assert len(set(texts)) == len(texts)
 
@@ -130,3 +131,13 @@ def test_an_empty_file_is_a_problem(tmp_path):
     (tmp_path / "empty.yaml").write_text("# nothing yet\n")
     (problem,) = load_bank([tmp_path / "empty.yaml"]).problems
     assert problem.line == 1 and problem.message == "the file is empty"
+
+
+@pytest.mark.parametrize("item_id", ["using-perplexity", "shapes-output-default"])
+def test_a_wrong_free_response_key_is_caught(item_id):
+    """A free-response key is proven like any other: a key that is not what torch computes is refused."""
+    item = BANK.items[item_id]
+    assert item.free and check_item(item) == []
+    wrong = "{{ answer + 1 }}" if item.response == "number" else "(1, 1, 1)"
+    (problem,) = check_item(dataclasses.replace(item, answer=wrong))
+    assert "disagrees with the key" in problem.message and problem.line == item.lines["answer"]

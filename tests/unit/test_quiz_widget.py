@@ -3,7 +3,7 @@
 import ipywidgets as widgets
 import pytest
 
-from rnn_course.quiz import quiz
+from rnn_course.quiz import quiz_widget as quiz
 from rnn_course.quiz.progress import Store
 
 
@@ -121,3 +121,4 @@ def test_a_corrupt_progress_file_is_reported_in_the_widget(data_dir):
     (data_dir / "progress.json").write_text("{broken")
     w = quiz("practice", seed=1, learner="learner_a")
     assert "kept as" in w.feedback.value and "fresh progress file" in w.feedback.value
+

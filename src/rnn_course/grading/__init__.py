@@ -1,6 +1,15 @@
-"""Grading for the course's nbgrader assignment.
+"""Grading for the course's nbgrader assignment, in layers that depend one way (each only on those above it):
 
-- `checks`: the helpers that the assignment's test cells import (reference nn.RNN, float64, guards).
-- `preprocessors`: nbgrader steps that run outside the learner's kernel (restore, pass markers).
-- `course`: the instructor workflow (release, autograde, feedback, export, demo) behind `rnn-course grade`.
+- `config`: the settings (GradingLimits, Sandbox), traitlets traits read from nbgrader_config.py;
+- `forbid`, `sandbox_site`, `fork_server`, `sandbox`: PyTorch's RNN switched off, the warm fork server, and
+  the bubblewrap sandbox it runs in;
+- `kernels`: jupyter_client's side of those sandboxed kernels;
+- `cases`, `encoding`, `judging`: the checks' inputs, values as JSON, and nn.RNN's verdict (both sides);
+- `checks`: what the assignment's test cells call, in the learner's kernel;
+- `preprocessors` (their shared helpers), `restore`, `limits`, `verdicts`: nbgrader's autograde steps run by
+  the grader; `hide_hidden`, `tracebacks`, `offline_math`, `readable_tables`: its feedback steps;
+- `release_check`: what a learner's release may not hold;
+- `runner_worker`, `runner`: the parallel autograde runner and its single gradebook writer;
+- `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset);
+- `cli`: `rnn-course grade`.
 """

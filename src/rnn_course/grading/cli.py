@@ -1,4 +1,4 @@
-"""`rnn-course grade release|autograde|feedback|export|mistakes|demo`: the instructor workflow."""
+"""`rnn-course grade release|autograde|feedback|export|mistakes|demo|reset`: the instructor workflow."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DEFAULT_COURSE = Path("grader")
 
 def register(subparsers) -> None:
     """Add `grade` and its sub-commands to the `rnn-course` parser."""
-    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export and demo (nbgrader)",
+    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export, mistakes, demo, reset",
                                   description=__doc__)
     steps = grade.add_subparsers(dest="step", required=True)
 
@@ -43,6 +43,10 @@ def register(subparsers) -> None:
     demo = step("demo", run_demo, "release, grade the demo submissions, feedback, export; print the grades")
     demo.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
     demo.add_argument("--no-sandbox", action="store_true", help="grade without the bubblewrap sandbox")
+    reset = step("reset", run_reset, "remove the demo students (or --student ID) from the gradebook, "
+                 "submitted/, autograded/, feedback/ and grades.csv", assignment=False)
+    reset.add_argument("--student", action="append", dest="students", metavar="ID",
+                       help="remove this student instead of the demo's (repeatable)")
 
 
 def _quiet_logs() -> None:
@@ -54,12 +58,20 @@ def _fail(step: str, error: Exception) -> int:
     return 1
 
 
+def _warn_pending(step: str, args) -> None:
+    from rnn_course.grading import workflow
+
+    warning = workflow.pending_warning(args.course_dir, getattr(args, "assignment", None))
+    if warning:
+        print(f"grade {step}: warning: {warning}", file=sys.stderr)
+
+
 def run_release(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        problems = course.release(args.course_dir, args.assignment)
+        problems = workflow.release(args.course_dir, args.assignment)
     except (RuntimeError, OSError) as error:
         return _fail("release", error)
     for problem in problems:
@@ -71,41 +83,55 @@ def run_release(args) -> int:
 
 
 def run_autograde(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
+    from rnn_course.grading.runner import Interrupted
+
     try:
-        report = course.autograde(
+        report = workflow.autograde(
             args.course_dir, args.assignment, workers=args.workers, students=args.students,
             scheduler=args.scheduler, force=args.force, progress=not args.quiet, sandbox=not args.no_sandbox,
         )
     except (RuntimeError, OSError) as error:
         return _fail("autograde", error)
+    except Interrupted as stop:
+        report = stop.report
+        left = sum("interrupted" in result.reason for result in report.results if result.status == "skipped")
+        print(f"grade autograde: interrupted (Ctrl-C); {len(report.graded)} graded and recorded, {left} not "
+              f"graded (run it again to grade them); report: {report.path}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("grade autograde: interrupted (Ctrl-C) before any submission was graded; nothing was recorded",
+              file=sys.stderr)
+        return 130
     if not args.quiet:
         print(f"report: {report.path}")
     return 1 if report.failed else 0
 
 
 def run_feedback(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        pages = course.feedback(args.course_dir, args.assignment)
+        pages = workflow.feedback(args.course_dir, args.assignment)
     except (RuntimeError, OSError) as error:
         return _fail("feedback", error)
+    _warn_pending("feedback", args)
     print(f"wrote {len(pages)} feedback page(s) under {args.course_dir / 'feedback'}")
     return 0
 
 
 def run_export(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        path = course.export(args.course_dir, args.to)
+        path = workflow.export(args.course_dir, args.to)
     except (RuntimeError, OSError) as error:
         return _fail("export", error)
+    _warn_pending("export", args)
     print(f"wrote {path}")
     return 0
 
@@ -123,20 +149,33 @@ def run_mistakes(args) -> int:
 
 
 def run_demo(args) -> int:
-    from rnn_course.grading import course
+    from rnn_course.grading import workflow
 
     _quiet_logs()
     try:
-        rows = course.demo(args.course_dir, args.assignment, workers=args.workers,
-                           sandbox=not args.no_sandbox)
+        rows = workflow.demo(args.course_dir, args.assignment, workers=args.workers,
+                             sandbox=not args.no_sandbox)
     except (RuntimeError, OSError) as error:
         return _fail("demo", error)
-    print(course.format_table(rows))
+    print(workflow.format_table(rows))
     wrong = [row.student for row in rows if not row.ok]
     if wrong:
-        print(f"demo: {len(wrong)} score(s) differ from {course.EXPECTED_SCORES}: {', '.join(wrong)}",
+        print(f"demo: {len(wrong)} score(s) differ from {workflow.EXPECTED_SCORES}: {', '.join(wrong)}",
               file=sys.stderr)
         return 1
     print(f"demo: all {len(rows)} scores as expected; feedback in {args.course_dir / 'feedback'}, "
           f"grades in {args.course_dir / 'grades.csv'}")
+    return 0
+
+
+def run_reset(args) -> int:
+    from rnn_course.grading import workflow
+
+    _quiet_logs()
+    try:
+        removed = workflow.reset(args.course_dir, args.students)
+    except (RuntimeError, OSError) as error:
+        return _fail("reset", error)
+    names = ", ".join(removed) or "none were there"
+    print(f"removed {len(removed)} student(s) from {args.course_dir}: {names}")
     return 0

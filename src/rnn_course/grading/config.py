@@ -3,8 +3,8 @@
     c.GradingLimits.memory_mb = 2048
     c.Sandbox.enabled = True
 
-Each setting is a traitlets trait with a help text, as in nbgrader itself: a misspelt name is reported, and
-`rnn-course grade autograde --help-config` lists them all.
+Each setting is a traitlets trait with a default and a help text, as in nbgrader itself, and its default lives
+here only; a misspelt name is reported with a suggestion ("Did you mean `memory_mb`?").
 """
 
 from __future__ import annotations

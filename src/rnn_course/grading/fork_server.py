@@ -26,6 +26,7 @@ import sys
 import time
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
+MAX_FILE_BYTES = 256 * 2**20  # no file a kernel writes may grow past this (RLIMIT_FSIZE)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -211,11 +212,12 @@ def _cap(kind: int, wanted: int) -> None:
 
 
 def apply_rlimits(memory_mb: int, max_processes: int) -> None:
-    """Cap memory (address space), processes and core dumps; each holds for any user id but 0."""
+    """Cap memory (address space), processes, file size and core dumps; each holds for any user id but 0."""
     # The warm kernel already maps torch (a few GB of address space), so the cap is relative to now.
     _cap(resource.RLIMIT_AS, _address_space_now() + memory_mb * 2**20)
     _cap(resource.RLIMIT_NPROC, _tasks_of_this_user() + max_processes)
     _cap(resource.RLIMIT_CORE, 0)
+    _cap(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
 
 
 if __name__ == "__main__":

@@ -11,28 +11,30 @@ was not is graded again, and nothing is recorded twice or by halves.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
 import fcntl
+import hashlib
 import json
-import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import uuid
 import warnings
 from pathlib import Path
 
 from rnn_course.grading.config import Sandbox, load_config
+from rnn_course.grading.restore import NOTE_HEADING
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
-from rnn_course.grading.sandbox import check_bwrap
+from rnn_course.grading.sandbox import check_sandbox
 
-RUNS_DIR = ".runs"  # under the course folder: run reports, the run lock and the staging area
+RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lock, staging areas
 
 
 @dataclasses.dataclass
@@ -40,12 +42,13 @@ class Result:
     """What happened to one submission."""
 
     student: str
-    status: str  # "graded", "failed" or "skipped" (already graded and unchanged)
+    status: str  # "graded", "failed" (reason says why) or "skipped" (reason says why)
     score: float | None = None
     max_score: float | None = None
-    reason: str = ""
+    reason: str = ""  # filled for every outcome that is not a plain, clean grading
     seconds: float = 0.0
     needs_manual_grade: bool = False
+    content_hash: str = ""  # of the submitted folder, as graded
 
 
 @dataclasses.dataclass
@@ -59,6 +62,7 @@ class RunReport:
     results: list[Result] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     path: str = ""
+    interrupted: bool = False  # Ctrl-C: what was recorded stays, the rest is listed as skipped
     sandboxed: bool = True  # False when graded with --no-sandbox
 
     @property
@@ -81,9 +85,12 @@ class RunReport:
         ]
         for result in self.failed:
             lines.append(f"  failed  {result.student}: {result.reason}")
+        for result in self.results:
+            if result.status == "skipped":
+                lines.append(f"  skipped {result.student}: {result.reason}")
         for result in self.graded:
             if result.reason:
-                lines.append(f"  limited {result.student}: {result.reason}")
+                lines.append(f"  note    {result.student}: {result.reason}")
         ran = [result for result in self.graded + self.failed if result.seconds > 0]
         ran = sorted(ran, key=lambda result: -result.seconds)[:slowest]
         if ran:
@@ -214,16 +221,76 @@ def _make_executor(
     return pool, []
 
 
-def _needs_grading(coursedir, assignment: str, student: str, force: bool) -> bool:
-    """As nbgrader decides: not autograded yet, resubmitted since, or forced."""
+def content_hash(folder: Path) -> str:
+    """sha256 of a submitted folder's files (names, bytes; not timestamp.txt): a resubmission changes it."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != "timestamp.txt" and ".ipynb_checkpoints" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool, digest: str,
+               last: dict) -> str | None:
+    """Why this submission must be graded now ("" for a first grading), or None if it is graded and unchanged.
+
+    The gradebook, autograded/ and the content hash of the last grading must all agree; any disagreement
+    is graded again, and said.
+    """
+    from nbgrader.api import MissingEntry
+
     final = coursedir.format_path(coursedir.autograded_directory, student, assignment)
-    if force or not os.path.exists(final):
-        return True
-    new = coursedir.get_existing_timestamp(
-        coursedir.format_path(coursedir.submitted_directory, student, assignment)
-    )
+    try:
+        gradebook.find_submission(assignment, student)
+        in_gradebook = True
+    except MissingEntry:
+        in_gradebook = False
+    if force:
+        return ""  # asked for: not worth a note
+    if not os.path.exists(final):
+        return "graded again: the gradebook has it but autograded/ does not" if in_gradebook else ""
+    if not in_gradebook:
+        return "graded again: autograded/ has it but the gradebook does not"
+    if last.get("content_hash") and last["content_hash"] != digest:
+        return "graded again: the submission's content changed since it was graded"
+    submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+    new = coursedir.get_existing_timestamp(submitted)
     old = coursedir.get_existing_timestamp(final)
-    return new is not None and old is not None and new > old
+    if new is not None and old is not None and new > old:
+        return "graded again: resubmitted (newer timestamp.txt)"
+    return None
+
+
+def submission_problem(folder: Path, notebooks: tuple[str, ...]) -> str | None:
+    """Why a submitted folder cannot be graded at all (no notebook of the assignment in it), or None."""
+    if any((folder / f"{name}.ipynb").is_file() for name in notebooks):
+        return None
+    expected = ", ".join(f"`{name}.ipynb`" for name in notebooks)
+    found = sorted(path.name for path in folder.iterdir() if path.name != "timestamp.txt")
+    return f"expected {expected}, found " + (", ".join(f"`{name}`" for name in found) or "an empty folder")
+
+
+@contextlib.contextmanager
+def _ctrl_c_in_this_process_only():
+    """Ctrl-C reaches the whole process group; only this process acts on it (the report is written here).
+
+    Worker processes forked during the run inherit this handler and so ignore it: they print no traceback,
+    and the run's own bookkeeping decides what was recorded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    parent = os.getpid()
+
+    def interrupt(signum, frame):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -248,19 +315,58 @@ def _snapshot_db(db_url: str, staging: Path) -> str:
     return prefix + str(copy)
 
 
-def _plan(gradebook, coursedir, assignment: str, students, force: bool, report: RunReport) -> list[str]:
-    """The students to grade now; the others go straight into the report (skipped, or no submission)."""
-    submitted = Path(coursedir.format_path(coursedir.submitted_directory, "*", assignment)).parent.parent
-    found = sorted(path.parent.name for path in submitted.glob(f"*/{assignment}") if path.is_dir())
-    todo = []
-    for student in students if students is not None else found:
-        if student not in found:
-            report.results.append(Result(student, "failed", reason=f"no submission in {submitted}"))
-        elif _needs_grading(coursedir, assignment, student, force):
-            todo.append(student)
+STATUS_FILE = "status-{assignment}.json"  # under RUNS_DIR: each student's last outcome, for the export
+
+
+def read_status(course_dir: Path, assignment: str) -> dict[str, dict]:
+    """{student: the last Result of that student, as a dict}; empty before the first run."""
+    path = Path(course_dir) / RUNS_DIR / STATUS_FILE.format(assignment=assignment)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_status(course_dir: Path, assignment: str, report: RunReport) -> None:
+    status = read_status(course_dir, assignment)
+    for result in report.results:
+        entry = dataclasses.asdict(result)
+        if result.status == "skipped" and result.student in status:  # keep what the grading itself found
+            entry = status[result.student]
+        status[result.student] = entry
+    path = Path(course_dir) / RUNS_DIR / STATUS_FILE.format(assignment=assignment)
+    path.with_suffix(".tmp").write_text(json.dumps(status, indent=2, sort_keys=True))
+    os.replace(path.with_suffix(".tmp"), path)
+
+
+def _plan(gradebook, coursedir, assignment: str, students, force: bool, report: RunReport,
+          notebooks: tuple[str, ...]) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """The students to grade now, with (why, content hash) each; every other one goes into the report with
+    its reason: no folder for the assignment, no notebook of it, or graded and unchanged."""
+    submitted = Path(coursedir.root) / coursedir.submitted_directory
+    folders = sorted(path for path in submitted.iterdir() if path.is_dir()) if submitted.is_dir() else []
+    last = read_status(coursedir.root, assignment)
+    todo, why = [], {}
+    for student in students if students is not None else [folder.name for folder in folders]:
+        folder = submitted / student / assignment
+        if not folder.is_dir():
+            home = submitted / student
+            there = sorted(path.name for path in home.iterdir()) if home.is_dir() else []
+            reason = (f"no {assignment}/ folder in {coursedir.submitted_directory}/{student}/"
+                      + (f" (found: {', '.join(there)})" if there else ""))
+            report.results.append(Result(student, "failed", reason=reason))
+            continue
+        problem = submission_problem(folder, notebooks)
+        digest = content_hash(folder)
+        if problem:
+            report.results.append(Result(student, "failed", reason=problem, content_hash=digest))
+            continue
+        reason = _why_grade(gradebook, coursedir, assignment, student, force, digest, last.get(student, {}))
+        if reason is None:
+            skipped = Result(student, "skipped", content_hash=digest,
+                             reason="already graded and unchanged (--force grades it again)")
+            report.results.append(_scored(gradebook, assignment, skipped))
         else:
-            report.results.append(_scored(gradebook, assignment, Result(student, "skipped")))
-    return todo
+            todo.append(student)
+            why[student] = (reason, digest)
+    return todo, why
 
 
 def autograde(
@@ -298,12 +404,13 @@ def autograde(
     runs = course_dir / RUNS_DIR
     sandbox = sandbox and Sandbox(config=config).enabled
     if sandbox:
-        check_bwrap()  # refuse at once, in one line, where no sandbox can be made
+        check_sandbox()  # refuse at once, in one line, where no sandbox can be made
     else:
         print("autograde: WARNING: grading WITHOUT a sandbox: every submission runs with your own rights "
               "(--no-sandbox); never do this for untrusted work", file=sys.stderr)
     report.sandboxed = sandbox
     with (
+        _ctrl_c_in_this_process_only(),
         _run_lock(runs),
         Gradebook(coursedir.db_url, coursedir.course_id) as gradebook,
     ):
@@ -315,7 +422,7 @@ def autograde(
                 "generate it first (`rnn-course grade release`)"
             ) from None
 
-        todo = _plan(gradebook, coursedir, assignment, students, force, report)
+        todo, why = _plan(gradebook, coursedir, assignment, students, force, report, notebooks)
         shutil.rmtree(runs / "staging", ignore_errors=True)  # what a killed run left half done
         run_id = uuid.uuid4().hex[:8]
         staging = runs / "staging" / run_id
@@ -328,11 +435,20 @@ def autograde(
         ]
 
         bar = tqdm(total=len(tasks), unit="submission", disable=not progress or not tasks, file=sys.stderr)
+        done = set()
         try:
             for outcome in _run_tasks(tasks, workers, scheduler, sandbox, str(course_dir)):
-                report.results.append(_finish(gradebook, coursedir, config, assignment, outcome))
+                report.results.append(_finish(gradebook, coursedir, config, assignment, outcome,
+                                              *why[outcome.student]))
+                done.add(outcome.student)
                 bar.set_postfix_str(f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False)
                 bar.update()
+        except KeyboardInterrupt:  # what was recorded stays; the rest is named, and graded by the next run
+            report.interrupted = True
+            report.results += [
+                Result(student, "skipped", reason="not graded: the run was interrupted (Ctrl-C)")
+                for student in todo if student not in done
+            ]
         finally:
             bar.close()
         shutil.rmtree(staging, ignore_errors=True)
@@ -342,9 +458,20 @@ def autograde(
     path = runs / f"{stamp}-{run_id}.json"
     report.path = str(path)
     path.write_text(report.to_json())
+    _write_status(course_dir, assignment, report)
+    if report.interrupted:
+        raise Interrupted(report)
     if progress:
         print(report.summary())
     return report
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: its report is written (what was recorded, what was not) and carried here."""
+
+    def __init__(self, report: RunReport):
+        super().__init__(report.path)
+        self.report = report
 
 
 def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, sandboxed: bool, course_dir: str):
@@ -354,7 +481,7 @@ def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, sandboxed
             return
         executor, to_close = _make_executor(min(workers, len(tasks)), scheduler, sandboxed, course_dir)
         futures = {executor.submit(grade_in_worker, task): task for task in tasks}
-        lost = []
+        lost, interrupted = [], False
         try:
             for future in concurrent.futures.as_completed(futures):
                 try:
@@ -365,9 +492,15 @@ def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, sandboxed
                     else:
                         reason = f"worker lost: {type(error).__name__}: {error}"
                         yield Outcome(student=futures[future].student, ok=False, reason=reason)
+        except (KeyboardInterrupt, GeneratorExit):  # Ctrl-C: don't wait for the submissions in flight
+            interrupted = True
+            raise
         finally:
             for future in futures:  # only left undone if the run itself was interrupted
                 future.cancel()
+            if interrupted and isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+                for process in list((executor._processes or {}).values()):
+                    process.terminate()
             executor.shutdown(wait=True)
             for thing in to_close:
                 thing.close()
@@ -386,75 +519,44 @@ def _scored(gradebook, assignment: str, result: Result) -> Result:
     return result
 
 
-def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> Result:
+def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why: str = "",
+            digest: str = "") -> Result:
     """Record one outcome, then publish its autograded folder; a gradebook error fails only this one."""
     result = Result(
         outcome.student,
         "graded" if outcome.ok else "failed",
         reason=outcome.reason,
         seconds=round(outcome.seconds, 3),
+        content_hash=digest,
     )
     try:
         _record(gradebook, coursedir, config, assignment, outcome)
         if outcome.ok:
-            _publish(
-                outcome.staged,
-                coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment),
-            )
+            final = coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment)
+            _publish(outcome.staged, final)
+            parts = (why, outcome.reason, graded_notes(Path(final)))
+            result.reason = "; ".join(part for part in parts if part)
     except Exception as error:
         result.status, result.reason = "failed", f"could not record: {type(error).__name__}: {error}"
     return _scored(gradebook, assignment, result)
 
 
-# ---------------------------------------------------------------- command line
+CLEAN_ERRORS = {"GradingError", "AssertionError", "NotImplementedError"}  # a wrong or missing answer
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `rnn-course grade autograde`."""
-    parser.add_argument("assignment", help="assignment name, e.g. rnn_from_scratch")
-    parser.add_argument("--course-dir", type=Path, default=Path("grader"), help="nbgrader course folder")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="parallel workers (default: number of cores)"
-    )
-    parser.add_argument(
-        "--student",
-        action="append",
-        dest="students",
-        metavar="ID",
-        help="grade only this student (repeatable)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (course folder and database shared)",
-    )
-    parser.add_argument("--force", action="store_true", help="grade again what was already graded")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+def graded_notes(folder: Path) -> str:
+    """What was not clean in an autograded folder: cells the grader restored, and test errors that are not
+    a plain wrong answer ('ForbiddenCall x4'), so the report says why points were lost."""
+    import nbformat
 
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Run `rnn-course grade autograde`; exit code 0 if every submission was graded, 1 otherwise."""
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
-    try:
-        report = autograde(
-            args.course_dir,
-            args.assignment,
-            workers=args.workers,
-            students=args.students,
-            scheduler=args.scheduler,
-            progress=not args.quiet,
-            force=args.force,
-        )
-    except (RuntimeError, OSError) as error:
-        print(f"autograde: {error}", file=sys.stderr)
-        return 2
-    if not args.quiet:
-        print(f"report: {report.path}")
-    return 1 if report.failed else 0
-
-
-if __name__ == "__main__":
-    main_parser = argparse.ArgumentParser(prog="python -m rnn_course.grading.runner")
-    add_arguments(main_parser)
-    sys.exit(run_from_args(main_parser.parse_args()))
+    restored, errors = 0, {}
+    for path in sorted(folder.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown" and cell.source.startswith(NOTE_HEADING):
+                restored += cell.source.count("\n- ")
+            names = {output.get("ename") for output in cell.get("outputs", []) if output.get("ename")}
+            for name in names - CLEAN_ERRORS:
+                errors[name] = errors.get(name, 0) + 1
+    notes = [f"{restored} cell(s) restored from the source"] if restored else []
+    notes += [f"{name} x{count}" for name, count in sorted(errors.items(), key=lambda item: -item[1])]
+    return ", ".join(notes)

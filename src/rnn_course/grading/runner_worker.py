@@ -19,6 +19,7 @@ import time
 import traceback
 
 import jsonschema
+import torch
 from nbconvert.writers import FilesWriter
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import BaseConverter, NbGraderException
@@ -237,12 +238,13 @@ def _grade(task: Task) -> Outcome:
 def init_worker(sandboxed: bool, course_dir: str) -> None:
     """Pool initializer: start this worker's warm host now (it imports torch while the run plans), and leave
     if the parent dies."""
-    # The grader's own nn.RNN runs in this forked process: one thread, because OpenMP (used by float64
-    # matmuls) hangs in a child forked from a parent that already ran a parallel region.
-    import torch
-
+    # The worker judges with its own nn.RNN (verdicts.py). Forked from a parent whose OpenMP pool already ran,
+    # a multi-threaded torch op hangs or crashes; one thread a worker is safe, and each worker has a core.
     torch.set_num_threads(1)
-    sandbox.host_for_this_thread(sandboxed, (course_dir,))
+    try:
+        sandbox.host_for_this_thread(sandboxed, (course_dir,))
+    except Exception:  # noqa: S110 - only a warm-up: the first kernel tries again and reports why it failed
+        pass
     parent = os.getppid()
 
     def watch_parent() -> None:

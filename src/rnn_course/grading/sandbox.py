@@ -123,12 +123,23 @@ def _site_packages() -> str:
 def ensure_site_hook() -> None:
     """Put the .pth that switches RNN kernels off in sandboxed Pythons (a no-op outside a sandbox)."""
     path = Path(_site_packages()) / SITE_HOOK
-    line = "import rnn_course.grading.sandbox_site as _s; _s.install()\n"
+    # Outside a sandbox the line costs one stat() and imports nothing (so it is harmless if the course goes).
+    line = (f"import os; os.path.exists({INSIDE_MARKER!r}) and "
+            "__import__('rnn_course.grading.sandbox_site').grading.sandbox_site.install()\n")
     try:
         if not path.exists() or path.read_text() != line:
             path.write_text(line)
     except OSError as error:
-        raise SandboxUnavailable(f"cannot write {path} ({error.strerror}): {_fix()}") from None
+        raise SandboxUnavailable(
+            f"the sandbox needs {path} (it switches PyTorch's RNN off in every sandboxed Python) and cannot "
+            f"write it ({error.strerror}): run the grader once as the owner of {sys.prefix}, {_fix()}"
+        ) from None
+
+
+def check_sandbox() -> None:
+    """Everything a sandbox needs that can be checked before grading starts; SandboxUnavailable otherwise."""
+    check_bwrap()
+    ensure_site_hook()
 
 
 def bwrap_command(
@@ -149,6 +160,9 @@ def bwrap_command(
         command += ["--cap-drop", "ALL"] + [arg for cap in ROOT_CAPS for arg in ("--cap-add", cap)]
     else:
         command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    # First /tmp (Python may live under it); /dev/shm read-only, so no kernel leaves anything for the next.
+    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    command += ["--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
@@ -163,12 +177,6 @@ def bwrap_command(
     for path in hidden:  # a course folder inside one of those (say in the package's checkout) is not shown
         command += ["--tmpfs", path]
     command += [
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
         "--perms",
         "0711",
         "--dir",
@@ -203,7 +211,6 @@ class KernelHost:
         self.scratch = os.path.join(self.private, "scratch")
         os.mkdir(self.scratch)
         os.chmod(self.scratch, 0o711)  # each kernel's own folder below it is 0700 and its own
-        self._count = 0
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.address = os.path.join(self.private, "server")
         listener.bind(self.address)
@@ -248,12 +255,14 @@ class KernelHost:
             self._errors.seek(0)
             why = " ".join(self._errors.read().split())[-400:] or f"exit status {self.process.returncode}"
             self.close()
-            if self.sandboxed:
+            if self.sandboxed and any(word in why for word in ("namespace", "uid map", "not permitted")):
                 raise SandboxUnavailable(
                     f"the grading sandbox could not start ({why}). bubblewrap needs user namespaces: as an "
                     "ordinary user allow them (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu also "
                     f"kernel.apparmor_restrict_unprivileged_userns=0), or run the grader as root, {_fix()}"
                 )
+            if self.sandboxed:
+                raise SandboxUnavailable(f"the grading sandbox could not start ({why}), {_fix()}")
             raise RuntimeError(f"the kernel fork server could not start: {why}")
         self._ready = True
 
@@ -275,17 +284,11 @@ class KernelHost:
 
     def new_kernel_folder(self) -> tuple[str, int]:
         """A fresh folder for the next kernel (work/, home/, tmp/, run/) and the user id it runs as."""
-        self._count += 1
-        folder = os.path.join(self.scratch, f"k{self._count}")
+        folder = tempfile.mkdtemp(prefix="k", dir=self.scratch)  # a name no earlier kernel could guess
         for part in ("work", "home", "tmp", "run"):
-            os.makedirs(os.path.join(folder, part))
-        uid = -1
-        if self.sandboxed and os.getuid() == 0:
-            uid = self.first_uid + random.randrange(100_000)
-            for root, dirs, files in os.walk(folder):
-                for name in [root, *(os.path.join(root, entry) for entry in dirs + files)]:
-                    os.chown(name, uid, uid)
-        os.chmod(folder, 0o700)
+            os.mkdir(os.path.join(folder, part))
+        uid = self.first_uid + random.randrange(100_000) if self.sandboxed and os.getuid() == 0 else -1
+        self.give(folder, uid)
         return folder, uid
 
     def give(self, folder: str, uid: int) -> None:
@@ -297,13 +300,14 @@ class KernelHost:
                 os.lchown(name, uid, uid)
 
     def end_kernel(self, folder: str) -> None:
-        """Kill whatever the last kernel left running, then delete its folder."""
+        """Kill whatever the last kernel left running, then empty the scratch folder."""
         if self.alive():
             try:
                 self.request({"op": "sweep"})
             except (OSError, RuntimeError):
                 pass
-        shutil.rmtree(folder, ignore_errors=True)
+        for leftover in os.listdir(self.scratch):  # the folder, and anything planted beside it for the next
+            shutil.rmtree(os.path.join(self.scratch, leftover), ignore_errors=True)
 
     def close(self) -> None:
         if os.environ.get("RNN_COURSE_KEEP_KERNEL_LOG"):

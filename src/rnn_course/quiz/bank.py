@@ -1,29 +1,38 @@
-"""The YAML quiz bank: load files with line numbers, validate the schema, report `file:line: problem`."""
+"""The YAML quiz bank: load files with line numbers, validate them with the schema, report `file:line`.
+
+The schema (the fields of an item, a choice, a set and a file) is `quiz.schema`, in pydantic. This module
+reads the YAML with line marks, turns each schema error into `file:line: what is wrong`, and adds the checks
+that need the whole bank (unique ids, sets naming real items, answers among the choices).
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
+import site
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-TOPICS = ("syntax", "shapes", "hidden_state", "packing")
-DIFFICULTIES = ("easy", "medium", "hard")
-NOTEBOOKS = (
-    "01_rnn_syntax.ipynb",
-    "02_shapes.ipynb",
-    "03_hidden_state.ipynb",
-    "04_packing.ipynb",
-    "05_practice.ipynb",
-)
-ITEM_REQUIRED = ("id", "difficulty", "stem", "choices", "answer", "solution", "hint", "mistakes", "lesson")
-ITEM_OPTIONAL = ("code", "verify", "unverified", "params")
-CHOICE_FIELDS = ("text", "feedback", "misconception")
-SET_FIELDS = ("title", "items")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-DEFAULT_BANK = Path(__file__).resolve().parents[3] / "quiz_bank"
+from rnn_course.quiz import schema
+
+BANK_DIR = "quiz_bank"
+SHARE_DIR = Path("share") / "rnn-course" / BANK_DIR  # where a wheel's data files put the bank
+
+
+def default_bank() -> Path:
+    """The shipped bank: the checkout's quiz_bank/, else the copy installed with the package."""
+    checkout = Path(__file__).resolve().parents[3] / BANK_DIR
+    candidates = [checkout, Path(sys.prefix) / SHARE_DIR, Path(site.getuserbase()) / SHARE_DIR]
+    for folder in candidates:
+        if (folder / "sets.yaml").is_file():
+            return folder
+    raise FileNotFoundError(
+        "the quiz bank is not installed: looked in " + ", ".join(str(c) for c in candidates)
+    )
 
 
 class BankError(Exception):
@@ -133,6 +142,108 @@ def load_yaml(path: Path, shown: str) -> tuple[object, list[BankError]]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# From pydantic errors to `file:line: what is wrong`.
+
+
+def _node_at(raw, loc: tuple):
+    """The YAML node that `loc` points at, or None when the path is not in the file."""
+    node = raw
+    for part in loc:
+        if isinstance(node, Node) and part in node or isinstance(node, Seq) and isinstance(part, int):
+            node = node[part] if not isinstance(node, Seq) or part < len(node) else None
+        else:
+            return None
+    return node
+
+
+def _line(raw, loc: tuple) -> int:
+    """The line of the deepest key or list entry of `loc` in the file (else the mapping's own line)."""
+    line, node = raw.line, raw
+    for part in loc:
+        if isinstance(node, Node) and part in node:
+            line, node = node.at(part), node[part]
+        elif isinstance(node, Seq) and isinstance(part, int) and part < len(node):
+            line, node = node.item_lines[part], node[part]
+        else:
+            break
+    return line
+
+
+def _close(name: str, allowed) -> str:
+    """'did you mean ...?' for a misspelt field, else the list of allowed ones."""
+    close = difflib.get_close_matches(str(name), list(allowed), n=1)
+    return f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
+
+
+def _explain(error: dict, raw, path: str, what: str, model) -> BankError:
+    """One pydantic error as a BankError at the line of the field it is about."""
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))  # drop union tags
+    kind, value = error["type"], error.get("input")
+    field_name = (error.get("ctx") or {}).get("field")
+    if field_name:
+        loc = loc + (field_name,)
+    line = _line(raw, loc)
+    name = loc[-1] if loc else what
+    inner = "a choice" if any(p in ("choices", "wrong_answers") for p in loc[:-1]) else what
+    if kind == "missing":
+        line = getattr(_node_at(raw, loc[:-1]), "line", raw.line)
+        if inner == "a choice" and name == "text":
+            return BankError(path, line, "a choice is missing its 'text'")
+        return BankError(path, line, f"{inner} is missing required field '{name}'")
+    if kind == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        allowed = list(owner.model_fields) if owner else []
+        where = "" if len(loc) == 1 else f" in {inner}"
+        return BankError(path, line, f"unknown field '{name}'{where} ({_close(name, allowed)})")
+    if kind == "string_type":
+        label = f"entry {name + 1} of '{loc[-2]}'" if isinstance(name, int) and len(loc) > 1 else f"'{name}'"
+        if isinstance(value, dict):
+            return BankError(
+                path, line, f"{label} must be text; quote it (YAML reads 'a: b' inside it as a mapping)"
+            )
+        if isinstance(value, bool) or value is None:
+            return BankError(
+                path, line, f"{label} must be text; quote it (YAML reads yes/no/on/off as booleans)"
+            )
+        return BankError(path, line, f"{label} must be text")
+    if kind == "literal_error":
+        return BankError(path, line, f"{name} must be one of {error['ctx']['expected'].replace(chr(39), '')}")
+    if kind == "string_pattern_mismatch" and name == "id":
+        return BankError(path, line, "'id' must be lower-case letters, digits, '-' or '_'")
+    if kind in ("list_type", "too_short") and name in ("solution", "mistakes", "items"):
+        return BankError(path, line, f"'{name}' must be a non-empty list")
+    if kind == "bank" or kind.startswith("value_error"):
+        message = error["msg"]
+        if message == "must be non-empty text":
+            message = f"'{name}' must be non-empty text"
+        return BankError(path, line, message)
+    return BankError(path, line, f"'{'.'.join(map(str, loc)) or what}': {error['msg']}")
+
+
+def _model_at(model, loc: tuple):
+    """The pydantic model class that `loc` (inside `model`) points at, for the list of allowed fields."""
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return model
+
+
+def _validate(model, raw, path: str, what: str, problems: list[BankError]):
+    """`model.model_validate(raw)`, or None with each error appended as `file:line: message`."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        found = [_explain(e, raw, path, what, model) for e in error.errors(include_url=False)]
+        for problem in found:
+            if str(problem) not in [str(p) for p in problems]:
+                problems.append(problem)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The validated bank.
 
 
@@ -146,7 +257,11 @@ class Choice:
 
 @dataclass
 class Item:
-    """One question as written in the bank (templates not yet rendered)."""
+    """One question as written in the bank (templates not yet rendered).
+
+    A free-response item (`response: shape` or `number`) has no choices to show: the learner types the answer,
+    and `choices` holds the typical wrong answers, each with its feedback and misconception.
+    """
 
     id: str
     topic: str
@@ -162,6 +277,9 @@ class Item:
     verify: str = ""
     unverified: str = ""  # why a purely conceptual item has no `verify` (shown by `quiz check`)
     params: dict = field(default_factory=dict)
+    distinct: list = field(default_factory=list)  # groups of params that must differ in a draw
+    response: str = ""  # "" for choices; "shape" or "number" for a typed answer
+    tolerance: float = 0.0  # for `response: number`: how far a typed number may be from the key
     path: str = ""
     line: int = 0
     lines: dict = field(default_factory=dict)  # field name -> first line of its text
@@ -169,6 +287,10 @@ class Item:
     @property
     def multi(self) -> bool:
         return isinstance(self.answer, list)
+
+    @property
+    def free(self) -> bool:
+        return bool(self.response)
 
     @property
     def is_variant(self) -> bool:
@@ -185,6 +307,13 @@ class QuizSet:
     items: list[str]
     path: str = ""
     line: int = 0
+    shuffle: bool = False  # seeded question order
+    draw: int | None = None  # ask this many items drawn from `items`
+
+    @property
+    def size(self) -> int:
+        """How many questions one pass asks (before retries)."""
+        return self.draw or len(self.items)
 
 
 @dataclass
@@ -197,6 +326,7 @@ class Bank:
     declared: set[str] = field(default_factory=set)  # every id written, even on an item that failed to load
 
     def items_of(self, set_name: str) -> list[Item]:
+        """Every item a set may ask (its whole pool, in the bank's order)."""
         if set_name not in self.sets:
             known = ", ".join(sorted(self.sets)) or "none"
             raise KeyError(f"no quiz set named '{set_name}' (known sets: {known})")
@@ -224,192 +354,49 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _check_text(value, path, line, name, problems) -> bool:
-    if not isinstance(value, str) or not value.strip():
-        problems.append(BankError(path, line, f"'{name}' must be non-empty text"))
-        return False
-    return True
-
-
-def _check_texts(value, path, line, name, problems) -> bool:
-    ok = isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value)
-    if not ok:
-        problems.append(BankError(path, line, f"'{name}' must be a list of non-empty texts"))
-    return bool(ok)
-
-
-def _unknown_fields(raw: Node, allowed: tuple, what: str, path: str, problems: list[BankError]) -> None:
-    """Report every key of `raw` that is not in `allowed`, at its own line."""
-    for key in raw:
-        if key not in allowed:
-            problems.append(
-                BankError(
-                    path, raw.at(key), f"unknown field '{key}' in {what} (allowed: {', '.join(allowed)})"
-                )
-            )
-
-
-def _parse_choice(raw, path, line, problems) -> Choice | None:
-    if isinstance(raw, str):
-        raw_node = Node()
-        raw_node["text"], raw_node.line = raw, line
-        raw = raw_node
-    if not isinstance(raw, Node):
-        problems.append(
-            BankError(
-                path,
-                line,
-                "a choice must be a mapping with 'text' (and for a wrong choice "
-                "'feedback' and 'misconception')",
-            )
-        )
-        return None
-    _unknown_fields(raw, CHOICE_FIELDS, "a choice", path, problems)
-    for key in ("text", "feedback", "misconception"):
-        if isinstance(raw.get(key), bool) or raw.get(key) is None and key in raw:
-            problems.append(
-                BankError(
-                    path,
-                    raw.at(key),
-                    f"'{key}' must be text; quote it (YAML reads yes/no/on/off as booleans)",
-                )
-            )
-            return None
-    if "text" not in raw or not isinstance(raw["text"], str | int | float) or not str(raw["text"]).strip():
-        problems.append(BankError(path, raw.line, "a choice is missing its 'text'"))
-        return None
-    return Choice(str(raw["text"]), str(raw.get("feedback") or ""), raw.get("misconception"), raw.line)
-
-
-def _parse_params(raw, path, line, problems) -> dict:
-    """`name: [low, high]` (integers, inclusive) or `name: {one_of: [...]}`."""
-    if not isinstance(raw, Node) or not raw:
-        problems.append(BankError(path, line, "'params' must map names to [low, high] or {one_of: [...]}"))
-        return {}
-    params = {}
-    for name, spec in raw.items():
-        at = raw.at(name)
-        if (
-            isinstance(spec, list)
-            and len(spec) == 2
-            and all(isinstance(v, int) for v in spec)
-            and spec[0] <= spec[1]
-        ):
-            params[name] = ("range", list(spec))
-        elif (
-            isinstance(spec, Node)
-            and list(spec) == ["one_of"]
-            and isinstance(spec["one_of"], list)
-            and spec["one_of"]
-        ):
-            params[name] = ("one_of", list(spec["one_of"]))
-        else:
-            problems.append(
-                BankError(path, at, f"param '{name}' must be [low, high] integers or {{one_of: [...]}}")
-            )
-    return params
-
-
-def _parse_item(raw, topic: str, path: str, line: int, problems: list[BankError]) -> Item | None:
+def _item(raw, topic: str, path: str, line: int, problems: list[BankError]) -> Item | None:
+    """Validate one raw item against the schema and build the Item, with the line of every field."""
     if not isinstance(raw, Node):
         problems.append(BankError(path, line, "an item must be a mapping of fields"))
         return None
-    before = len(problems)
-    for key in raw:
-        if key not in ITEM_REQUIRED + ITEM_OPTIONAL + ("topic",):
-            close = difflib.get_close_matches(str(key), ITEM_REQUIRED + ITEM_OPTIONAL, n=1)
-            advice = (
-                f"did you mean '{close[0]}'?"
-                if close
-                else f"allowed: {', '.join(ITEM_REQUIRED + ITEM_OPTIONAL)}"
-            )
-            problems.append(BankError(path, raw.at(key), f"unknown field '{key}' ({advice})"))
-    missing = [key for key in ITEM_REQUIRED if key not in raw]
     label = f"item '{raw['id']}'" if isinstance(raw.get("id"), str) else "item"
-    for key in missing:
-        problems.append(BankError(path, raw.line, f"{label} is missing required field '{key}'"))
-    if missing:
+    spec = _validate(schema.ItemSpec, raw, path, label, problems)
+    if spec is None:
         return None
-    if not isinstance(raw["id"], str) or not ID_PATTERN.match(raw["id"]):
-        problems.append(BankError(path, raw.at("id"), "'id' must be lower-case letters, digits, '-' or '_'"))
-    if raw.get("topic", topic) != topic:
+    if spec.topic not in (None, topic):
         problems.append(
             BankError(
-                path, raw.at("topic"), f"item topic '{raw['topic']}' differs from the file's topic '{topic}'"
+                path, raw.at("topic"), f"item topic '{spec.topic}' differs from the file's topic '{topic}'"
             )
         )
-    if raw["difficulty"] not in DIFFICULTIES:
-        problems.append(
-            BankError(path, raw.at("difficulty"), f"difficulty must be one of {', '.join(DIFFICULTIES)}")
-        )
-    for name in ("stem", "hint"):
-        _check_text(raw[name], path, raw.at(name), name, problems)
-    for name in ("code", "verify", "unverified"):
-        if name in raw:
-            _check_text(raw[name], path, raw.at(name), name, problems)
-    if "verify" in raw and "unverified" in raw:
-        problems.append(
-            BankError(path, raw.at("unverified"), "an item has either 'verify' or 'unverified', not both")
-        )
-    _check_texts(raw["solution"], path, raw.at("solution"), "solution", problems)
-    _check_texts(raw["mistakes"], path, raw.at("mistakes"), "mistakes", problems)
-    lesson = raw["lesson"]
-    if not (isinstance(lesson, Node) and set(lesson) == {"notebook", "section"}):
-        problems.append(
-            BankError(path, raw.at("lesson"), "'lesson' must have exactly 'notebook' and 'section'")
-        )
-    elif lesson["notebook"] not in NOTEBOOKS:
-        problems.append(
-            BankError(
-                path,
-                lesson.at("notebook"),
-                f"unknown lesson notebook '{lesson['notebook']}' (known: {', '.join(NOTEBOOKS)})",
-            )
-        )
-    choices = []
-    if not isinstance(raw["choices"], Seq) or len(raw["choices"]) < 2:
-        problems.append(
-            BankError(path, raw.at("choices"), "'choices' must be a list of at least two choices")
-        )
-    else:
-        for entry, entry_line in zip(raw["choices"], raw["choices"].item_lines, strict=True):
-            choice = _parse_choice(entry, path, entry_line, problems)
-            if choice:
-                choice.line = entry_line
-                choices.append(choice)
-    answer = raw["answer"]
-    if isinstance(answer, list):
-        if not answer or not all(isinstance(a, str | int | float) for a in answer):
-            problems.append(
-                BankError(path, raw.at("answer"), "a multi-select 'answer' must be a non-empty list")
-            )
-        answer = [str(a) for a in answer]
-    elif isinstance(answer, str | int | float):
-        answer = str(answer)
-    else:
-        problems.append(
-            BankError(path, raw.at("answer"), "'answer' must be a choice's text or a list of them")
-        )
-    params = _parse_params(raw["params"], path, raw.at("params"), problems) if "params" in raw else {}
-    if len(problems) > before:
         return None
+    entries = raw.get("wrong_answers" if spec.response else "choices") or Seq()
+    choices = [
+        Choice(c.text, c.feedback, c.misconception, at)
+        for c, at in zip(
+            spec.wrong_answers if spec.response else spec.choices, entries.item_lines, strict=True
+        )
+    ]
     lines = {key: raw.value_lines[key] for key in raw}
     lines.update({f"{key}:key": raw.key_lines[key] for key in raw})
     return Item(
-        id=raw["id"],
+        id=spec.id,
         topic=topic,
-        difficulty=raw["difficulty"],
-        stem=raw["stem"],
+        difficulty=spec.difficulty,
+        stem=spec.stem,
         choices=choices,
-        answer=answer,
-        solution=list(raw["solution"]),
-        hint=raw["hint"],
-        mistakes=list(raw["mistakes"]),
-        lesson=dict(lesson),
-        code=raw.get("code", ""),
-        verify=raw.get("verify", ""),
-        unverified=raw.get("unverified", ""),
-        params=params,
+        answer=spec.answer,
+        solution=list(spec.solution),
+        hint=spec.hint,
+        mistakes=list(spec.mistakes),
+        lesson=spec.lesson.model_dump(),
+        code=spec.code or "",
+        verify=spec.verify or "",
+        unverified=spec.unverified or "",
+        params=dict(spec.params),
+        distinct=[list(group) for group in spec.distinct],
+        response=spec.response or "",
+        tolerance=spec.tolerance,
         path=path,
         line=raw.line,
         lines=lines,
@@ -426,74 +413,41 @@ def _read_file(data, path: str, bank: Bank, pending_sets: list) -> None:
             )
         )
         return
-    for key in data:
-        if key not in ("topic", "items", "sets", "misconceptions"):
+    spec = _validate(schema.FileSpec, data, path, "a bank file", problems)
+    if spec is None:
+        return
+    bank.misconceptions.update(spec.misconceptions)
+    for raw, line in zip(spec.items or [], (data.get("items") or Seq()).item_lines, strict=True):
+        if isinstance(raw, Node) and isinstance(raw.get("id"), str):
+            bank.declared.add(raw["id"])
+        item = _item(raw, spec.topic, path, line, problems)
+        if item is None:
+            continue
+        if item.id in bank.items:
+            first = bank.items[item.id]
             problems.append(
                 BankError(
                     path,
-                    data.at(key),
-                    f"unknown top-level field '{key}' (allowed: topic, items, sets, misconceptions)",
+                    item.lines["id:key"],
+                    f"duplicate id '{item.id}' (first defined at {first.path}:{first.line})",
                 )
             )
-    if "misconceptions" in data:
-        table = data["misconceptions"]
-        if not isinstance(table, Node):
-            problems.append(
-                BankError(path, data.at("misconceptions"), "'misconceptions' must map ids to text")
-            )
-        else:
-            for key, text in table.items():
-                if not isinstance(text, str) or not text.strip():
-                    problems.append(
-                        BankError(path, table.at(key), f"misconception '{key}' needs a description")
-                    )
-                bank.misconceptions[key] = str(text)
-    if "items" in data or "topic" in data:
-        topic = data.get("topic")
-        if topic not in TOPICS:
-            problems.append(BankError(path, data.at("topic"), f"'topic' must be one of {', '.join(TOPICS)}"))
-        elif not isinstance(data.get("items"), Seq):
-            problems.append(BankError(path, data.at("items"), "'items' must be a list of items"))
-        else:
-            for raw, line in zip(data["items"], data["items"].item_lines, strict=True):
-                if isinstance(raw, Node) and isinstance(raw.get("id"), str):
-                    bank.declared.add(raw["id"])
-                item = _parse_item(raw, topic, path, line, problems)
-                if item is None:
-                    continue
-                if item.id in bank.items:
-                    first = bank.items[item.id]
-                    problems.append(
-                        BankError(
-                            path,
-                            item.lines["id:key"],
-                            f"duplicate id '{item.id}' (first defined at {first.path}:{first.line})",
-                        )
-                    )
-                    continue
-                bank.items[item.id] = item
-    if "sets" in data:
-        table = data["sets"]
-        if not isinstance(table, Node):
-            problems.append(BankError(path, data.at("sets"), "'sets' must map set names to {title, items}"))
-            return
-        for name, spec in table.items():
-            pending_sets.append((name, spec, path, table.at(name)))
+            continue
+        bank.items[item.id] = item
+    for name, raw in spec.sets.items():
+        pending_sets.append((name, raw, path, data["sets"].at(name)))
 
 
-def _read_set(name, spec, path, line, bank: Bank) -> None:
+def _read_set(name, raw, path, line, bank: Bank) -> None:
     problems = bank.problems
-    if (
-        not isinstance(spec, Node)
-        or "items" not in spec
-        or not isinstance(spec["items"], Seq)
-        or not spec["items"]
-    ):
+    if not isinstance(raw, Node):
         problems.append(BankError(path, line, f"set '{name}' needs 'items', a non-empty list of item ids"))
         return
-    _unknown_fields(spec, SET_FIELDS, f"set '{name}'", path, problems)
+    spec = _validate(schema.SetSpec, raw, path, f"set '{name}'", problems)
+    if spec is None:
+        return
     ids = []
-    for item_id, item_line in zip(spec["items"], spec["items"].item_lines, strict=True):
+    for item_id, item_line in zip(spec.items, raw["items"].item_lines, strict=True):
         if item_id not in bank.items and item_id in bank.declared:
             continue  # the item itself is reported already
         if item_id not in bank.items:
@@ -508,30 +462,34 @@ def _read_set(name, spec, path, line, bank: Bank) -> None:
             BankError(path, line, f"duplicate set '{name}' (first defined at {first.path}:{first.line})")
         )
         return
-    bank.sets[name] = QuizSet(name, str(spec.get("title") or name), ids, path, line)
+    draw = min(spec.draw, len(ids)) if spec.draw else None
+    bank.sets[name] = QuizSet(name, spec.title or name, ids, path, line, spec.shuffle, draw)
+
+
+def _same(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _check_choices(item: Item, bank: Bank) -> None:
-    """Static checks on choices: no duplicates, answer among them, wrong choices explain themselves."""
+    """Checks across fields: no duplicate choices, the key among them, wrong choices explain themselves."""
     problems = bank.problems
     before = len(problems)
     seen: dict[str, int] = {}
-    templated = item.is_variant
     for choice in item.choices:
-        key = " ".join(choice.text.split())
-        if key in seen:
+        if _same(choice.text) in seen:
             problems.append(
                 BankError(
                     item.path,
                     choice.line,
-                    f"duplicate choice '{choice.text}' in item '{item.id}' (same as line {seen[key]})",
+                    f"duplicate choice '{choice.text}' in item '{item.id}' "
+                    f"(same as line {seen[_same(choice.text)]})",
                 )
             )
-        seen.setdefault(key, choice.line)
+        seen.setdefault(_same(choice.text), choice.line)
     answers = item.answer if item.multi else [item.answer]
-    texts = [" ".join(c.text.split()) for c in item.choices]
-    for answer in answers:
-        if " ".join(answer.split()) not in texts:
+    texts = [_same(c.text) for c in item.choices]
+    for answer in answers if not item.free else []:
+        if _same(answer) not in texts:
             problems.append(
                 BankError(
                     item.path,
@@ -539,15 +497,24 @@ def _check_choices(item: Item, bank: Bank) -> None:
                     f"answer '{answer}' of item '{item.id}' is not one of its choices",
                 )
             )
-    if not templated and len(set(answers)) != len(answers):
+    if item.free and not item.is_variant and _same(item.answer) in texts:
+        problems.append(
+            BankError(
+                item.path,
+                item.lines["answer"],
+                f"answer of item '{item.id}' is also listed as a wrong answer",
+            )
+        )
+    if not item.is_variant and len(set(answers)) != len(answers):
         problems.append(
             BankError(item.path, item.lines["answer"], f"answer of item '{item.id}' repeats a choice")
         )
     if len(problems) > before:  # with the key outside the choices, "which are wrong" is not known yet
         bank.flawed.add(item.id)
         return
+    keys = [_same(a) for a in answers]
     for choice in item.choices:
-        if " ".join(choice.text.split()) in [" ".join(a.split()) for a in answers]:
+        if _same(choice.text) in keys and not item.free:
             continue
         if not choice.feedback.strip():
             problems.append(
@@ -583,7 +550,7 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
     """Read and validate every YAML file under `paths` (default: the shipped bank), collecting problems."""
     bank = Bank()
     pending_sets: list = []
-    for path in _yaml_files([Path(p) for p in (paths or [DEFAULT_BANK])]):
+    for path in _yaml_files([Path(p) for p in (paths or [default_bank()])]):
         shown = _shown(path)
         data, problems = load_yaml(path, shown)
         bank.problems += problems
@@ -591,8 +558,8 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
             bank.problems.append(BankError(shown, 1, "the file is empty"))
         elif data is not None:
             _read_file(data, shown, bank, pending_sets)
-    for name, spec, path, line in pending_sets:
-        _read_set(name, spec, path, line, bank)
+    for name, raw, path, line in pending_sets:
+        _read_set(name, raw, path, line, bank)
     for item in bank.items.values():
         _check_choices(item, bank)
     return bank

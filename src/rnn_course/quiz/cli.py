@@ -8,23 +8,33 @@ import textwrap
 from pathlib import Path
 
 from rnn_course.quiz.bank import load_bank
-from rnn_course.quiz.engine import Question, Result, Session, letter
+from rnn_course.quiz.engine import Question, Result, Session, belief, letter
 
-COMMANDS = ("list", "check", "export", "progress")
+COMMANDS = ("list", "check", "export", "progress", "stats", "review")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "quiz",
         help="take a quiz set, or list, check and export the quiz bank",
-        description="rnn-course quiz practice|test|<set>  ·  quiz list  ·  quiz check [PATHS]  ·  "
-        "quiz export --format json|gift  ·  quiz progress",
+        description="rnn-course quiz practice|test|<set>  ·  quiz review  ·  quiz list  ·  "
+        "quiz check [PATHS]  ·  quiz export --format json|gift|moodle-xml [--variants N]  ·  "
+        "quiz progress  ·  quiz stats FILE... [--plot PNG]",
     )
     parser.add_argument(
-        "target", nargs="?", default="practice", help="a set name, or list, check, export, progress"
+        "target",
+        nargs="?",
+        default="practice",
+        help="a set name, or review, list, check, export, progress, stats",
     )
     parser.add_argument(
-        "paths", nargs="*", type=Path, help="bank files or folders (check, export; default: shipped)"
+        "paths",
+        nargs="*",
+        type=Path,
+        help="bank files or folders (check, export; default: shipped); progress files (stats)",
+    )
+    parser.add_argument(
+        "--plot", type=Path, metavar="PNG", help="stats: also draw facility vs discrimination"
     )
     parser.add_argument(
         "--answers",
@@ -35,7 +45,16 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seed", type=int, help="fix the variants and the choice order")
     parser.add_argument("--learner", default=None, help="whose progress to use (default: your user name)")
-    parser.add_argument("--format", choices=("json", "gift"), default="json", help="export format")
+    parser.add_argument(
+        "--format", choices=("json", "gift", "moodle-xml"), default="json", help="export format"
+    )
+    parser.add_argument(
+        "--variants",
+        type=int,
+        default=1,
+        metavar="N",
+        help="gift, moodle-xml: N verified draws of each template, in a sub-category of their own",
+    )
     parser.add_argument("--output", "-o", type=Path, help="export to this file instead of standard output")
     parser.add_argument(
         "--bank", type=Path, help="take quizzes from this bank folder instead of the shipped one"
@@ -47,9 +66,11 @@ def run(args) -> int:
     try:
         if args.target == "check":
             return check(args.paths)
+        if args.target == "stats":
+            return stats(args.paths, args.bank, args.plot)
         paths = args.paths or ([args.bank] if args.bank else None)
         if args.target == "export":
-            return export(paths, args.format, args.output)
+            return export(paths, args.format, args.output, args.variants)
         if args.target == "list":
             return list_sets(paths)
         if args.target == "progress":
@@ -62,7 +83,7 @@ def run(args) -> int:
 
 def check(paths: list[Path]) -> int:
     """Validate the bank and run every verification; print `file:line: problem` lines; non-zero if any."""
-    from rnn_course.quiz.verify import check_bank
+    from rnn_course.quiz.check import check_bank
 
     bank = load_bank(paths or None)
     problems = check_bank(bank)
@@ -91,13 +112,19 @@ def _usable_bank(paths):
     return bank
 
 
-def export(paths, fmt: str, output: Path | None) -> int:
-    from rnn_course.quiz.export import to_gift, to_json
+def export(paths, fmt: str, output: Path | None, variants: int = 1) -> int:
+    from rnn_course.quiz.export import EXPORTERS
 
+    if variants < 1 or (variants > 1 and fmt == "json"):
+        print(
+            "rnn-course quiz export: --variants N needs N >= 1 and --format gift or moodle-xml",
+            file=sys.stderr,
+        )
+        return 2
     bank = _usable_bank(paths)
     if bank is None:
         return 1
-    text = to_json(bank) if fmt == "json" else to_gift(bank)
+    text = EXPORTERS[fmt](bank) if fmt == "json" else EXPORTERS[fmt](bank, variants)
     if output:
         output.write_text(text, encoding="utf-8")
         print(f"wrote {len(bank.items)} items to {output}")
@@ -111,7 +138,8 @@ def list_sets(paths) -> int:
     if bank is None:
         return 1
     for name, quiz_set in bank.sets.items():
-        print(f"{name:10} {len(quiz_set.items):3} questions  {quiz_set.title}")
+        pool = f" (drawn from {len(quiz_set.items)})" if quiz_set.draw else ""
+        print(f"{name:10} {quiz_set.size:3} questions  {quiz_set.title}{pool}")
     return 0
 
 
@@ -130,11 +158,37 @@ def show_progress(learner: str | None) -> int:
     for topic, (right, total) in sorted(report["topics"].items()):
         bar = "#" * round(10 * right / total)
         print(f"  {topic:14} {right:3} / {total:<3} {bar:10} {100 * right / total:4.0f}%")
+    bank = load_bank()
     if report["misconceptions"]:
-        bank = load_bank()
-        print("Misconceptions met most often:")
+        print("Misconceptions met most often (what you may have thought):")
         for key, count in report["misconceptions"][:5]:
             print(f"  {count} x  {bank.misconceptions.get(key, key)}")
+    from rnn_course.quiz.review import cards, outlook
+
+    for line in outlook(cards(store.attempts(learner), bank)):
+        print(line)
+    return 0
+
+
+def stats(paths: list[Path], bank_path: Path | None, plot_path: Path | None) -> int:
+    """Item statistics from progress files: a table, flags, and optionally a figure."""
+    from rnn_course.quiz.stats import item_statistics, plot, read_attempts, table
+
+    if not paths:
+        print("rnn-course quiz stats: give one or more progress files", file=sys.stderr)
+        return 2
+    bank = _usable_bank([bank_path] if bank_path else None)
+    if bank is None:
+        return 1
+    try:
+        attempts = read_attempts(paths)
+    except ValueError as error:
+        print(f"rnn-course quiz stats: {error}", file=sys.stderr)
+        return 1
+    results = item_statistics(attempts, bank)
+    print(table(results, bank))
+    if plot_path:
+        print(f"wrote {plot(results, plot_path)}")
     return 0
 
 
@@ -157,6 +211,9 @@ def show(question: Question, number: int, total: int, out=None) -> None:
     print(textwrap.indent(question.stem.strip(), "  "), file=out)
     if question.code.strip():
         print(textwrap.indent(question.code.rstrip(), "    | "), file=out)
+    if question.free:
+        example = "(2, 4, 20)" if question.item.response == "shape" else "0.25"
+        print(f"  (type a {question.item.response}, e.g. {example})", file=out)
     if question.multi:
         print("  (select every right choice, e.g. AC)", file=out)
     for label in question.labels():
@@ -166,17 +223,18 @@ def show(question: Question, number: int, total: int, out=None) -> None:
 def explain(result: Result, bank, out=None) -> None:
     out = out or sys.stdout
     question = result.question
-    right = ", ".join(f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices))
+    right = (
+        question.key
+        if question.free
+        else ", ".join(f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices))
+    )
     if result.correct:
         print("  Correct.", file=out)
         return
     print(f"  Not quite. The answer: {right}", file=out)
     for option in result.wrong_picked:
         print(f"  - {option.text}: {option.feedback}", file=out)
-        print(
-            f"    Misconception: {bank.misconceptions.get(option.misconception, option.misconception)}",
-            file=out,
-        )
+        print(f"    {belief(bank, option.misconception)}", file=out)
     for option in result.missed if question.multi else []:
         print(f"  - missed: {option.text}", file=out)
     print("  Solution:", file=out)
@@ -188,7 +246,7 @@ def explain(result: Result, bank, out=None) -> None:
         print("  This question comes back later in the session.", file=out)
 
 
-def _ask(question: Question) -> set[int] | None:
+def _ask(question: Question) -> set[int] | str | None:
     """Prompt until a valid answer; 'h' hint, 's' solution, 'q' quit (returns None)."""
     while True:
         try:
@@ -216,7 +274,7 @@ def take(args) -> int:
     bank = _usable_bank([args.bank] if args.bank else None)
     if bank is None:
         return 1
-    if args.target not in bank.sets:
+    if args.target not in bank.sets and args.target != "review":
         print(
             f"rnn-course quiz: no set named '{args.target}'. Sets: {', '.join(bank.sets)}; "
             f"commands: {', '.join(COMMANDS)}",
@@ -230,9 +288,17 @@ def take(args) -> int:
     except OSError as error:  # an unusable data folder costs the progress record, not the quiz
         print(f"Progress will not be saved: {error}", file=sys.stderr)
         store, attempt = None, 1
-    session = Session(bank, args.target, learner=learner, attempt=attempt, seed=args.seed, store=store)
+    if args.target == "review":
+        from rnn_course.quiz.review import review_session
+
+        session, lines = review_session(bank, learner, store, attempt, seed=args.seed)
+        if session is None:
+            print("Nothing is due for review.\n" + "\n".join(lines))
+            return 0
+    else:
+        session = Session(bank, args.target, learner=learner, attempt=attempt, seed=args.seed, store=store)
     answers = list(args.answers) if args.answers is not None else None
-    print(f"{bank.sets[args.target].title}: {session.total} questions")
+    print(f"{session.title}: {session.total} questions")
     number = 0
     while not session.done:
         question = session.current
@@ -248,7 +314,8 @@ def take(args) -> int:
             except ValueError as error:
                 print(f"rnn-course quiz: answer {number}: {error}", file=sys.stderr)
                 return 2
-            print(f"  Your answer: {', '.join(letter(i) for i in sorted(selected))}")
+            shown = selected if question.free else ", ".join(letter(i) for i in sorted(selected))
+            print(f"  Your answer: {shown}")
         else:
             selected = _ask(question)
             if selected is None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from rnn_course.quiz.bank import Bank, BankError, Item
+from rnn_course.quiz.verify import normalise, run_item
 
 MAX_DRAWS = 50  # a variant whose choices collide (say batch == seq) is drawn again
 RETRY_GAP = 2  # a missed item comes back this many questions later
@@ -20,6 +21,12 @@ _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newl
 def derive_seed(*parts) -> int:
     """A stable 48-bit seed from any parts (the same on every machine and Python run)."""
     return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12], 16)
+
+
+def belief(bank: Bank, key: str | None) -> str:
+    """A misconception as the learner may hold it: 'You may think that hidden_size must equal input_size.'"""
+    text = bank.misconceptions.get(key, key or "")
+    return f"You may think that {text[:1].lower() + text[1:]}" if text else ""
 
 
 def letter(index: int) -> str:
@@ -57,6 +64,42 @@ class Option:
     correct: bool
     feedback: str = ""
     misconception: str | None = None
+    index: int = -1  # its place among the item's choices in the bank (stable across shuffles and draws)
+
+
+# --- free-response answers: lenient on spacing, brackets and `torch.Size(...)` ----------------------------
+
+_SHAPE_WRAPPERS = re.compile(r"^(torch\.Size|tuple|list|shape)?\s*[(\[]\s*(.*?)\s*[)\]]$", re.S)
+
+
+def read_shape(text: str) -> tuple[int, ...]:
+    """'(2, 4, 20)', '[2,4,20]', '2 4 20', '2x4x20' or 'torch.Size([2, 4, 20])' -> (2, 4, 20)."""
+    inner = " ".join(str(text).split())
+    while (match := _SHAPE_WRAPPERS.match(inner)) is not None:
+        inner = match.group(2)
+    parts = [p for p in re.split(r"\s*[,x×*]\s*|\s+", inner) if p]
+    if not str(text).strip() or not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise ValueError(f"'{text}' is not a shape; type sizes such as (2, 4, 20)")
+    return tuple(int(p) for p in parts)
+
+
+def read_number(text: str) -> float:
+    """'0.25', ' 2.5e-1 ', 'tensor(0.2500)' -> 0.25."""
+    inner = " ".join(str(text).split())
+    match = re.fullmatch(r"(?:tensor)?\(\s*(.*?)\s*\)", inner)
+    inner = (match.group(1) if match else inner).replace(" ", "").replace(",", "")
+    try:
+        return float(inner)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a number; type one such as 0.25 or 1e-9") from None
+
+
+def same_answer(response: str, typed, key, tolerance: float = 0.0) -> bool:
+    """Whether a typed (or computed) free-response answer equals the key; ValueError if it cannot be read."""
+    if response == "shape":
+        return read_shape(typed) == read_shape(key)
+    want = read_number(key)
+    return abs(read_number(typed) - want) <= max(tolerance, 1e-9 * abs(want))
 
 
 @dataclass
@@ -73,10 +116,16 @@ class Question:
     solution: list[str]
     mistakes: list[str]
     retry: bool = False
+    key: str = ""  # the rendered answer of a free-response item
+    known_wrong: list[Option] = field(default_factory=list)  # typical wrong typed answers (free-response)
 
     @property
     def multi(self) -> bool:
         return self.item.multi
+
+    @property
+    def free(self) -> bool:
+        return self.item.free
 
     @property
     def correct_indices(self) -> set[int]:
@@ -85,9 +134,12 @@ class Question:
     def labels(self) -> list[str]:
         return [f"{letter(i)}. {option.text}" for i, option in enumerate(self.options)]
 
-    def parse(self, token: str) -> set[int]:
-        """'B', 'ac' or a choice's exact text -> selected indices; ValueError if it names no choice."""
+    def parse(self, token: str) -> set[int] | str:
+        """'B', 'ac' or a choice's text -> picked indices; a typed answer stays text; ValueError if bad."""
         token = token.strip()
+        if self.free:
+            same_answer(self.item.response, token, self.key, self.item.tolerance)  # raises if unreadable
+            return token
         texts = [" ".join(option.text.split()) for option in self.options]
         if " ".join(token.split()) in texts:
             return {texts.index(" ".join(token.split()))}
@@ -100,11 +152,34 @@ class Question:
             f"'{token}' is not a choice; answer with a letter from A to {letter(len(self.options) - 1)}"
         )
 
-    def grade(self, selected: set[int]) -> Result:
+    def grade(self, selected: set[int] | str) -> Result:
+        """Grade picked choices (indices) or, for a free-response item, the typed text."""
+        if self.free:
+            return self.grade_typed(selected)
         right = selected == self.correct_indices
         wrong_picked = [self.options[i] for i in sorted(selected) if not self.options[i].correct]
         missed = [self.options[i] for i in sorted(self.correct_indices - selected)]
-        return Result(self, set(selected), right, wrong_picked, missed)
+        credit = 1.0 if right else max(0.0, sum(self.weights()[i] for i in selected)) if self.multi else 0.0
+        return Result(self, set(selected), right, wrong_picked, missed, credit=credit)
+
+    def weights(self) -> list[float]:
+        """Each choice's share of the mark. Select-all: +1/k for each of the k right choices, -1/k for each
+        wrong one, the total floored at 0 (Moodle's multiple-answer scoring, used everywhere)."""
+        if not self.multi:
+            return [1.0 if option.correct else 0.0 for option in self.options]
+        k = len(self.correct_indices)
+        return [1 / k if option.correct else -1 / k for option in self.options]
+
+    def grade_typed(self, typed: str) -> Result:
+        """Right when the typed answer reads as the key; a typical wrong answer brings its misconception."""
+        item = self.item
+        right = same_answer(item.response, typed, self.key, item.tolerance)
+        wrong = [
+            o
+            for o in self.known_wrong
+            if not right and same_answer(item.response, typed, o.text, item.tolerance)
+        ]
+        return Result(self, set(), right, wrong[:1], [], typed=str(typed).strip(), credit=float(right))
 
 
 @dataclass
@@ -114,6 +189,15 @@ class Result:
     correct: bool
     wrong_picked: list[Option]
     missed: list[Option]
+    typed: str | None = None  # what the learner typed, for a free-response item
+    credit: float = 0.0  # the share of the mark: 1 when right; select-all can earn part of it
+
+    @property
+    def picked(self) -> list[int]:
+        """Bank indices of the picked choices (typed: the typical wrong answer it matched, if any)."""
+        if self.typed is not None:
+            return [o.index for o in self.wrong_picked]
+        return sorted(self.question.options[i].index for i in self.selected)
 
     @property
     def misconceptions(self) -> list[str]:
@@ -127,20 +211,31 @@ def _draw(params: dict, rng: random.Random) -> dict:
     return drawn
 
 
+def degenerate(item: Item, drawn: dict) -> str | None:
+    """Why a draw is unusable: two parameters of a `distinct` group coincide, so a mistake could score."""
+    for group in item.distinct:
+        values = [drawn[name] for name in group]
+        if len(set(values)) < len(values):
+            same = [f"{name}={drawn[name]}" for name in group if values.count(drawn[name]) > 1]
+            return f"parameters {', '.join(same)} coincide (a learner who swaps them would score)"
+    return None
+
+
 def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = True) -> Question:
     """Draw the item's parameters, run torch for variants, render every text and shuffle the choices.
 
     With `verify_static`, a fixed item's `verify` block also runs and must agree with the keyed answer.
     """
-    from rnn_course.quiz.verify import normalise, run_item
-
     rng = random.Random(seed)
     last_problem = None
     for _ in range(MAX_DRAWS if item.is_variant else 1):
         context = _draw(item.params, rng)
+        last_problem = degenerate(item, context)
+        if last_problem:
+            continue
         code = render_text(item.code, context, item.path, item.lines.get("code", item.line), "'code'")
         static_choices = None
-        if not item.is_variant:
+        if not item.is_variant and not item.free:
             static_choices = [
                 render_text(c.text, context, item.path, c.line, "a choice") for c in item.choices
             ]
@@ -160,7 +255,7 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
             key = [render_text(k, context, item.path, item.lines["answer"], "'answer'") for k in key]
         else:
             key = render_text(key, context, item.path, item.lines["answer"], "'answer'")
-        if verify_static and item.verify and not item.is_variant:
+        if item.verify and (item.is_variant or verify_static):
             if not outcome.has_answer:
                 raise BankError(
                     item.path,
@@ -168,7 +263,7 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
                     f"verify of item '{item.id}' must set 'answer' from what the code does, so that a "
                     "wrong key is caught (asserting facts alone checks no key)",
                 )
-            if normalise(outcome.answer) != normalise(key):
+            if not _agrees(item, outcome.answer, key):
                 raise BankError(
                     item.path,
                     item.lines["answer"],
@@ -178,21 +273,29 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
                 )
         options = []
         keys = {" ".join(k.split()) for k in (key if isinstance(key, list) else [key])}
-        for choice in item.choices:
+        for index, choice in enumerate(item.choices):
             text = render_text(choice.text, context, item.path, choice.line, "a choice")
             feedback = render_text(choice.feedback, context, item.path, choice.line, "a choice's feedback")
-            options.append(Option(text, " ".join(text.split()) in keys, feedback, choice.misconception))
+            correct = " ".join(text.split()) in keys and not item.free
+            options.append(Option(text, correct, feedback, choice.misconception, index))
         texts = [" ".join(o.text.split()) for o in options]
         if len(set(texts)) != len(texts):
             last_problem = "two choices render to the same text"
             continue
-        if not keys <= set(texts):
+        if item.free:
+            if any(same_answer(item.response, o.text, key, item.tolerance) for o in options):
+                last_problem = "a listed wrong answer equals the key"
+                continue
+        elif not keys <= set(texts):
             last_problem = "the computed answer is not among the rendered choices"
             continue
         break
     else:
         where = f"in all {MAX_DRAWS} draws (widen the parameter ranges)" if item.is_variant else ""
         raise BankError(item.path, item.line, f"item '{item.id}': {last_problem} {where}".rstrip())
+    known_wrong = []
+    if item.free:
+        known_wrong, options = options, []
     if shuffle:
         random.Random(derive_seed(seed, "shuffle")).shuffle(options)
 
@@ -211,7 +314,47 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
         hint=text(item.hint, "hint"),
         solution=[text(step, "solution", i) for i, step in enumerate(item.solution)],
         mistakes=[text(m, "mistakes", i) for i, m in enumerate(item.mistakes)],
+        key=key if item.free else "",
+        known_wrong=known_wrong,
     )
+
+
+def _agrees(item: Item, computed, key) -> bool:
+    """Does what torch computed in `verify` equal the keyed answer?"""
+    if item.free:
+        try:
+            return same_answer(item.response, str(computed), key, item.tolerance)
+        except ValueError:
+            return False
+    return normalise(computed) == normalise(key)
+
+
+REVIEW_TITLE = "Spaced review: the questions that are due"
+
+
+def choose_items(bank: Bank, set_name: str, base: str) -> list[Item]:
+    """The items one pass of a set asks: a seeded draw from its pool (every lesson in the pool kept), in
+    the set's order or, with `shuffle`, in a seeded order."""
+    quiz_set = bank.sets.get(set_name)
+    items = bank.items_of(set_name)
+    rng = random.Random(derive_seed(base, set_name, "order"))
+    if quiz_set.draw and quiz_set.draw < len(items):
+        groups: dict[str, list[Item]] = {}
+        for item in items:
+            groups.setdefault(item.lesson["notebook"], []).append(item)
+        for group in groups.values():
+            rng.shuffle(group)
+        lessons = list(groups)
+        rng.shuffle(lessons)
+        chosen: list[Item] = []
+        while len(chosen) < quiz_set.draw:  # round robin over lessons, so that each one is asked
+            for lesson in lessons:
+                if groups[lesson] and len(chosen) < quiz_set.draw:
+                    chosen.append(groups[lesson].pop())
+        items = [item for item in items if item in chosen]
+    if quiz_set.shuffle:
+        rng.shuffle(items)
+    return items
 
 
 @dataclass
@@ -227,21 +370,33 @@ class Session:
     queue: list[Question] = field(default_factory=list)
     position: int = 0
     first_results: dict[str, bool] = field(default_factory=dict)
+    first_credit: dict[str, float] = field(default_factory=dict)
     results: list[Result] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    item_ids: list[str] | None = None  # ask these instead of a bank set (spaced review)
 
     def __post_init__(self):
         self.base = f"seed:{self.seed}" if self.seed is not None else f"{self.learner}:{self.attempt}"
-        self.items = self.bank.items_of(self.set_name)
+        if self.item_ids is not None:
+            self.items = [self.bank.items[item_id] for item_id in self.item_ids]
+        else:
+            self.items = choose_items(self.bank, self.set_name, self.base)
         self.queue = [render(item, derive_seed(self.base, self.set_name, item.id)) for item in self.items]
+
+    @property
+    def title(self) -> str:
+        quiz_set = self.bank.sets.get(self.set_name)
+        return quiz_set.title if quiz_set else REVIEW_TITLE
 
     @property
     def total(self) -> int:
         return len(self.items)
 
     @property
-    def score(self) -> int:
-        return sum(self.first_results.values())
+    def score(self) -> float:
+        """Marks earned on first tries (a select-all item can earn part of its mark), e.g. 4 or 3.5."""
+        total = round(sum(self.first_credit.values()), 2)
+        return int(total) if total == int(total) else total
 
     @property
     def current(self) -> Question | None:
@@ -251,14 +406,16 @@ class Session:
     def done(self) -> bool:
         return self.current is None
 
-    def answer(self, selected: set[int]) -> Result:
-        """Grade the current question, record it, and schedule a retry if it was missed the first time."""
+    def answer(self, selected: set[int] | str) -> Result:
+        """Grade the current question (picked indices, or typed text for a free-response item), record it,
+        and schedule a retry if it was missed the first time."""
         question = self.current
         result = question.grade(selected)
         self.results.append(result)
         item = question.item
         if item.id not in self.first_results:
             self.first_results[item.id] = result.correct
+            self.first_credit[item.id] = result.credit
             if not result.correct:
                 retry = render(item, derive_seed(self.base, self.set_name, item.id, "retry"))
                 retry.retry = True
@@ -277,8 +434,11 @@ class Session:
                 item_id=item.id,
                 topic=item.topic,
                 correct=result.correct,
+                credit=result.credit,
                 retry=question.retry,
                 misconceptions=result.misconceptions,
+                picked=result.picked,
+                typed=result.typed,
             )
         except OSError as error:
             note = f"Progress could not be saved ({error}); the quiz goes on."
@@ -304,5 +464,5 @@ class Session:
                 "the second time."
             )
         for key in self.missed_misconceptions():
-            lines.append(f"Review: {self.bank.misconceptions.get(key, key)}")
+            lines.append(belief(self.bank, key))
         return "\n".join(lines)

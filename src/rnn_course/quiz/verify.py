@@ -10,9 +10,8 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 
-from rnn_course.quiz.bank import Bank, BankError, Item
+from rnn_course.quiz.bank import BankError, Item
 
-VARIANT_SEEDS_CHECKED = 5  # `quiz check` renders this many variants of every parameterised item
 TIME_LIMIT_S = (
     20  # an item's code and verify block together; a loop that never ends is reported, not waited on
 )
@@ -161,34 +160,3 @@ def normalise(answer) -> str | list[str]:
     if isinstance(answer, list | tuple | set):
         return sorted(" ".join(str(a).split()) for a in answer)
     return " ".join(str(answer).split())
-
-
-def check_item(item: Item) -> list[BankError]:
-    """Render the item (several variants if it has params) and run its verification; return its problems."""
-    from rnn_course.quiz.engine import render
-
-    if not item.verify and not item.unverified:
-        return [
-            BankError(
-                item.path,
-                item.line,
-                f"item '{item.id}' has no 'verify': add one that sets 'answer' from running torch, "
-                "or, for a purely conceptual item, say why with 'unverified: <reason>'",
-            )
-        ]
-    seeds = range(VARIANT_SEEDS_CHECKED) if item.is_variant else [0]
-    for seed in seeds:
-        try:
-            render(item, seed, verify_static=True)
-        except BankError as error:
-            return [error]
-    return []
-
-
-def check_bank(bank: Bank) -> list[BankError]:
-    """Every problem of the bank: schema problems first, then each item's rendering and verification."""
-    problems = list(bank.problems)
-    for item in bank.items.values():
-        if item.id not in bank.flawed:  # an item already reported is not run: one problem, one message
-            problems += check_item(item)
-    return sorted(problems, key=lambda p: (p.path, p.line))

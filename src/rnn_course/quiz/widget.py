@@ -53,7 +53,7 @@ class QuizWidget(widgets.VBox):
         self.next_button.on_click(lambda _: self.next())
         self.last_result: Result | None = None
         buttons = widgets.HBox([self.check_button, self.hint_button, self.solution_button, self.next_button])
-        title = widgets.HTML(f"<b>{html.escape(session.bank.sets[session.set_name].title)}</b>")
+        title = widgets.HTML(f"<b>{html.escape(session.title)}</b>")
         super().__init__(
             [title, self.header, self.stem, self.code, self.choices_box, buttons, self.feedback, self.score]
         )
@@ -72,7 +72,10 @@ class QuizWidget(widgets.VBox):
         self.header.value = f"{number} · {item.topic} · {item.difficulty}{again}"
         self.stem.value = markdown_html(question.stem)
         self.code.value = f"<pre>{html.escape(question.code.rstrip())}</pre>" if question.code.strip() else ""
-        if question.multi:
+        if question.free:
+            self.choices = free_response_box(question)
+            self.choices_box.children = [self.choices]
+        elif question.multi:
             boxes = [
                 widgets.Checkbox(value=False, description=label, indent=False) for label in question.labels()
             ]
@@ -95,13 +98,15 @@ class QuizWidget(widgets.VBox):
     def _show_score(self) -> None:
         self.score.value = f"Score: {self.session.score} / {self.session.total}"
 
-    def selected(self) -> set[int]:
+    def selected(self) -> set[int] | str:
+        if isinstance(self.choices, widgets.Text):
+            return self.choices.value.strip()
         if isinstance(self.choices, widgets.RadioButtons):
             return set() if self.choices.index is None else {self.choices.index}
         return {i for i, box in enumerate(self.choices.children) if box.value}
 
     def _lock_choices(self, locked: bool) -> None:
-        if isinstance(self.choices, widgets.RadioButtons):
+        if isinstance(self.choices, widgets.RadioButtons | widgets.Text):
             self.choices.disabled = locked
         else:
             for box in self.choices.children:
@@ -112,8 +117,16 @@ class QuizWidget(widgets.VBox):
     def check(self) -> None:
         selected = self.selected()
         if not selected:
-            self.feedback.value = "Choose an answer first."
+            self.feedback.value = (
+                "Type an answer first." if self.session.current.free else "Choose an answer first."
+            )
             return
+        if self.session.current.free:
+            try:
+                self.session.current.parse(selected)
+            except ValueError as error:  # typed text that reads as no shape or number: say so, keep the try
+                self.feedback.value = f"<p>{html.escape(str(error))}</p>"
+                return
         result = self.session.answer(selected)
         self.last_result = result
         self._lock_choices(True)
@@ -154,8 +167,12 @@ class QuizWidget(widgets.VBox):
 
     def show_solution(self) -> None:
         question = self.session.current
-        right = ", ".join(
-            f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices)
+        right = (
+            question.key
+            if question.free
+            else ", ".join(
+                f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices)
+            )
         )
         steps = "".join(f"<li>{markdown_html(step)}</li>" for step in question.solution)
         mistakes = "".join(f"<li>{markdown_html(m)}</li>" for m in question.mistakes)
@@ -200,3 +217,18 @@ class QuizWidget(widgets.VBox):
             summary += "<p>Worth reviewing:</p><ul>" + "".join(review) + "</ul>"
         self.feedback.value = summary
         self._show_score()
+
+
+def free_response_box(question) -> widgets.Text:
+    """The text box of a free-response item; its description is its accessible name."""
+    example = "(2, 4, 20)" if question.item.response == "shape" else "0.25"
+    box = widgets.Text(
+        value="",
+        placeholder=f"e.g. {example}",
+        description="Your answer",
+        tooltip=f"Type a {question.item.response}, for example {example}",
+        continuous_update=False,
+        layout={"width": "24em"},
+    )
+    box.add_class("rnn-quiz-free")
+    return box

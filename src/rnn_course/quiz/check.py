@@ -1,0 +1,37 @@
+"""`quiz check`: every item rendered (several draws of a template) and its key proven by running torch."""
+
+from __future__ import annotations
+
+from rnn_course.quiz.bank import Bank, BankError, Item
+from rnn_course.quiz.engine import render
+
+VARIANT_SEEDS_CHECKED = 5  # `quiz check` renders this many variants of every parameterised item
+
+
+def check_item(item: Item) -> list[BankError]:
+    """Render the item (several variants if it has params) and run its verification; return its problems."""
+    if not item.verify and not item.unverified:
+        return [
+            BankError(
+                item.path,
+                item.line,
+                f"item '{item.id}' has no 'verify': add one that sets 'answer' from running torch, "
+                "or, for a purely conceptual item, say why with 'unverified: <reason>'",
+            )
+        ]
+    seeds = range(VARIANT_SEEDS_CHECKED) if item.is_variant else [0]
+    for seed in seeds:
+        try:
+            render(item, seed, verify_static=True)
+        except BankError as error:
+            return [error]
+    return []
+
+
+def check_bank(bank: Bank) -> list[BankError]:
+    """Every problem of the bank: schema problems first, then each item's rendering and verification."""
+    problems = list(bank.problems)
+    for item in bank.items.values():
+        if item.id not in bank.flawed:  # an item already reported is not run: one problem, one message
+            problems += check_item(item)
+    return sorted(problems, key=lambda p: (p.path, p.line))

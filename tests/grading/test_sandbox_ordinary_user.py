@@ -1,0 +1,89 @@
+"""The sandbox for an instructor who is not root: bubblewrap in a user namespace of its own.
+
+CI runs as root, so this test grades as an ordinary user (uid 65534) itself. That user cannot read the
+checkout (CI clones into a 0700 folder), so it gets a venv of its own: Debian's python3.11 with hard links to
+this venv's packages and this package's source (no copy, no download), in a folder it owns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import rnn_course
+from tests.grading import runner_demo
+
+pytestmark = [pytest.mark.grading, pytest.mark.slow]
+
+NOBODY = 65534
+SYSTEM_PYTHON = "/usr/bin/python3.11"  # .ci/run installs Debian's python3 where it is missing
+
+
+def _site_packages(prefix: Path) -> Path:
+    return prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def _link(source, target) -> None:
+    """A hard link where the folders share a file system, a copy where they do not."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def ordinary_venv(root: Path) -> Path:
+    """A venv the unprivileged user can run: hard links to every package here, this package's source too."""
+    venv = root / "venv"
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = _site_packages(venv)
+    shutil.rmtree(site)
+    shutil.copytree(_site_packages(Path(sys.prefix)), site, copy_function=_link, symlinks=True)
+    source = root / "src"
+    shutil.copytree(Path(rnn_course.__file__).parent, source / "rnn_course", copy_function=_link,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "rnn_course_sandbox.pth").unlink(missing_ok=True)  # its owner's grader writes its own
+    for pth in site.glob("__editable__*rnn_course*.pth"):
+        pth.unlink()  # a hard link: never write through it into the real venv
+        pth.write_text(f"{source}\n")
+    return venv
+
+
+@pytest.fixture(scope="module")
+def graded_as_nobody():
+    if os.getuid() != 0:
+        pytest.fail("this test drops to an ordinary user and so runs as root (as CI does)")
+    root = Path(tempfile.mkdtemp(prefix="rnn-ordinary-", dir="/tmp"))
+    try:
+        venv = ordinary_venv(root)
+        course = runner_demo.tiny_course(root / "course")
+        runner_demo.make_submission(course, "tiny", "correct", "correct")
+        runner_demo.make_submission(course, "tiny", "bomber", "fork")
+        for path in [root, *root.rglob("*")]:
+            if not path.is_symlink() and path.stat().st_nlink == 1 or path.is_dir():
+                os.lchown(path, NOBODY, NOBODY)  # its own files; hard links stay the real venv's
+        command = [str(venv / "bin" / "python"), "-m", "rnn_course.cli", "grade", "autograde", "tiny",
+                   "--course-dir", str(course), "--workers", "2", "--quiet"]
+        env = {"HOME": str(root), "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+        result = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=600,
+                                user=NOBODY, group=NOBODY, extra_groups=[])
+        reports = sorted((course / ".runs").glob("*.json"))
+        yield result, json.loads(reports[-1].read_text()) if reports else {}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_an_ordinary_user_grades_in_the_sandbox_with_its_caps(graded_as_nobody):
+    result, report = graded_as_nobody
+    assert result.returncode == 0, result.stderr[-2000:]
+    scores = {entry["student"]: (entry["status"], entry["score"]) for entry in report["results"]}
+    assert scores == {"correct": ("graded", 5), "bomber": ("graded", 3)}, report
+    bomber = next(entry for entry in report["results"] if entry["student"] == "bomber")
+    assert "process limit" in bomber["reason"]
+    assert report["sandboxed"] is True

@@ -1,0 +1,75 @@
+"""Lesson 5's sampling explorer and figures: one kept figure, named controls, alt text, clear errors."""
+
+import re
+import sys
+
+import torch
+
+from rnn_course.lm import Vocab, course_text
+from rnn_course.viz.curves import SCALE, memory_reach_plot, training_curves
+from rnn_course.viz.sampling import SamplingExplorer
+from tests.unit.tiny_lm import TinyLM
+
+
+def explorer():
+    vocab = Vocab(course_text())
+    torch.manual_seed(0)
+    return SamplingExplorer(TinyLM(len(vocab)), vocab, prompt="the ")
+
+
+def alt_of(html):
+    return re.search(r'alt="([^"]*)"', html).group(1)
+
+
+def test_controls_have_accessible_names_and_the_plot_has_alt_text():
+    e = explorer()
+    for control in (e.temperature, e.prompt, e.one, e.many, e.restart):
+        assert control.description
+    assert alt_of(e.plot.value).startswith("Bar chart of next-character odds at temperature 1.00")
+
+
+def test_steps_add_characters_and_the_odds_follow_the_model():
+    e = explorer()
+    figure = e.bars.figure
+    e.step(5)
+    assert len(e.sampler.text) == 4 + 5 and "5 characters drawn" in e.text.value
+    probs = e.sampler.probs(1.0)  # (V,)
+    top = probs.max().item()
+    assert f"{top:.0%}" in alt_of(e.plot.value)
+    assert max(bar.get_height() for bar in e.bars.bars) == top
+    e.temperature.value = 0.2
+    assert alt_of(e.plot.value).startswith("Bar chart of next-character odds at temperature 0.20")
+    assert max(bar.get_height() for bar in e.bars.bars) > top  # a low temperature sharpens
+    assert e.bars.figure is figure  # one figure, updated in place
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    assert pyplot is None or pyplot.get_fignums() == []
+
+
+def test_start_over_and_a_new_prompt_restart_from_the_prompt():
+    e = explorer()
+    e.step(3)
+    e.restart.click()
+    assert e.sampler.text == "the "
+    e.prompt.value = "a bird "
+    assert e.sampler.text == "a bird " and "<b>a bird </b>" in e.text.value
+
+
+def test_an_unknown_character_is_an_error_and_nothing_stale_stays():
+    e = explorer()
+    e.prompt.value = "QUIZ"
+    assert "role='alert'" in e.error.value and "not in the vocabulary" in e.error.value
+    assert e.text.value == "" and e.plot.value == ""
+    e.one.click()  # does nothing, raises nothing
+    e.prompt.value = "the "
+    assert e.error.value == "" and e.plot.value
+
+
+def test_static_figures_are_sharp_and_described():
+    losses = [3.3, 2.0, 1.0]
+    curves = training_curves({"a run": losses})
+    assert curves.figure.dpi == 100 * SCALE
+    assert "a run: loss 3.30 at the start, 1.00 at the end" in curves.alt
+    assert f'alt="{curves.alt}"' in curves._repr_html_()
+    reach = memory_reach_plot((10, 50), {"rnn": [1.0, 0.5]})
+    assert "nn.RNN 100% at length 10, 50% at length 50" in reach.alt
+    assert reach.figure.axes[0].get_xlabel() and reach.figure.axes[0].get_ylabel()
