@@ -26,6 +26,12 @@ DIRECTIONS = 'enumerate(["", "_reverse"][: self.num_directions])'
 
 # mistake key -> the answers (by grade id) that differ from the solution
 ANSWERS = {
+    "weight_ih_shape_transposed": {"my_rnn": _edit(MYRNN, (
+        'f"weight_ih_l{layer}{suffix}": (hidden_size, layer_input_size)',
+        'f"weight_ih_l{layer}{suffix}": (layer_input_size, hidden_size)'))},
+    "upper_layers_read_h": {"my_rnn": _edit(MYRNN, (
+        "layer_input_size = input_size if layer == 0 else hidden_size * self.num_directions",
+        "layer_input_size = input_size if layer == 0 else hidden_size"))},
     "always_tanh": {"rnn_cell": s.RNN_CELL_ALWAYS_TANH},
     "swapped_nonlinearity": {"rnn_cell": _edit(CELL, (TANH, "TANH"), (RELU, TANH), ("TANH", RELU))},
     "bias_ih_dropped": {"rnn_cell": _edit(CELL, ("pre_activation + bias_ih", "pre_activation"))},

@@ -90,8 +90,9 @@ def test_every_mistake_changes_what_some_check_of_the_assignment_returns():
                        {"unbatched": True}, {"num_layers": 2}],
              "packed": [{"lengths": (2, 1, 3), "bidirectional": True}]}
     for mistake in mistakes.CATALOGUE:
-        if mistake.key in ("packed_not_handled", "weight_ih_not_transposed"):
-            continue  # known from the exception they raise (tested below)
+        if mistake.key in ("packed_not_handled", "weight_ih_not_transposed", "weight_ih_shape_transposed",
+                           "upper_layers_read_h"):
+            continue  # known from the exception they raise (tested below) or from the parameters' shapes
         differs = [
             kind for kind, kws in kinds.items() for kw in kws
             if (mine := mistakes.variant(mistake.key, kind, kw)) is not None

@@ -96,7 +96,7 @@ def judge(kind: str, kw: dict, actual, passed: tuple = ()) -> Verdict:
     if verdict is None or verdict[0] != "GradingError":
         return verdict
     try:
-        mistake = diagnose(kind, kw, _returned(kind, actual), passed)
+        mistake = diagnose(kind, kw, _returned(kind, actual), passed) or _parameter_mistake(kind, kw, actual)
     except Exception:  # an odd value: no diagnosis, the plain message stands
         mistake = None
     return verdict if mistake is None else (verdict[0], verdict[1] + mistake.says())
@@ -151,6 +151,18 @@ def diagnose(kind: str, kw: dict, returned, passed: tuple = ()) -> mistakes.Mist
             if mine is not None and not matches(kind, mine, reference) and matches(kind, returned, mine):
                 found.append(mistake)
     found = [m for m in found if not any(_shows(m.key, k, earlier) for k, earlier in passed)]
+    return found[0] if len(found) == 1 else None
+
+
+def _parameter_mistake(kind: str, kw: dict, actual) -> mistakes.Mistake | None:
+    """The one catalogued mistake that explains MyRNN's parameter shapes, else None."""
+    if kind not in ("parameters", "myrnn", "packed") or type(actual) is not dict:
+        return None
+    ours = actual.get("module", {}).get("parameters") if type(actual.get("module")) is dict else None
+    if type(ours) is not dict:
+        return None
+    theirs = expected(kind, kw)["parameters"]
+    found = [m for m in mistakes.CATALOGUE if mistakes.explains_parameters(m.key, ours, theirs)]
     return found[0] if len(found) == 1 else None
 
 

@@ -44,7 +44,9 @@ def anchor(heading: str) -> str:
     return quote(heading.replace("`", "").strip().replace(" ", "-"), safe="?/:@!$&'()*+,;=")
 
 
+PARAMETERS = ("01_rnn_syntax.ipynb", "3. Three constructions and their parameters")
 RECURRENCE = ("01_rnn_syntax.ipynb", "5. The recurrence, by hand")
+DEEP_PARAMETERS = ("01_rnn_syntax.ipynb", "6. Parameters of deep and bidirectional RNNs")
 BATCH_FIRST = ("02_shapes.ipynb", "2. `batch_first=True` moves the batch axis of `input` and `output` only")
 H0 = ("02_shapes.ipynb", "3. Unbatched input and the initial state `h0`")
 LAYERS = ("02_shapes.ipynb", "4. Several layers: `output` is the top layer, `h_n` is every layer")
@@ -56,6 +58,14 @@ FIELDS = ("04_packing.ipynb", "4. The four fields of a `PackedSequence`")
 PACKED = ("04_packing.ipynb", "6. Running an RNN on packed input")
 
 CATALOGUE = [
+    Mistake("weight_ih_shape_transposed", "weight_ih is registered as (H_in, H)",
+            "The input weights are created as (input size, hidden size), the transpose of nn.RNN's. "
+            "nn.RNN stores weight_ih_l{k} as (H, H_in) and multiplies by its transpose, and load_state_dict "
+            "needs the same shapes.", *PARAMETERS),
+    Mistake("upper_layers_read_h", "the layers above the first read H numbers, not 2*H",
+            "weight_ih of every layer above the first is (H, H), as if the layer below had one direction. "
+            "In a bidirectional RNN each upper layer reads both directions of the layer below, so its "
+            "weight_ih is (H, 2*H).", *DEEP_PARAMETERS),
     Mistake("always_tanh", "the nonlinearity is ignored (always tanh)",
             "The code applies tanh whatever `nonlinearity` says, so a relu layer gets tanh's values. "
             "Pick torch.relu when nonlinearity is 'relu'.", *RECURRENCE),
@@ -287,7 +297,24 @@ def _module(kind: str, kw: dict, key):
     return output, h_n
 
 
-# ------------------------------------------------------------------------- mistakes that raise an error
+# ------------------------------------------------------------- mistakes seen in the parameters or an error
+
+
+def explains_parameters(key: str, ours: dict, theirs: dict) -> bool:
+    """Whether mistake `key` accounts for MyRNN's parameter shapes `ours` where nn.RNN has `theirs`."""
+    if set(ours) != set(theirs):
+        return False
+    wrong = [name for name in theirs if list(ours[name]) != list(theirs[name])]
+    if not wrong:
+        return False
+    if key == "weight_ih_shape_transposed":
+        return all(name.startswith("weight_ih") and list(ours[name]) == list(theirs[name])[::-1]
+                   for name in wrong)
+    if key == "upper_layers_read_h":
+        hidden_size = theirs["weight_hh_l0"][0]
+        return all(re.fullmatch(r"weight_ih_l[1-9]\d*(_reverse)?", name) is not None
+                   and list(ours[name]) == [hidden_size, hidden_size] for name in wrong)
+    return False
 
 
 def explains_error(key: str, kind: str, kw: dict, raised: Raised) -> bool:
