@@ -13,7 +13,7 @@ LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup lab quiz test test-fast lint format bench bench-widgets bench-browser bench-autograde bench-scale \
-        assignments autograde feedback export demo reset clean check-python
+        assignments autograde feedback export mistakes demo reset clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -88,6 +88,9 @@ feedback: setup ## write HTML feedback for every graded submission
 export: setup ## write grader/grades.csv
 	$(BIN)/rnn-course grade export
 
+mistakes: setup ## count the graded submissions that made each known mistake; write grader/mistakes.csv
+	$(BIN)/rnn-course grade mistakes $(ASSIGNMENT)
+
 demo: setup ## release, collect the demo submissions, autograde, feedback, export and print the grades
 	$(BIN)/rnn-course grade demo $(ASSIGNMENT)
 
@@ -96,6 +99,6 @@ reset: setup ## remove the demo students (gradebook, submitted/, autograded/, fe
 
 clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to drop it)
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \
-	       grader/grades.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
+	       grader/grades.csv grader/mistakes.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV) $(NEW) $(VENV).old; fi

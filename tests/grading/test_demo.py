@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from rnn_course.grading import workflow
+from rnn_course.grading import mistakes, workflow
 from tests.conftest import ROOT
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
@@ -16,6 +16,7 @@ from tests.grading.conftest import copy_course
 pytestmark = pytest.mark.grading
 
 DEMO = ROOT / "grader" / "demo_submissions"
+README = (ROOT / "README.md").read_text()
 
 
 def rnn_course(*args, cwd=ROOT):
@@ -26,7 +27,7 @@ def rnn_course(*args, cwd=ROOT):
 def test_grade_lists_its_five_steps():
     result = rnn_course("grade", "--help")
     assert result.returncode == 0
-    for step in ("release", "autograde", "feedback", "export", "demo"):
+    for step in ("release", "autograde", "feedback", "export", "mistakes", "demo"):
         assert step in result.stdout
 
 
@@ -70,6 +71,15 @@ def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_pa
     assert grades == expected
     pages = sorted((course_dir / "feedback").glob("*/rnn_from_scratch/rnn_from_scratch.html"))
     assert [page.parts[-3] for page in pages] == sorted(expected)
+    named = {"student_wrong": ["always_tanh"],
+             "student_partial": ["bidirectional_ignored", "packed_not_handled"]}
+    for student, keys in named.items():  # the wrong and partial submissions are told what their mistake is
+        text = workflow.visible_text(pages[sorted(expected).index(student)].read_text())
+        for key in keys:
+            assert f"Mistake: {mistakes.BY_KEY[key].name}. {mistakes.BY_KEY[key].explanation}" in text
+    excerpt = README.split("### Feedback that names the mistake")[1].split("```")[1]  # the README's example
+    partial = workflow.visible_text(pages[sorted(expected).index("student_partial")].read_text())
+    assert " ".join(excerpt.split()) in partial
 
 
 @pytest.mark.slow

@@ -4,12 +4,14 @@
 - `forbid`, `sandbox_site`, `fork_server`, `sandbox`: PyTorch's RNN switched off, the warm fork server, and
   the bubblewrap sandbox it runs in;
 - `kernels`: jupyter_client's side of those sandboxed kernels;
-- `cases`, `encoding`, `judging`: the checks' inputs, values as JSON, and nn.RNN's verdict (both sides);
+- `cases`, `encoding`, `mistakes`, `judging`: the checks' inputs, values as JSON, the catalogue of known
+  mistakes (each a reference variant), and nn.RNN's verdict, naming a mistake that explains it (both sides);
 - `checks`: what the assignment's test cells call, in the learner's kernel;
 - `preprocessors` (their shared helpers), `restore`, `limits`, `verdicts`: nbgrader's autograde steps run by
   the grader; `hide_hidden`, `tracebacks`, `offline_math`, `readable_tables`: its feedback steps;
 - `release_check`: what a learner's release may not hold;
 - `runner_worker`, `runner`: the parallel autograde runner and its single gradebook writer;
 - `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset);
+- `mistake_report`: how many graded submissions made each known mistake, read from autograded/;
 - `cli`: `rnn-course grade`.
 """

@@ -3,7 +3,8 @@
     checks.check_myrnn(MyRNN, num_layers=2, bidirectional=True)
 
 In the learner's own notebook (and in `nbgrader validate`) a check compares the result with a real nn.RNN at
-once and raises GradingError saying what differs. While grading (NBGRADER_EXECUTION=autograde) it only
+once and raises GradingError saying what differs, and which known mistake explains it if one does (the
+grader's message, word for word). While grading (NBGRADER_EXECUTION=autograde) it only
 reports what the learner's code returned; the grader, in its own process, rebuilds the same inputs, runs its
 own nn.RNN and decides (verdicts.py). Nothing in this module is trusted by the grader, so nothing in it needs
 guarding: a learner who patches it only loses their own points.
@@ -16,7 +17,7 @@ import os
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from rnn_course.grading import cases, judging
+from rnn_course.grading import cases, judging, mistakes
 from rnn_course.grading.cases import random_configs  # noqa: F401 (test cells call checks.random_configs)
 from rnn_course.grading.encoding import Raised, decode, encode
 
@@ -41,8 +42,19 @@ def _end_kernel_now(change) -> None:
         os._exit(0)
 
 
+# The checks passed so far in the running cell, with the learner's code that passed them: what rules a
+# mistake out (judging.diagnose), as the grader does with the checks before a failing one in the same cell.
+PASSED: list[tuple[object, str, dict]] = []
+
+
+def new_cell(*_) -> None:
+    """Forget the checks passed so far (IPython calls it before every cell)."""
+    PASSED.clear()
+
+
 try:
     get_ipython().observe(_end_kernel_now, names="exit_now")  # noqa: F821 (defined inside IPython)
+    get_ipython().events.register("pre_run_cell", new_cell)  # noqa: F821
 except NameError:
     pass  # imported outside a notebook
 
@@ -67,8 +79,17 @@ def _call(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
+_CAUGHT: list[Exception] = []  # what the learner's code raised during the running check
+
+
+def _caught(error: Exception) -> Raised:
+    """The learner's exception as a value; kept too, so that the learner's own notebook can show it."""
+    _CAUGHT.append(error)
+    return Raised(type(error).__name__, str(error))
+
+
 def _run(kind: str, learner, kw: dict):
-    """The learner's result for one check (a value, or Raised while grading)."""
+    """The learner's result for one check (a value, or Raised where the learner's code raised)."""
     try:
         if kind == "rnn_cell":
             case = cases.cell_case(**kw)
@@ -85,9 +106,7 @@ def _run(kind: str, learner, kw: dict):
             return _call(learner, case["x"].clone(), h0, *case["weights"], nonlinearity=case["nonlinearity"])
         return _run_module(kind, learner, kw)
     except Exception as error:
-        if not grading():
-            raise
-        return Raised(type(error).__name__, str(error))
+        return _caught(error)
 
 
 def _run_module(kind: str, MyRNN, kw: dict) -> dict:
@@ -107,9 +126,7 @@ def _run_module(kind: str, MyRNN, kw: dict) -> dict:
             ),
         }
     except Exception as error:
-        if not grading():
-            raise
-        report["module"] = Raised(type(error).__name__, str(error))
+        report["module"] = _caught(error)
         return report
     if report["module"]["is_rnn_base"] or not report["module"]["is_module"]:
         return report
@@ -145,12 +162,11 @@ def _guarded_result(mine, args):
     try:
         return _call(mine, *args)
     except Exception as error:
-        if not grading():
-            raise
-        return Raised(type(error).__name__, str(error))
+        return _caught(error)
 
 
 def _check(kind: str, learner, kw: dict) -> None:
+    _CAUGHT.clear()
     value = _run(kind, learner, kw)
     if grading():
         from IPython.display import display
@@ -163,10 +179,15 @@ def _check(kind: str, learner, kw: dict) -> None:
             raw=True,
         )
         return
-    verdict = judging.judge(kind, kw, decode(encode(value)))  # the grader's own view of the value
+    passed = tuple((k, args) for code, k, args in PASSED if code is learner)
+    verdict = judging.judge(kind, kw, decode(encode(value)), passed=passed)  # as the grader sees it
     if verdict:
         ename, message = verdict
-        raise (ForbiddenCall if ename == judging.FORBIDDEN else GradingError)(message)
+        error = _CAUGHT[0] if _CAUGHT else None
+        if error is not None and mistakes.MARK not in message:
+            raise error  # the learner's own exception and traceback, unless a known mistake explains it
+        raise (ForbiddenCall if ename == judging.FORBIDDEN else GradingError)(message) from error
+    PASSED.append((learner, kind, kw))
 
 
 def check_rnn_cell(rnn_cell, **kw) -> None:

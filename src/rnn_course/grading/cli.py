@@ -1,4 +1,4 @@
-"""`rnn-course grade release|autograde|feedback|export|demo|reset`: the instructor workflow."""
+"""`rnn-course grade release|autograde|feedback|export|mistakes|demo|reset`: the instructor workflow."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DEFAULT_COURSE = Path("grader")
 
 def register(subparsers) -> None:
     """Add `grade` and its sub-commands to the `rnn-course` parser."""
-    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export, demo, reset",
+    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export, mistakes, demo, reset",
                                   description=__doc__)
     steps = grade.add_subparsers(dest="step", required=True)
 
@@ -38,6 +38,8 @@ def register(subparsers) -> None:
                   assignment=False)
     export.add_argument("assignment", nargs="?", help=argparse.SUPPRESS)  # accepted, not needed
     export.add_argument("--to", type=Path, default=None, help="CSV file to write")
+    mistakes = step("mistakes", run_mistakes, "count the graded submissions that made each known mistake")
+    mistakes.add_argument("--to", type=Path, default=None, help="CSV file (default: mistakes.csv beside it)")
     demo = step("demo", run_demo, "release, grade the demo submissions, feedback, export; print the grades")
     demo.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
     demo.add_argument("--no-sandbox", action="store_true", help="grade without the bubblewrap sandbox")
@@ -131,6 +133,18 @@ def run_export(args) -> int:
         return _fail("export", error)
     _warn_pending("export", args)
     print(f"wrote {path}")
+    return 0
+
+
+def run_mistakes(args) -> int:
+    from rnn_course.grading import mistake_report
+
+    report = mistake_report.count(args.course_dir, args.assignment)
+    if not report.students:
+        where = args.course_dir / "autograded"
+        return _fail("mistakes", RuntimeError(f"no autograded {args.assignment} in {where}; autograde first"))
+    print(mistake_report.format_report(report))
+    print(f"wrote {mistake_report.write_csv(report, args.to or args.course_dir / 'mistakes.csv')}")
     return 0
 
 

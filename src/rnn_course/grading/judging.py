@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnn_course.grading import cases
+from rnn_course.grading import cases, mistakes
 from rnn_course.grading.encoding import Opaque, Raised
 
 TOLERANCE = 1e-9  # float64 against float64: a correct loop agrees to ~1e-15
@@ -80,15 +80,90 @@ def expected(kind: str, kw: dict):
         return {"parameters": shapes, "result": reference(case["input"], case["hx"])}
 
 
-def judge(kind: str, kw: dict, actual) -> Verdict:
-    """None if the learner's result equals nn.RNN's, else (error name, what differs)."""
+def judge(kind: str, kw: dict, actual, passed: tuple = ()) -> Verdict:
+    """None if the learner's result equals nn.RNN's, else (error name, what differs).
+
+    When one catalogued mistake (mistakes.py) explains the failure, and none of the checks `passed` before
+    this one in the same test cell rules it out, the message names it and links the lesson.
+    """
     what = describe(kind, kw)
     try:
-        return _judge(kind, kw, actual, what)
+        verdict = _judge(kind, kw, actual, what)
     except (
         Exception
     ) as error:  # a value shaped unlike any answer: a plain failure, never a crash of the grader
         return "GradingError", f"{what}: could not compare the result ({type(error).__name__})"
+    if verdict is None or verdict[0] != "GradingError":
+        return verdict
+    try:
+        mistake = diagnose(kind, kw, _returned(kind, actual), passed) or _parameter_mistake(kind, kw, actual)
+    except Exception:  # an odd value: no diagnosis, the plain message stands
+        mistake = None
+    return verdict if mistake is None else (verdict[0], verdict[1] + mistake.says())
+
+
+# ------------------------------------------------------------------------------------------ diagnosis
+
+NOTHING = Opaque("no result")  # what a check returned when it never got to run the learner's forward
+
+
+def _returned(kind: str, actual):
+    """What the learner's function or forward returned (or Raised), NOTHING if it never ran."""
+    if kind in ("rnn_cell", "rnn_forward"):
+        return actual
+    if kind in ("myrnn", "packed") and type(actual) is dict and actual.get("loaded") is True:
+        return actual.get("result", NOTHING)
+    return NOTHING
+
+
+def answer(kind: str, kw: dict):
+    """nn.RNN's result for a check that runs the learner's code: a tensor, or a pair (output, h_n)."""
+    reference = expected(kind, kw)
+    return reference["result"] if kind in ("myrnn", "packed") else reference
+
+
+def matches(kind: str, actual, reference) -> bool:
+    """Whether `actual` passes as `reference` in the grader's own comparison (shapes, dtype, atol 1e-9)."""
+    if kind == "rnn_cell":
+        return expect_tensor(actual, reference, kind) is None
+    return expect_pair(actual, reference, kind, packed=kind == "packed") is None
+
+
+def _shows(key: str, kind: str, kw: dict) -> bool:
+    """Whether code with mistake `key` would fail this check (so passing it rules the mistake out)."""
+    if kind not in ("rnn_cell", "rnn_forward", "myrnn", "packed"):
+        return False
+    mine = mistakes.variant(key, kind, kw)
+    return mine is None or not matches(kind, mine, answer(kind, kw))
+
+
+def diagnose(kind: str, kw: dict, returned, passed: tuple = ()) -> mistakes.Mistake | None:
+    """The one catalogued mistake whose output is exactly what the learner returned (or raised), else None."""
+    if returned is NOTHING:
+        return None
+    if type(returned) is Raised:
+        found = [m for m in mistakes.CATALOGUE if mistakes.explains_error(m.key, kind, kw, returned)]
+    else:
+        reference = answer(kind, kw)
+        found = []
+        for mistake in mistakes.CATALOGUE:
+            mine = mistakes.variant(mistake.key, kind, kw)
+            if mine is not None and not matches(kind, mine, reference) and matches(kind, returned, mine):
+                found.append(mistake)
+    found = [m for m in found if not any(_shows(m.key, k, earlier) for k, earlier in passed)]
+    return found[0] if len(found) == 1 else None
+
+
+def _parameter_mistake(kind: str, kw: dict, actual) -> mistakes.Mistake | None:
+    """The one catalogued mistake that explains MyRNN's parameter shapes, else None."""
+    if kind not in ("parameters", "myrnn", "packed") or type(actual) is not dict:
+        return None
+    ours = actual.get("module", {}).get("parameters") if type(actual.get("module")) is dict else None
+    if type(ours) is not dict:
+        return None
+    theirs = expected(kind, kw)["parameters"]
+    found = [m for m in mistakes.CATALOGUE if mistakes.explains_parameters(m.key, ours, theirs)]
+    return found[0] if len(found) == 1 else None
 
 
 def _judge(kind, kw, actual, what) -> Verdict:

@@ -6,7 +6,8 @@ sends them as display data). This preprocessor, in the grader's own process:
 1. plans the cell: runs the cell's source (restored from the instructor's source notebook) with a recorder in
    place of `checks`, which yields the list of checks the cell makes and their arguments;
 2. for each planned check, takes the learner's result for exactly that check, rebuilds the inputs itself,
-   runs its own nn.RNN and judges (judging.py);
+   runs its own nn.RNN and judges (judging.py), naming the mistake when exactly one known mistake explains a
+   failure and no check passed earlier in the cell rules it out (mistakes.py);
 3. writes the verdict: a passing cell keeps no error output; a failing one gets one error output naming the
    first check that failed, so nbgrader scores it 0.
 
@@ -83,7 +84,8 @@ def decide(cell: NotebookNode) -> judging.Verdict:
         if output.get("output_type") in ("display_data", "execute_result")
         and isinstance(output.get("data", {}).get(RESULT_MIME), dict)
     ]
-    for index, (kind, kw) in enumerate(plan(cell.source)):
+    planned = plan(cell.source)
+    for index, (kind, kw) in enumerate(planned):
         result = results[index] if index < len(results) else None
         if (
             result is None
@@ -91,7 +93,7 @@ def decide(cell: NotebookNode) -> judging.Verdict:
             or _canonical(result.get("args", {})) != _canonical(json.loads(json.dumps(kw, default=str)))
         ):
             return "GradingError", f"{judging.describe(kind, kw)}: {_why_missing(cell)}"
-        verdict = judging.judge(kind, kw, decode(result.get("value", {})))
+        verdict = judging.judge(kind, kw, decode(result.get("value", {})), passed=tuple(planned[:index]))
         if verdict:
             return verdict
     return None
