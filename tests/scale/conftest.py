@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.grading.conftest import copy_course
+from tests.grading.conftest import copy_course, sandbox_ready  # noqa: F401 (the tier grades sandboxed too)
 from tests.scale import servers
 
 ASSIGNMENT = "rnn_from_scratch"
