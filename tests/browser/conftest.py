@@ -1,12 +1,11 @@
 """Browser tier fixtures: one JupyterLab server and one Chromium for the session, screenshots on failure."""
 
-import os
 import re
 
 import pytest
 
 from tests.browser import harness
-from tests.conftest import ROOT
+from tests.conftest import ROOT, skip_tier_or_fail
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
@@ -14,12 +13,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 @pytest.fixture(scope="session")
 def chromium_ready():
     """Skip the tier in one line when Chromium is missing; fail instead when the browser is required."""
-    reason = harness.browser_missing()
-    if reason is None:
-        return
-    if os.environ.get(harness.REQUIRE_ENV) == "1":
-        pytest.fail(f"browser tier required ({harness.REQUIRE_ENV}=1) but {reason}", pytrace=False)
-    pytest.skip(f"browser tier skipped: {reason}")
+    skip_tier_or_fail("browser", harness.browser_missing(), harness.REQUIRE_ENV)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,11 @@
 """A throwaway copy of the course (config and source only) for every test that runs nbgrader."""
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, skip_tier_or_fail
 
 REQUIRE_SANDBOX = "RNN_COURSE_REQUIRE_SANDBOX"  # set by .ci/run: there a missing bwrap fails the tier
 
@@ -14,12 +13,8 @@ REQUIRE_SANDBOX = "RNN_COURSE_REQUIRE_SANDBOX"  # set by .ci/run: there a missin
 @pytest.fixture(scope="session", autouse=True)
 def sandbox_ready():
     """Grading runs in a bubblewrap sandbox: without bwrap the tier is skipped in one line, or fails in CI."""
-    if shutil.which("bwrap"):
-        return
-    reason = "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)"
-    if os.environ.get(REQUIRE_SANDBOX) == "1":
-        pytest.fail(f"grading tier required ({REQUIRE_SANDBOX}=1) but {reason}", pytrace=False)
-    pytest.skip(f"grading tier skipped: {reason}")
+    missing = "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)"
+    skip_tier_or_fail("grading", None if shutil.which("bwrap") else missing, REQUIRE_SANDBOX)
 
 
 def copy_course(target: Path, *, demo: bool = False) -> Path:

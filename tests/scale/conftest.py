@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, skip_tier_or_fail
 from tests.grading.conftest import copy_course, sandbox_ready  # noqa: F401 (the tier grades sandboxed too)
 from tests.scale import servers
 
@@ -18,12 +17,7 @@ DEMO = ROOT / "grader" / "demo_submissions"
 
 
 def _missing_postgres() -> None:
-    reason = servers.postgres_missing()
-    if reason is None:
-        return
-    if os.environ.get(servers.REQUIRE_ENV) == "1":
-        pytest.fail(f"scale tier required ({servers.REQUIRE_ENV}=1) but {reason}", pytrace=False)
-    pytest.skip(f"scale tier skipped: {reason}")
+    skip_tier_or_fail("scale", servers.postgres_missing(), servers.REQUIRE_ENV)
 
 
 @pytest.fixture(scope="session")
