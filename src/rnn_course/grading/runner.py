@@ -512,11 +512,14 @@ def _run_tasks(tasks: list[Task], workers: int, scheduler: str | None, sandboxed
             interrupted = True
             raise
         finally:
-            for future in futures:  # only left undone if the run itself was interrupted
-                future.cancel()
             if interrupted and isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+                # Stop the workers; the pool then fails every pending future itself. Cancelling them first
+                # would make Python 3.11's pool print an InvalidStateError traceback as it does so.
                 for process in list((executor._processes or {}).values()):
                     process.terminate()
+            else:
+                for future in futures:  # only left undone if the run itself was interrupted
+                    future.cancel()
             executor.shutdown(wait=True)
             for thing in to_close:
                 thing.close()
