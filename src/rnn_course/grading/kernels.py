@@ -166,8 +166,6 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         folder = getattr(self, "kernel_folder", "")
         if folder and not restart:
-            if os.environ.get("RNN_COURSE_KEEP_KERNEL_LOG"):
-                print(open(os.path.join(folder, "run", "kernel.log")).read())
             self.host.end_kernel(folder)  # whatever the kernel left behind dies, and its folder goes
 
     cleanup_resources = _async_cleanup_resources

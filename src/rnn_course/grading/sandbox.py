@@ -310,9 +310,6 @@ class KernelHost:
             shutil.rmtree(os.path.join(self.scratch, leftover), ignore_errors=True)
 
     def close(self) -> None:
-        if os.environ.get("RNN_COURSE_KEEP_KERNEL_LOG"):
-            self._errors.seek(0)
-            print(self._errors.read()[-3000:])
         if self.process.poll() is None:
             try:
                 self.process.stdin.close()  # the server sweeps and leaves
