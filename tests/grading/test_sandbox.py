@@ -203,10 +203,10 @@ def test_there_is_no_network_not_even_loopback(graded):
     assert accepted is None
 
 
-def test_no_file_may_grow_past_its_limit(graded):
+def test_no_kernel_may_write_past_its_scratch_budget(graded):
     course, *_ = graded
     text = outputs(course, "fills_the_disk")
-    assert "WROTE" not in text and "refused 27" in text, text  # EFBIG
+    assert "WROTE" not in text and "refused 28" in text, text  # ENOSPC: the scratch tmpfs is full
 
 
 def test_kernels_run_as_an_unprivileged_user(graded):

@@ -30,8 +30,14 @@ class GradingLimits(Configurable):
     ).tag(config=True)
     max_output_bytes = Int(1_000_000, help="Bytes of output one cell may produce.").tag(config=True)
     max_processes = Int(
-        64, help="Processes and threads a kernel may add (RLIMIT_NPROC of a user id of its own)."
+        64, help="Threads a kernel may add (RLIMIT_NPROC of a user id of its own; it may start no process)."
     ).tag(config=True)
+    scratch_mb = Int(
+        256, help="MiB a kernel may write: its scratch folder is a tmpfs of this size (in memory)."
+    ).tag(config=True)
+    scratch_files = Int(10_000, help="Files and folders a kernel may make in its scratch folder.").tag(
+        config=True
+    )
 
 
 class Sandbox(Configurable):
@@ -81,4 +87,6 @@ def limits_as_dict(config: Config) -> dict:
         "memory_mb": limits.memory_mb,
         "max_output_bytes": limits.max_output_bytes,
         "max_processes": limits.max_processes,
+        "scratch_mb": limits.scratch_mb,
+        "scratch_files": limits.scratch_files,
     }

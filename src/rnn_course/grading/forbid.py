@@ -4,9 +4,11 @@ The assignment asks for an RNN written from scratch, so while a submission is gr
 PyTorch (`nn.RNN`, `nn.RNNCell`, `nn.LSTM`, `nn.GRU`, `torch.rnn_tanh`, `torch.ops.aten.*`, TorchScript,
 quantized and fused variants) raises `ForbiddenRNN`. The switch is made in PyTorch's operator dispatcher,
 which every thread of the process shares: a thread started before the tests, or a reference to an op saved
-early, reaches the same raising kernel. Building an `nn.RNN` (to borrow its parameters) is refused as well,
-at the Python level. The handle that holds the override is leaked on purpose, so no
-Python object can undo it. The sandbox also loads this module into every other Python that imports torch
+early, reaches the same raising kernel. PyTorch's RNN written in Python (the decompositions in
+`torch._decomp`, which `OpOverload.decompose()` and the Python dispatcher run) is replaced by the same refusal,
+so a second copy of `torch/nn/modules/rnn.py` finds no way to compute. Building an `nn.RNN` (to borrow its
+parameters), or unpickling one, is refused as well, at the Python level. The handle that holds the override
+is leaked on purpose, so no Python object can undo it. The sandbox also loads this module into every other Python that imports torch
 (see sandbox.py), so a subprocess meets the same wall.
 """
 
@@ -15,6 +17,9 @@ from __future__ import annotations
 import ctypes
 
 import torch
+import torch._decomp
+import torch._decomp.decompositions
+from torch._C import DispatchKey
 
 MARKER = "PyTorch's RNN kernels are switched off while grading"
 # Every aten op that runs a whole RNN, one of its cells, or a fused piece of one.
@@ -65,8 +70,35 @@ def _overloads(name: str) -> list[str]:
     return [name if overload == "default" else f"{name}.{overload}" for overload in packet.overloads()]
 
 
+def _is_rnn_function(name: str) -> bool:
+    return any(word in name.lower() for word in ("rnn", "lstm", "gru"))
+
+
+def _switch_off_python_rnn() -> int:
+    """PyTorch's RNN in Python: the decompositions, their table entries and their dispatcher kernels."""
+    count = 0
+    for name in OPS:
+        packet = getattr(torch.ops.aten, name, None)
+        for overload in () if packet is None else packet.overloads():
+            op = getattr(packet, overload)
+            for key in list(op.py_kernels) + [DispatchKey.CompositeImplicitAutograd, DispatchKey.Autograd]:
+                op.py_kernels[key] = _refuse  # what decompose() and the Python dispatcher run
+                count += 1
+            op._dispatch_cache.clear()
+            for table in (torch._decomp.decomposition_table, *torch._decomp.global_decomposition_table.values()):
+                table.pop(op, None)
+    module = torch._decomp.decompositions
+    for name in dir(module):
+        if _is_rnn_function(name) and callable(getattr(module, name)):
+            setattr(module, name, _refuse)
+            count += 1
+    return count
+
+
 def switch_off_rnn_kernels() -> int:
     """Replace every RNN kernel with one that raises; returns how many were replaced. Cannot be undone."""
+    if torch.nn.RNNBase.__init__ is _refuse:
+        return 0  # already off in this process
     handle = torch._C._dispatch_library("IMPL", "aten", "", __file__, 0)
     count = 0
     for name in OPS:
@@ -76,6 +108,8 @@ def switch_off_rnn_kernels() -> int:
                     handle.impl(overload, key, _refuse, False)
                     count += 1
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))  # never freed: nothing can deregister the override
+    count += _switch_off_python_rnn()
     for base in (torch.nn.RNNBase, torch.nn.RNNCellBase):  # building one (for its parameters) is refused too
         base.__init__ = _refuse
+        base.__setstate__ = _refuse  # and so is unpickling one
     return count

@@ -6,7 +6,12 @@ socket it inherits; the socket's file lies outside the sandbox, so no kernel can
 
     {"op": "start", "args": [...], "cwd": ..., "env": {...}, "limits": {...}, "uid": 200123}  -> {"pid": 7}
     {"op": "signal", "pid": 7, "signum": 2} -> {"ok": true}    {"op": "alive", "pid": 7} -> {"alive": false}
-    {"op": "sweep"} -> {"killed": 3}     every process left over from the last kernel, however it detached
+    {"op": "sweep", "box": ...} -> {"killed": 3}   kill what the last kernel left, unmount its scratch
+
+Each kernel gets a scratch of its own (`box`): a tmpfs of a fixed size and number of files, mounted here
+(never executable), which vanishes whole when `sweep` unmounts it. Its start-up copies in the submission,
+binds its sockets, then makes its run/ folder read-only and loads the seccomp filter (syscalls.py): from the
+learner's first cell on it can make threads but no process, program, namespace, mount or shared memory.
 
 It is the child subreaper of everything its kernels start (prctl PR_SET_CHILD_SUBREAPER), so a process that
 left its session or double-forked is still its descendant, and `sweep` finds it.
@@ -22,16 +27,66 @@ import resource
 import select
 import signal
 import socket
+import stat
 import sys
 import time
 
+from rnn_course.grading.sandbox_site import INSIDE_MARKER  # standard library only, like this module
+
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MNT_DETACH = 2, 4, 8, 4096, 2
 MAX_FILE_BYTES = 256 * 2**20  # no file a kernel writes may grow past this (RLIMIT_FSIZE)
+# PyTorch's RNN as Python source: unreadable in the sandbox once imported (and switched off, forbid.py).
+HIDDEN_SOURCES = ("torch.nn.modules.rnn", "torch._decomp.decompositions")
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _prctl(option: int, value: int) -> None:
-    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
+    if _libc.prctl(option, value, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, options: str = "") -> None:
+    fs = fstype.encode() if fstype else None
+    if _libc.mount(source.encode(), target.encode(), fs, flags, options.encode() or None) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"mount {target}: {os.strerror(error)}")
+
+
+def _unmount(target: str) -> None:
+    _libc.umount2(target.encode(), MNT_DETACH)  # gone if mounted; a no-op otherwise
+
+
+def _drop_capabilities() -> None:
+    """Empty this process's capability sets (capset version 3), as a setuid to another user would."""
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable for both 32-bit halves: all 0
+    if _libc.capset(ctypes.byref(Header(0x20080522, 0)), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+    for cap in range(64):
+        _libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP; fails harmlessly past the last capability
+    _libc.prctl(47, 4, 0, 0, 0)  # PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL
+
+
+def hide_sources(names: tuple[str, ...] = HIDDEN_SOURCES) -> None:
+    """Bind an empty file over each imported module's source and bytecode (inside the sandbox only)."""
+    import importlib.util
+
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None or not getattr(module, "__file__", None):
+            continue
+        paths = [module.__file__, importlib.util.cache_from_source(module.__file__)]
+        folder = os.path.join(os.path.dirname(module.__file__), "__pycache__")
+        stem = os.path.basename(module.__file__)[: -len(".py")] + "."
+        if os.path.isdir(folder):
+            paths += [os.path.join(folder, entry) for entry in os.listdir(folder) if entry.startswith(stem)]
+        for path in dict.fromkeys(paths):
+            if os.path.isfile(path):
+                _mount("/dev/null", path, None, MS_BIND)
 
 
 def serve(listen_fd: int, preload: list[str]) -> None:
@@ -41,6 +96,11 @@ def serve(listen_fd: int, preload: list[str]) -> None:
             importlib.import_module(name)
         except ImportError:
             pass  # a missing optional module only makes that import slower in the kernel
+    from rnn_course.grading import forbid, syscalls  # noqa: F401 (the filter's library, loaded once here)
+
+    forbid.switch_off_rnn_kernels()  # sandboxed or not, no kernel may run PyTorch's RNN
+    if os.path.exists(INSIDE_MARKER):
+        hide_sources()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     _prctl(PR_SET_DUMPABLE, 0)  # no kernel may ptrace this process or read its memory
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children and adopted orphans are reaped by the kernel
@@ -72,6 +132,8 @@ def _answer(listener: socket.socket, connection: socket.socket) -> None:
             reply = {"alive": _signal(request["pid"], 0)}
         elif op == "sweep":
             reply = {"killed": sweep()}
+            if request.get("box"):
+                _unmount(request["box"])
         else:
             raise ValueError(f"unknown op {op!r}")
         try:
@@ -94,6 +156,16 @@ def _signal(pid: int, signum: int) -> bool:
 
 
 def _fork_kernel(listener, connection, request: dict) -> int:
+    box, limits = request["box"], request["limits"]
+    if os.path.exists(INSIDE_MARKER):  # a scratch of fixed size and file count, never executable
+        owner = max(request.get("uid", -1), 0) if os.getuid() == 0 else os.getuid()
+        _mount(
+            "tmpfs",
+            box,
+            "tmpfs",
+            MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            f"size={limits['scratch_mb']}m,nr_inodes={limits['scratch_files']},mode=0700,uid={owner},gid={owner}",
+        )
     pid = os.fork()
     if pid == 0:
         try:
@@ -116,11 +188,14 @@ def _become_kernel(request: dict) -> None:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)  # clears every capability
+        else:
+            _drop_capabilities()  # the server's own (it mounts scratches); a kernel keeps none
         devnull = os.open(os.devnull, os.O_RDWR)
         log = os.open(request.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         for fd, target in ((0, devnull), (1, devnull), (2, log)):
             os.dup2(target, fd)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid program can give the kernel privileges back
+        _fill_box(request["box"], request["submission"])
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -131,7 +206,10 @@ def _become_kernel(request: dict) -> None:
         # The kernel exits on its own if the fork server goes (say the grading run was killed).
         args = [*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"]
         sys.argv = ["ipykernel_launcher", *args]
-        IPKernelApp.launch_instance(argv=args)
+        app = IPKernelApp.instance()
+        app.initialize(args)  # its sockets are bound now
+        _lock_down(request["run"])
+        app.start()
         code = 0
     except BaseException:
         import traceback
@@ -139,6 +217,32 @@ def _become_kernel(request: dict) -> None:
         traceback.print_exc()  # into the kernel's log, or the server's before the log is open
     finally:
         os._exit(code)
+
+
+def _fill_box(box: str, submission: str) -> None:
+    """The kernel's folders in its scratch, and a copy of its submission's files (regular files only)."""
+    for part in ("work", "home", "tmp"):
+        os.makedirs(os.path.join(box, part), exist_ok=True)
+    for root, _, files in os.walk(submission):
+        target = os.path.join(box, "work", os.path.relpath(root, submission))
+        os.makedirs(target, exist_ok=True)
+        for name in files:
+            source = os.path.join(root, name)
+            if not stat.S_ISREG(os.lstat(source).st_mode):
+                continue  # only regular files travel
+            with open(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src, open(
+                os.path.join(target, name), "wb"
+            ) as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+
+
+def _lock_down(run: str) -> None:
+    """Before the learner's first cell: run/ read-only (its sockets are bound), then the seccomp filter."""
+    from rnn_course.grading import syscalls
+
+    os.chmod(run, 0o500)
+    syscalls.lock_down()  # no chmod from here on, so run/ stays read-only
 
 
 # ---------------------------------------------------------------- leaving nothing behind

@@ -77,14 +77,18 @@ class HostProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         manager = self.parent
         host, folder, uid = manager.host, manager.kernel_folder, manager.kernel_uid
-        work = os.path.join(folder, "work")
+        work = os.path.join(folder, "box", "work")
         notebook_folder = str(kwargs.get("cwd") or os.getcwd())
-        shutil.copytree(notebook_folder, work, symlinks=True, dirs_exist_ok=True)  # links stay links
-        host.give(folder, uid)
+        submission = os.path.join(folder, "submission")
+        shutil.copytree(notebook_folder, submission, symlinks=True, dirs_exist_ok=True)  # links stay links
+        host.seal(folder, uid)
         request = {
             "op": "start",
             "args": cmd[3:],
             "cwd": work,
+            "box": os.path.join(folder, "box"),
+            "submission": submission,
+            "run": os.path.join(folder, "run"),
             "env": kernel_env(folder, host.sandboxed),
             "limits": limits_as_dict(manager.config),
             "uid": uid,

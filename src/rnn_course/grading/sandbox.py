@@ -3,14 +3,18 @@
 One `KernelHost` is a fork server (fork_server.py) that has imported torch, started inside `bwrap`:
 
 - the file system is an allow-list: the system folders (/usr, /etc, ...) and Python (the venv, its base
-  install, this package) read-only, a private read-only /tmp, and one scratch folder, the only writable place.
-  Every kernel gets a fresh folder in it, with a copy of its own submission; the course folder, source/,
-  release/, the gradebook, other submissions and home folders are simply not there;
+  install) read-only, without compilers; of this package only the modules a kernel runs (KERNEL_SIDE: the
+  checks, not the grader's reference or its catalogue of mistakes); a private read-only /tmp; and one scratch
+  folder. Every kernel gets a fresh folder in it: run/ for its sockets (read-only once they are bound), and
+  a tmpfs of its own (`Sandbox.scratch_mb`, `scratch_files`, never executable) holding a copy of its
+  submission, its home and its temporary files. The course folder, source/, release/, the gradebook, other
+  submissions and home folders are simply not there;
 - new PID, network, IPC and UTS namespaces: no network at all (loopback included), no other process in sight;
 - an allow-listed environment (`kernel_env`), none of the grader's variables;
-- as root, each kernel runs as a user id of its own, with no capabilities and no_new_privs; as an ordinary
-  user, inside a user namespace of the host's own. RLIMIT_AS and RLIMIT_NPROC then cap memory and processes,
-  and both hold (Linux exempts only uid 0 from RLIMIT_NPROC, and no kernel is uid 0);
+- as root, each kernel runs as a user id of its own; as an ordinary user, inside a user namespace of the
+  host's own. Either way with no capabilities, no_new_privs, and a seccomp filter (syscalls.py): no program,
+  no process (threads only), no namespace, no mount, no shared memory. RLIMIT_AS and RLIMIT_NPROC cap memory
+  and threads;
 - PyTorch's RNN kernels are switched off in every Python that imports torch (forbid.py);
 - a kernel's leftovers die with it: the fork server is the subreaper of all it forks, and `sweep` kills every
   descendant after each notebook; the whole sandbox dies with the grader (--die-with-parent).
@@ -62,6 +66,10 @@ PRELOAD = (
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 SITE_HOOK = "rnn_course_sandbox.pth"  # in site-packages: switches off RNN kernels in sandboxed Pythons
 ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL")  # the fork server's, to give each kernel its own uid
+MOUNT_CAP = "CAP_SYS_ADMIN"  # the fork server's, to mount each kernel's scratch; no kernel keeps it
+COMPILERS = ("/usr/lib/gcc", "/usr/libexec/gcc", "/usr/lib/llvm-14", "/usr/lib/llvm-15", "/usr/lib/llvm-16")
+# The package's modules a kernel (or the fork server) runs; the rest of the package is not in the sandbox.
+KERNEL_SIDE = ("checks", "cases", "encoding", "forbid", "sandbox_site", "fork_server", "syscalls")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -89,9 +97,9 @@ def kernel_env(folder: str, sandboxed: bool) -> dict[str, str]:
     """The whole environment of a graded kernel: an allow-list, nothing inherited from the grader."""
     return {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": f"{folder}/home",
-        "TMPDIR": f"{folder}/tmp",
-        "MPLCONFIGDIR": f"{folder}/home/.matplotlib",
+        "HOME": f"{folder}/box/home",
+        "TMPDIR": f"{folder}/box/tmp",
+        "MPLCONFIGDIR": f"{folder}/box/home/.matplotlib",
         "MPLBACKEND": "Agg",
         "LANG": "C.UTF-8",
         "PYTHONNOUSERSITE": "1",
@@ -142,6 +150,19 @@ def check_sandbox() -> None:
     ensure_site_hook()
 
 
+def _package_files() -> list[str]:
+    """The files of this package a sandbox shows: its __init__ files and the kernel-side modules."""
+    package = Path(rnn_course.__file__).resolve().parent
+    grading = package / "grading"
+    return [str(package / "__init__.py"), str(grading / "__init__.py")] + [
+        str(grading / f"{name}.py") for name in KERNEL_SIDE
+    ]
+
+
+def _read_only_empty(path: str) -> list[str]:
+    return ["--tmpfs", path, "--remount-ro", path]
+
+
 def bwrap_command(
     bwrap: str, scratch: str, env: dict[str, str], hidden: list[str], marker_fd: int
 ) -> list[str]:
@@ -157,9 +178,10 @@ def bwrap_command(
         "--unshare-cgroup-try",
     ]
     if os.getuid() == 0:
-        command += ["--cap-drop", "ALL"] + [arg for cap in ROOT_CAPS for arg in ("--cap-add", cap)]
-    else:
-        command += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+        caps = (*ROOT_CAPS, MOUNT_CAP)
+        command += ["--cap-drop", "ALL"] + [arg for cap in caps for arg in ("--cap-add", cap)]
+    else:  # root of a user namespace of its own, with the one capability its fork server needs
+        command += ["--unshare-user", "--uid", "0", "--gid", "0", "--cap-drop", "ALL", "--cap-add", MOUNT_CAP]
     # First /tmp (Python may live under it); /dev/shm read-only, so no kernel leaves anything for the next.
     command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     command += ["--tmpfs", "/dev/shm", "--remount-ro", "/dev/shm"]
@@ -174,6 +196,14 @@ def bwrap_command(
             command += ["--perms", "0755", "--dir", path]
     for path in _python_paths():
         command += ["--ro-bind", path, path]
+    for path in COMPILERS:
+        if os.path.isdir(path):
+            command += _read_only_empty(path)
+    package = str(Path(rnn_course.__file__).resolve().parent)
+    command += ["--tmpfs", package, "--dir", os.path.join(package, "grading")]
+    for path in _package_files():
+        command += ["--ro-bind", path, path]
+    command += ["--remount-ro", package]
     for path in hidden:  # a course folder inside one of those (say in the package's checkout) is not shown
         command += ["--tmpfs", path]
     command += [
@@ -283,31 +313,37 @@ class KernelHost:
         return json.loads(reply)
 
     def new_kernel_folder(self) -> tuple[str, int]:
-        """A fresh folder for the next kernel (work/, home/, tmp/, run/) and the user id it runs as."""
+        """A fresh folder for the next kernel (run/, submission/, box/) and the user id it runs as."""
         folder = tempfile.mkdtemp(prefix="k", dir=self.scratch)  # a name no earlier kernel could guess
-        for part in ("work", "home", "tmp", "run"):
+        for part in ("run", "submission", "box"):
             os.mkdir(os.path.join(folder, part))
         uid = self.first_uid + random.randrange(100_000) if self.sandboxed and os.getuid() == 0 else -1
-        self.give(folder, uid)
         return folder, uid
 
-    def give(self, folder: str, uid: int) -> None:
-        """Hand every file under `folder` to the kernel's user (what the grader copied in after making it)."""
-        if uid < 0:
-            return
-        for root, dirs, files in os.walk(folder):
-            for name in [root, *(os.path.join(root, entry) for entry in dirs + files)]:
+    def seal(self, folder: str, uid: int) -> None:
+        """Before the kernel starts: run/ (its connection file, its sockets to come) handed to it, the rest of
+        its folder read-only (it may not chmod)."""
+        run = os.path.join(folder, "run")
+        if uid >= 0:
+            for name in [run, *(os.path.join(run, entry) for entry in os.listdir(run))]:
                 os.lchown(name, uid, uid)
+        for root, dirs, files in os.walk(os.path.join(folder, "submission"), topdown=False):
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o444, follow_symlinks=False)
+            os.chmod(root, 0o555)
+        if self.sandboxed:
+            os.chmod(os.path.join(folder, "box"), 0o555)  # the fork server mounts the kernel's tmpfs here
+        os.chmod(folder, 0o555 if os.getuid() else 0o711)
 
     def end_kernel(self, folder: str) -> None:
-        """Kill whatever the last kernel left running, then empty the scratch folder."""
+        """Kill whatever the last kernel left running, unmount its scratch, then empty the scratch folder."""
         if self.alive():
             try:
-                self.request({"op": "sweep"})
+                self.request({"op": "sweep", "box": os.path.join(folder, "box")})
             except (OSError, RuntimeError):
                 pass
         for leftover in os.listdir(self.scratch):  # the folder, and anything planted beside it for the next
-            shutil.rmtree(os.path.join(self.scratch, leftover), ignore_errors=True)
+            _remove(os.path.join(self.scratch, leftover))
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -319,6 +355,15 @@ class KernelHost:
                 self.process.wait()
         self._errors.close()
         shutil.rmtree(self.private, ignore_errors=True)
+
+
+def _remove(path: str) -> None:
+    """Remove a kernel folder the grader owns, read-only parts included."""
+    for root, dirs, _ in os.walk(path):
+        for name in [root, *(os.path.join(root, entry) for entry in dirs)]:
+            if not os.path.islink(name):
+                os.chmod(name, 0o700)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 _hosts = threading.local()
