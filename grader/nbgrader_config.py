@@ -40,14 +40,12 @@ c.Execute.timeout = 30
 #   learner's cells and the failing test line, without the grading machine's paths.
 # - OfflineMath turns the formulas of the feedback into MathML, which browsers draw offline.
 # - ReadableTables gives table cells of the feedback page room (its Bootstrap style has no padding).
-try:  # the runner's Execute adds time, memory and output limits and scores a dead kernel instead of failing
-    from rnn_course.grading.limits import LimitedExecute as Execute
-except ImportError:
-    from nbgrader.preprocessors import Execute
-
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
+# The runner's Execute: sandboxed kernels, time, memory and output limits, a dead kernel scored.
+from rnn_course.grading.limits import LimitedExecute as Execute  # noqa: E402
+from rnn_course.grading.runner_only import RunnerOnlyExporter  # noqa: E402
 from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
 from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
 from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
@@ -55,6 +53,8 @@ from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
 from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
 from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
 
+# Stock `nbgrader autograde` and the formgrader's Autograde button refuse, naming `rnn-course grade autograde`.
+c.Autograde.exporter_class = RunnerOnlyExporter
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     RestoreFromSource,

@@ -153,14 +153,32 @@ def copy_course(source: Path, dest: Path) -> Path:
     return dest
 
 
+# Appended to a course's config to grade it with stock nbgrader, as a baseline: nbgrader's own exporter and
+# Execute, none of the course's containment. Only for submissions the tests generate themselves.
+STOCK_BASELINE = """
+# stock nbgrader baseline (benchmarks and parity tests; generated submissions only)
+from nbconvert.exporters import NotebookExporter as _StockExporter
+from nbgrader.preprocessors import Execute as _StockExecute
+c.Autograde.exporter_class = _StockExporter
+if "autograde_preprocessors" in c.Autograde:
+    c.Autograde.autograde_preprocessors = [
+        _StockExecute if getattr(step, "__name__", "") == "LimitedExecute" else step
+        for step in c.Autograde.autograde_preprocessors
+    ]
+"""
+
+
 def stock_autograde(course_dir: Path, assignment: str, students: list[str] | None = None) -> float:
-    """Run stock `nbgrader autograde` on the course, as an instructor would; returns the seconds it took."""
+    """Run stock `nbgrader autograde` on the course (made stock: STOCK_BASELINE); returns the seconds."""
     import subprocess
     import sys
     import time
 
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    config = Path(course_dir) / "nbgrader_config.py"
+    if STOCK_BASELINE not in config.read_text():
+        config.write_text(config.read_text() + STOCK_BASELINE)
     command = [str(bin_dir / "nbgrader"), "autograde", f"--assignment={assignment}", "--log-level=ERROR"]
     for student in students or []:
         command.append(f"--student={student}")

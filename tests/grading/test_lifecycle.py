@@ -315,19 +315,44 @@ def test_ctrl_c_ends_with_one_line_and_a_run_report(course, second):
 # ---- stock nbgrader and the formgrader
 
 
-def test_stock_nbgrader_commands_take_the_assignment_as_an_argument(tmp_path):
+def test_stock_nbgrader_commands_take_the_assignment_as_an_argument_and_autograde_refuses(tmp_path):
+    """Stock generate_assignment and generate_feedback work; stock autograde (no sandbox) refuses in one line."""
     course_dir = copy_course(tmp_path / "course")
     submissions.write(submissions.build(submissions.CORRECT), course_dir, "solo")
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
-    for step in ("generate_assignment", "autograde", "generate_feedback"):
-        result = subprocess.run([sys.executable, "-m", "nbgrader", step, A, "--force", "--log-level=ERROR"],
-                                cwd=course_dir, capture_output=True, text=True, timeout=300, env=env)
-        assert result.returncode == 0, (step, result.stdout + result.stderr)
+
+    def stock(step):
+        return subprocess.run([sys.executable, "-m", "nbgrader", step, A, "--force", "--log-level=ERROR"],
+                              cwd=course_dir, capture_output=True, text=True, timeout=300, env=env)
+
+    assert stock("generate_assignment").returncode == 0
+    refused = stock("autograde")
+    assert refused.returncode != 0
+    assert "rnn-course grade autograde" in refused.stdout + refused.stderr
+    assert not (course_dir / "autograded" / "solo").exists()
+    assert workflow.autograde(course_dir, A, workers=1, progress=False).results[0].status == "graded"
+    result = stock("generate_feedback")
+    assert result.returncode == 0, result.stdout + result.stderr
     assert (course_dir / "release" / A / NOTEBOOK).exists()
     assert (course_dir / "feedback" / "solo" / A / f"{A}.html").exists()
     with gradebook(course_dir) as book:
         assert book.find_submission(A, "solo").score == submissions.MAX_AUTO
     assert not workflow.nbgrader_api(course_dir).exchange_missing  # the formgrader's exchange warning
+
+
+def test_the_formgraders_autograde_button_refuses_the_cheat_that_wraps_nn_rnn(tmp_path):
+    """The button calls NbGraderAPI.autograde inside the Jupyter server: it must not grade outside the
+    sandbox, where the demo's cheat scored 22 of 24; the runner gives the same submission 8."""
+    course_dir = copy_course(tmp_path / "course", demo=True)
+    cheat = "student_wraps_nn_rnn"
+    workflow.release(course_dir, A)
+    workflow.collect_demo(course_dir, A)
+    result = workflow.nbgrader_api(course_dir).autograde(A, cheat, force=True, create=True)
+    assert not result["success"]
+    assert "rnn-course grade autograde" in result["error"] + result.get("log", "")
+    assert not (course_dir / "autograded" / cheat).exists()
+    report = workflow.autograde(course_dir, A, students=[cheat], workers=1, progress=False)
+    assert report.results[0].score == 8
 
 
 def test_release_prints_no_kernel_tcp_warning(tmp_path):

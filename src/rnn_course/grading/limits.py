@@ -24,9 +24,12 @@ from types import SimpleNamespace
 
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
+from jupyter_client.manager import KernelManager
 from nbgrader.preprocessors import Execute
+from traitlets import Type
 
 from rnn_course.grading.config import limits_as_dict
+from rnn_course.grading.kernels import SandboxKernelManager
 from rnn_course.grading.preprocessors import error_output
 
 
@@ -41,7 +44,15 @@ def _cell_name(cell: NotebookNode, index: int) -> str:
 
 
 class LimitedExecute(Execute):
-    """nbgrader's Execute plus a notebook deadline and an output cap; a dead kernel is scored, not fatal."""
+    """nbgrader's Execute in sandboxed kernels, plus a notebook deadline and an output cap; a dead kernel is
+    scored, not fatal. Wherever the course's config names it (stock `nbgrader autograde`, the formgrader's
+    Autograde button, the runner), kernels come from the sandbox, never the stock way."""
+
+    kernel_manager_class = Type(
+        SandboxKernelManager,
+        klass=KernelManager,
+        help="The kernel manager; only a sandboxed one may grade (see grading/kernels.py).",
+    ).tag(config=False)
 
     def preprocess(self, nb, resources=None, km=None):
         self.limits = load_limits(self.config)

@@ -384,7 +384,6 @@ def autograde(
     scheduler: str | None = None,
     progress: bool = True,
     force: bool = False,
-    warm: bool = True,
     sandbox: bool = True,
 ) -> RunReport:
     """Autograde every submission of `assignment` in `course_dir` (or only `students`); see the module doc."""
@@ -436,7 +435,7 @@ def autograde(
         db_for_workers = _snapshot_db(coursedir.db_url, staging)
         staging_rel = os.path.relpath(staging / "autograded", course_dir)
         tasks = [
-            Task(str(course_dir), assignment, student, db_for_workers, staging_rel, notebooks, warm, sandbox)
+            Task(str(course_dir), assignment, student, db_for_workers, staging_rel, notebooks, sandbox)
             for student in todo
         ]
 

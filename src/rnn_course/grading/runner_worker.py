@@ -30,7 +30,6 @@ from nbgrader.utils import find_all_files
 
 from rnn_course.grading import limits, sandbox
 from rnn_course.grading.config import load_config
-from rnn_course.grading.kernels import SandboxKernelManager
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
 PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)
@@ -46,7 +45,6 @@ class Task:
     db_url: str  # where the worker reads source cells: a snapshot for sqlite, the shared database otherwise
     staging: str  # folder under the course root, used in place of autograded/
     notebooks: tuple[str, ...]  # the assignment's notebooks known to the gradebook
-    warm: bool = True  # fork kernels from a warm host (False: start them the stock way)
     sandbox: bool = True  # run every kernel in the bubblewrap sandbox (sandbox.py)
 
 
@@ -64,6 +62,7 @@ class StagedAutograde(Autograde):
     """nbgrader's Autograde, minus the gradebook writes, writing into a staging folder."""
 
     known_notebooks: tuple[str, ...] = ()
+    sandboxed_runner = True  # the one converter runner_only.RunnerOnlyExporter serves
 
     def init_assignment(self, assignment_id: str, student_id: str) -> None:
         # The submission's own extra files, then the instructor's source files over them (as nbgrader does).
@@ -144,9 +143,7 @@ def _converter(task: Task) -> StagedAutograde:
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
             config.Sandbox.enabled = task.sandbox
-            if task.warm:
-                config.LimitedExecute.kernel_manager_class = SandboxKernelManager
-                config.LimitedExecute.shutdown_kernel = "immediate"  # a graded kernel has nothing to save
+            config.LimitedExecute.shutdown_kernel = "immediate"  # a graded kernel has nothing to save
             coursedir = CourseDirectory(config=config)
             converter = StagedAutograde(coursedir=coursedir, config=config)
             converter.known_notebooks = task.notebooks
