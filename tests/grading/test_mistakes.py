@@ -126,7 +126,7 @@ def test_a_shape_error_is_diagnosed_and_keeps_the_plain_message():
 def _module_result(key, kw):
     weights = cases.module_case(**kw)["weights"]
     shapes = {name: list(weight.shape) for name, weight in weights.items()}
-    module = {"is_module": True, "is_rnn_base": False, "parameters": shapes, "types": {}, "largest": 0.1}
+    module = {"mro": [["__main__", "MyRNN"], ["torch.nn.modules.module", "Module"]], "parameters": shapes}
     return {"module": module, "loaded": True, "result": mistakes.variant(key, "myrnn", kw)}
 
 

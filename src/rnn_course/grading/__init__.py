@@ -7,6 +7,8 @@
 - `cases`, `encoding`, `mistakes`, `judging`: the checks' inputs, values as JSON, the catalogue of known
   mistakes (each a reference variant), and nn.RNN's verdict, naming a mistake that explains it (both sides);
 - `checks`: what the assignment's test cells call, in the learner's kernel;
+- `kernel_side`: the modules above that the kernel needs, the only ones the sandbox mounts (judging and
+  mistakes hold reference RNNs, so they stay on the grader's side);
 - `preprocessors` (their shared helpers), `restore`, `limits`, `verdicts`: nbgrader's autograde steps run by
   the grader; `hide_hidden`, `tracebacks`, `offline_math`, `readable_tables`: its feedback steps;
 - `release_check`: what a learner's release may not hold;

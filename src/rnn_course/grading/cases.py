@@ -1,7 +1,8 @@
 """The inputs and weights of every check, built the same way in the kernel and in the grader.
 
 Everything here is a pure function of a check's arguments (sizes, options, a seed), so the grader can rebuild
-exactly what the learner's code was given without trusting anything the kernel says about it.
+exactly what the learner's code was given without trusting anything the kernel says about it. The kernel
+imports this module (kernel_side.py), so it holds inputs and weights only, never a reference answer.
 """
 
 from __future__ import annotations
@@ -37,6 +38,43 @@ def rnn_weights(input_size, hidden_size, *, num_layers=1, bias=True, bidirection
                 weight = torch.empty(shape, dtype=torch.float64)
                 weights[name] = weight.uniform_(-bound, bound, generator=generator)  # (H, in) or (H,)
     return weights
+
+
+PARAMETER_SEED = 2024  # the parameters check builds MyRNN under torch.manual_seed(PARAMETER_SEED + k)
+PARAMETER_SAMPLE = 1000  # it builds MyRNN again until it has drawn at least this many values
+PARAMETER_BUILDS = 100  # but never more often than this
+MAX_PARAMETER_NUMBERS = 20_000  # values sent per check at most; the assignment's checks send under 1,200
+
+
+def parameter_shapes(kw: dict) -> dict:
+    """nn.RNN's parameter shapes by name, in its order, for a check's arguments."""
+    options = {key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw}
+    weights = rnn_weights(kw.get("input_size", 3), kw.get("hidden_size", 4), **options)
+    return {name: list(weight.shape) for name, weight in weights.items()}
+
+
+def parameter_seeds(kw: dict) -> list[int]:
+    """The seeds the parameters check builds MyRNN under: enough builds for PARAMETER_SAMPLE values."""
+    per_build = sum(math.prod(shape) for shape in parameter_shapes(kw).values())
+    builds = min(PARAMETER_BUILDS, max(1, math.ceil(PARAMETER_SAMPLE / max(per_build, 1))))
+    first = PARAMETER_SEED + 1000 * kw.get("seed", 0)
+    return list(range(first, first + builds))
+
+
+def describe(kind: str, kw: dict) -> str:
+    """How messages name a check: `rnn_cell (relu, bias=True)`, `MyRNN(3, 4, num_layers=2)`, ..."""
+    if kind == "rnn_cell":
+        return f"rnn_cell ({kw.get('nonlinearity', 'tanh')}, bias={kw.get('bias', True)})"
+    if kind == "rnn_forward":
+        return (
+            f"rnn_forward ({kw.get('nonlinearity', 'tanh')}, bias={kw.get('bias', True)}, "
+            f"h0={'given' if kw.get('with_h0', True) else 'None'})"
+        )
+    options = ", ".join(f"{key}={value!r}" for key, value in module_options(kw).items())
+    if kind == "packed":
+        return f"MyRNN({options}) on a PackedSequence with lengths {list(kw.get('lengths', (2, 1, 3)))}"
+    sizes = f"{kw.get('input_size', 3)}, {kw.get('hidden_size', 4)}"
+    return f"MyRNN({sizes}{', ' + options if options else ''}){' unbatched' if kw.get('unbatched') else ''}"
 
 
 def module_options(options: dict) -> dict:

@@ -7,17 +7,22 @@ once and raises GradingError saying what differs, and which known mistake explai
 grader's message, word for word). While grading (NBGRADER_EXECUTION=autograde) it only
 reports what the learner's code returned; the grader, in its own process, rebuilds the same inputs, runs its
 own nn.RNN and decides (verdicts.py). Nothing in this module is trusted by the grader, so nothing in it needs
-guarding: a learner who patches it only loses their own points.
+guarding: a learner who patches it only loses their own points. For MyRNN it reports the class's MRO and the
+parameter tensors themselves, so the grader judges their names, shapes and initialisation on the values.
+
+The grader's reference code (judging, mistakes) is imported only in the learner's own notebook: while grading
+the sandbox mounts the kernel-side modules alone (kernel_side.py).
 """
 
 from __future__ import annotations
 
 import os
 
+import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from rnn_course.grading import cases, judging, mistakes
+from rnn_course.grading import cases
 from rnn_course.grading.cases import random_configs  # noqa: F401 (test cells call checks.random_configs)
 from rnn_course.grading.encoding import Raised, decode, encode
 
@@ -110,39 +115,26 @@ def _run(kind: str, learner, kw: dict):
 
 
 def _run_module(kind: str, MyRNN, kw: dict) -> dict:
-    input_size, hidden_size = kw.get("input_size", 3), kw.get("hidden_size", 4)
+    sizes = (kw.get("input_size", 3), kw.get("hidden_size", 4))
     options = cases.module_options(kw)
+    seeds = cases.parameter_seeds(kw)
     report: dict = {}
     try:
-        mine = _call(MyRNN, input_size, hidden_size, **options)
-        parameters = dict(mine.named_parameters()) if isinstance(mine, nn.Module) else {}
-        report["module"] = {
-            "is_module": isinstance(mine, nn.Module),
-            "is_rnn_base": isinstance(mine, nn.RNNBase),
-            "parameters": {name: list(p.shape) for name, p in parameters.items()},
-            "types": {name: type(p).__name__ for name, p in parameters.items()},
-            "largest": max(
-                (float(p.detach().abs().max()) for p in parameters.values() if p.numel()), default=0.0
-            ),
-        }
+        mine = _build(MyRNN, sizes, options, seeds[0])
+        report["module"] = _describe_module(mine, with_values=kind == "parameters")
     except Exception as error:
         report["module"] = _caught(error)
         return report
-    if report["module"]["is_rnn_base"] or not report["module"]["is_module"]:
+    if not isinstance(mine, nn.Module):
         return report
+    if kind == "parameters":
+        report["draws"] = _draws(MyRNN, sizes, options, seeds[1:], report["module"]["parameters"])
     case = (
         None if kind == "parameters" else (cases.packed_case if kind == "packed" else cases.module_case)(**kw)
     )
-    weights = (
-        case["weights"]
-        if case
-        else cases.rnn_weights(
-            input_size,
-            hidden_size,
-            seed=kw.get("seed", 0),
-            **{key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw},
-        )
-    )
+    weights = case["weights"] if case else cases.rnn_weights(*sizes, seed=kw.get("seed", 0), **{
+        key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw
+    })
     try:
         _call(mine.double)
         _call(mine.load_state_dict, {name: w.clone() for name, w in weights.items()})
@@ -156,6 +148,50 @@ def _run_module(kind: str, MyRNN, kw: dict) -> dict:
     args = [case["input"]] + ([] if case["hx"] is None else [case["hx"].clone()])
     report["result"] = _guarded_result(mine, args)
     return report
+
+
+def _build(MyRNN, sizes: tuple, options: dict, seed: int):
+    """MyRNN(*sizes, **options) under torch.manual_seed(seed); the learner's random state is left alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _call(MyRNN, *sizes, **options)
+
+
+def _describe_module(mine, with_values: bool) -> dict:
+    """The class's MRO as (module, qualname), and for an nn.Module its parameters (values, or shapes)."""
+    mro = [[str(cls.__module__), str(cls.__qualname__)] for cls in type(mine).__mro__]
+    if not isinstance(mine, nn.Module):
+        return {"mro": mro}
+    return {"mro": mro, "parameters": _parameters(mine, with_values)}
+
+
+def _parameters(mine: nn.Module, with_values: bool) -> dict:
+    """Parameters by name: a copy of each tensor (up to MAX_PARAMETER_NUMBERS values), else its shape."""
+    parameters = dict(mine.named_parameters())
+    if with_values and sum(p.numel() for p in parameters.values()) <= cases.MAX_PARAMETER_NUMBERS:
+        return {name: p.detach().clone() for name, p in parameters.items()}
+    return {name: list(p.shape) for name, p in parameters.items()}
+
+
+def _numbers(parameters: dict) -> int:
+    return sum(value.numel() for value in parameters.values() if isinstance(value, torch.Tensor))
+
+
+def _draws(MyRNN, sizes: tuple, options: dict, seeds: list[int], first: dict):
+    """MyRNN's parameter values built again under each further seed, while the values sent stay capped."""
+    draws, sent = [], _numbers(first)
+    if sent == 0:
+        return draws
+    try:
+        for seed in seeds:
+            values = _parameters(_build(MyRNN, sizes, options, seed), with_values=True)
+            sent += _numbers(values)
+            if sent > cases.MAX_PARAMETER_NUMBERS:
+                break
+            draws.append(values)
+    except Exception as error:
+        return _caught(error)
+    return draws
 
 
 def _guarded_result(mine, args):
@@ -174,18 +210,20 @@ def _check(kind: str, learner, kw: dict) -> None:
         display(
             {
                 RESULT_MIME: {"kind": kind, "args": kw, "value": encode(value)},
-                "text/plain": f"{judging.describe(kind, kw)}: result sent to the grader",
+                "text/plain": f"{cases.describe(kind, kw)}: result sent to the grader",
             },
             raw=True,
         )
         return
+    from rnn_course.grading import judging, mistakes  # the learner's own notebook only: not in the sandbox
+
     passed = tuple((k, args) for code, k, args in PASSED if code is learner)
     verdict = judging.judge(kind, kw, decode(encode(value)), passed=passed)  # as the grader sees it
     if verdict:
         ename, message = verdict
         error = _CAUGHT[0] if _CAUGHT else None
-        if error is not None and mistakes.MARK not in message:
-            raise error  # the learner's own exception and traceback, unless a known mistake explains it
+        if error is not None and mistakes.MARK not in message and ename != judging.FORBIDDEN:
+            raise error  # the learner's own exception and traceback, unless the verdict says more
         raise (ForbiddenCall if ename == judging.FORBIDDEN else GradingError)(message) from error
     PASSED.append((learner, kind, kw))
 
@@ -201,7 +239,10 @@ def check_rnn_forward(rnn_forward, **kw) -> None:
 
 
 def check_parameters(MyRNN, **kw) -> None:
-    """Names, shapes and U(-1/sqrt(H), 1/sqrt(H)) initialisation of MyRNN's parameters."""
+    """Names, shapes, dtype and U(-1/sqrt(H), 1/sqrt(H)) initialisation of MyRNN's parameters.
+
+    MyRNN is built under fixed seeds (cases.parameter_seeds), as often as it takes to draw about 1,000 values.
+    """
     _check("parameters", MyRNN, kw)
 
 

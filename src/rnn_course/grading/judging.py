@@ -27,20 +27,7 @@ def _reference_rnn(input_size, hidden_size, weights: dict, options: dict) -> nn.
     return reference.eval()
 
 
-def describe(kind: str, kw: dict) -> str:
-    """How messages name a check: `rnn_cell (relu, bias=True)`, `MyRNN(3, 4, num_layers=2)`, ..."""
-    if kind == "rnn_cell":
-        return f"rnn_cell ({kw.get('nonlinearity', 'tanh')}, bias={kw.get('bias', True)})"
-    if kind == "rnn_forward":
-        return (
-            f"rnn_forward ({kw.get('nonlinearity', 'tanh')}, bias={kw.get('bias', True)}, "
-            f"h0={'given' if kw.get('with_h0', True) else 'None'})"
-        )
-    options = ", ".join(f"{key}={value!r}" for key, value in cases.module_options(kw).items())
-    if kind == "packed":
-        return f"MyRNN({options}) on a PackedSequence with lengths {list(kw.get('lengths', (2, 1, 3)))}"
-    sizes = f"{kw.get('input_size', 3)}, {kw.get('hidden_size', 4)}"
-    return f"MyRNN({sizes}{', ' + options if options else ''}){' unbatched' if kw.get('unbatched') else ''}"
+describe = cases.describe  # kernel-side too: checks.py names a check without importing this module
 
 
 def expected(kind: str, kw: dict):
@@ -65,16 +52,9 @@ def expected(kind: str, kw: dict):
             output, h_n = reference(case["x"], h0)  # (L, B, H), (1, B, H)
             return output, h_n[0]
         input_size, hidden_size = kw.get("input_size", 3), kw.get("hidden_size", 4)
-        shapes = {
-            name: list(w.shape)
-            for name, w in cases.rnn_weights(
-                input_size,
-                hidden_size,
-                **{key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw},
-            ).items()
-        }
+        shapes = cases.parameter_shapes(kw)
         if kind == "parameters":
-            return {"parameters": shapes, "bound": 1.0 / math.sqrt(hidden_size)}
+            return {"parameters": shapes}
         case = (cases.packed_case if kind == "packed" else cases.module_case)(**kw)
         reference = _reference_rnn(input_size, hidden_size, case["weights"], kw)
         return {"parameters": shapes, "result": reference(case["input"], case["hx"])}
@@ -158,8 +138,8 @@ def _parameter_mistake(kind: str, kw: dict, actual) -> mistakes.Mistake | None:
     """The one catalogued mistake that explains MyRNN's parameter shapes, else None."""
     if kind not in ("parameters", "myrnn", "packed") or type(actual) is not dict:
         return None
-    ours = actual.get("module", {}).get("parameters") if type(actual.get("module")) is dict else None
-    if type(ours) is not dict:
+    ours = _shapes(actual["module"].get("parameters")) if type(actual.get("module")) is dict else None
+    if ours is None:
         return None
     theirs = expected(kind, kw)["parameters"]
     found = [m for m in mistakes.CATALOGUE if mistakes.explains_parameters(m.key, ours, theirs)]
@@ -179,15 +159,22 @@ def _judge(kind, kw, actual, what) -> Verdict:
     module = actual["module"]
     if type(module) is Raised:
         return _raised(module, f"MyRNN({kw.get('input_size', 3)}, {kw.get('hidden_size', 4)}, ...)")
-    if module.get("is_rnn_base"):
-        return FORBIDDEN, "MyRNN subclasses PyTorch's RNN; write it from scratch as an nn.Module"
-    if not module.get("is_module"):
-        return FORBIDDEN, "MyRNN must be an nn.Module written from scratch, not an nn.RNN"
-    verdict = expect_same_parameters(module.get("parameters"), reference["parameters"])
-    if verdict or kind == "parameters":
-        return verdict or _judge_initialisation(module, reference["bound"], actual.get("loaded"))
+    if type(module) is not dict:
+        return "GradingError", f"{what}: the check's result was lost"
+    verdict = expect_own_module(module, what) or expect_same_parameters(
+        _shapes(module.get("parameters")), reference["parameters"]
+    )
+    if verdict:
+        return verdict
+    if kind == "parameters":
+        verdict = expect_initialised(kw, module["parameters"], actual.get("draws"), what)
+        if verdict:
+            return verdict
     if type(actual.get("loaded")) is Raised:
-        return _raised(actual["loaded"], f"{what}: load_state_dict")
+        where = "load_state_dict(nn.RNN(...).state_dict())" if kind == "parameters" else "load_state_dict"
+        return _raised(actual["loaded"], where if kind == "parameters" else f"{what}: {where}")
+    if kind == "parameters":
+        return None
     if kind == "packed":
         return expect_pair(actual.get("result"), reference["result"], what, packed=True)
     return expect_pair(actual.get("result"), reference["result"], what)
@@ -204,20 +191,120 @@ def _raised(raised: Raised, what: str) -> Verdict:
     return "GradingError", f"{what} raised {raised.ename}: {raised.evalue}"
 
 
-def _judge_initialisation(module: dict, bound: float, loaded) -> Verdict:
-    for name, kind in module.get("types", {}).items():
-        if kind != "Parameter":
-            return "GradingError", f"{name} must be an nn.Parameter"
-    largest = float(module.get("largest", 0.0))
-    if largest > bound:
-        return (
-            "GradingError",
-            f"the parameters are not initialised from U(-{bound:.3g}, {bound:.3g}) like nn.RNN",
+# ------------------------------------------------------------------------------ MyRNN and its parameters
+
+TORCH_RNN_CLASSES = ("RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase")
+MODULE_CLASS = ("torch.nn.modules.module", "Module")
+PARAMETER_DTYPE = torch.float32  # nn.RNN's, built with torch's default dtype
+INIT_FALSE_ALARM = 1e-12  # at most this chance that a correct initialisation fails the spread test
+
+
+def _classes(module: dict) -> list[tuple[str, str]]:
+    """MyRNN's MRO as (module, qualname) pairs; [] when the report holds none (lists arrive as tuples)."""
+    mro = module.get("mro")
+    pairs = (list, tuple)
+    if type(mro) not in pairs or any(type(pair) not in pairs or len(pair) != 2 for pair in mro):
+        return []
+    return [(str(name), str(qualname)) for name, qualname in mro]
+
+
+def pytorch_rnn_class(classes: list[tuple[str, str]]) -> str | None:
+    """The first class of PyTorch's RNN family (from any module named torch...) in an MRO, else None."""
+    for name, qualname in classes:
+        if name.startswith("torch") and qualname.rsplit(".", 1)[-1] in TORCH_RNN_CLASSES:
+            return f"{name}.{qualname}"
+    return None
+
+
+def expect_own_module(module: dict, what: str) -> Verdict:
+    """MyRNN builds an nn.Module of its own: no class of PyTorch's RNN (or of a copy of it) in its MRO."""
+    classes = _classes(module)
+    found = pytorch_rnn_class(classes)
+    if found:
+        return FORBIDDEN, (
+            f"{what} is built on PyTorch's own RNN ({found}); PyTorch's own RNN may not be used: "
+            "write MyRNN from scratch as an nn.Module"
         )
-    if largest < bound / 2:
-        return "GradingError", f"the parameters look unset: initialise them from U(-{bound:.3g}, {bound:.3g})"
-    if type(loaded) is Raised:
-        return _raised(loaded, "load_state_dict(nn.RNN(...).state_dict())")
+    if MODULE_CLASS not in classes:
+        built = ".".join(classes[0]) if classes else "nothing"
+        return "GradingError", f"{what} built {built}, not an nn.Module: write MyRNN as an nn.Module"
+    if type(module.get("parameters")) is not dict:
+        return "GradingError", f"{what}: the check's result was lost"
+    return None
+
+
+def _shapes(parameters) -> dict | None:
+    """Parameter shapes by name, from the tensors (or the shapes sent where the values were too many)."""
+    if type(parameters) is not dict:
+        return None
+    shapes = {}
+    for name, value in parameters.items():
+        if type(value) is torch.Tensor:
+            shapes[name] = list(value.shape)
+        else:
+            shapes[name] = list(value) if type(value) in (list, tuple) else ["?"]
+    return shapes
+
+
+def ks_uniform(values: torch.Tensor, bound: float) -> float:
+    """The Kolmogorov-Smirnov statistic of `values` (n,) against U(-bound, bound): the largest CDF gap."""
+    ordered = values.double().sort().values  # (n,)
+    cdf = ((ordered + bound) / (2 * bound)).clamp(0.0, 1.0)  # (n,): the uniform CDF at each value
+    levels = torch.arange(ordered.numel() + 1, dtype=torch.float64) / ordered.numel()  # (n + 1,)
+    return float(torch.maximum(levels[1:] - cdf, cdf - levels[:-1]).max())
+
+
+def ks_threshold(n: int) -> float:
+    """A KS distance that n draws from the right uniform exceed with chance INIT_FALSE_ALARM at most (DKW)."""
+    return math.sqrt(math.log(2 / INIT_FALSE_ALARM) / (2 * n))
+
+
+def expect_initialised(kw: dict, parameters: dict, draws, what: str) -> Verdict:
+    """Each build of MyRNN under the check's seeds holds float32 tensors named and shaped like nn.RNN's,
+    drawn afresh from U(-1/sqrt(H), 1/sqrt(H)): all within the bound, and spread like it."""
+    bound = 1.0 / math.sqrt(kw.get("hidden_size", 4))
+    law = f"U(-1/sqrt(H), 1/sqrt(H)) = U(-{bound:.3g}, {bound:.3g}) like nn.RNN"
+    shapes = cases.parameter_shapes(kw)
+    if not all(type(value) is torch.Tensor for value in parameters.values()):
+        count = sum(math.prod(shape) for shape in shapes.values())
+        return "GradingError", (
+            f"{what}: the parameters' values did not come back ({count} numbers; the check sends "
+            f"{cases.MAX_PARAMETER_NUMBERS} at most)"
+        )
+    for name, value in parameters.items():
+        if value.dtype != PARAMETER_DTYPE:
+            return "GradingError", f"{what}: {name} is {value.dtype}; nn.RNN's are {PARAMETER_DTYPE}"
+    if type(draws) is Raised:
+        return _raised(draws, f"{what}, built again under another seed,")
+    builds = [parameters] + (list(draws) if type(draws) is tuple else [])
+    if len(builds) != len(cases.parameter_seeds(kw)) or any(
+        type(build) is not dict
+        or _shapes(build) != shapes
+        or any(type(value) is not torch.Tensor or value.dtype != PARAMETER_DTYPE for value in build.values())
+        for build in builds
+    ):
+        return "GradingError", f"{what}: built again under another seed, MyRNN had other parameters"
+    values = torch.cat([value.reshape(-1).double() for build in builds for value in build.values()])  # (n,)
+    if values.numel() == 0:
+        return None
+    if not bool(torch.isfinite(values).all()) or float(values.abs().max()) > bound * (1 + 1e-6):
+        return "GradingError", f"{what}: some parameters lie outside ±{bound:.3g}; initialise them from {law}"
+    if float(values.abs().max()) == 0.0:
+        return "GradingError", f"{what}: the parameters are all zero; initialise them from {law}"
+    if len(builds) > 1 and all(
+        all(torch.equal(build[name], parameters[name]) for name in shapes) for build in builds[1:]
+    ):
+        return "GradingError", (
+            f"{what}: built again under another seed, MyRNN has the same parameter values; draw them at "
+            f"random in __init__ from {law}"
+        )
+    distance, threshold = ks_uniform(values, bound), ks_threshold(values.numel())
+    if distance > threshold:
+        return "GradingError", (
+            f"{what}: the parameter values are not spread like {law} (Kolmogorov-Smirnov distance "
+            f"{distance:.3f} over {values.numel()} values; a correct initialisation stays under "
+            f"{threshold:.3f})"
+        )
     return None
 
 

@@ -1,0 +1,112 @@
+"""The kernel needs none of the grader's reference code: only the KERNEL_SIDE modules are mounted there."""
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import rnn_course.grading
+from rnn_course.grading import judging
+from rnn_course.grading.encoding import decode
+from rnn_course.grading.kernel_side import KERNEL_SIDE
+from tests.grading import submissions
+
+pytestmark = pytest.mark.grading
+
+GRADING = Path(rnn_course.grading.__file__).parent
+THIRD_PARTY = {"torch", "numpy", "IPython", "ipykernel"}  # ipykernel: the kernel itself (fork_server)
+# Imported inside a function, in the learner's own notebook only (never while grading; tested below).
+NOTEBOOK_ONLY = {("checks", "rnn_course.grading.judging"), ("checks", "rnn_course.grading.mistakes")}
+
+
+def _imports(tree: ast.Module):
+    """(module imported, whether inside a function) for every import statement of a module."""
+    functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    inside = {id(child) for function in functions for child in ast.walk(function)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            names = [f"{base}.{alias.name}" if base == "rnn_course.grading" else base for alias in node.names]
+        else:
+            continue
+        for name in names:
+            yield name, id(node) in inside
+
+
+@pytest.mark.parametrize("module", KERNEL_SIDE)
+def test_a_kernel_side_module_imports_only_the_standard_library_torch_numpy_ipython_and_kernel_side(module):
+    tree = ast.parse((GRADING / f"{module}.py").read_text())
+    for name, in_function in _imports(tree):
+        top = name.split(".")[0]
+        if top in sys.stdlib_module_names or top in THIRD_PARTY or top == "__future__":
+            continue
+        assert name.startswith("rnn_course.grading."), name
+        if in_function and (module, name) in NOTEBOOK_ONLY:
+            continue
+        assert name.split(".")[2] in KERNEL_SIDE, f"{module} imports {name}"
+
+
+RECURRENCE = {"tanh", "relu", "matmul", "mm", "bmm", "addmm", "linear", "RNN", "RNNCell"}
+
+
+@pytest.mark.parametrize("module", ["checks", "cases", "encoding"])
+def test_the_kernel_side_holds_no_reference_rnn(module):
+    """Inputs and weights only: no matrix product, no nonlinearity, no nn.RNN to copy an answer from."""
+    tree = ast.parse((GRADING / f"{module}.py").read_text())
+    for node in ast.walk(tree):
+        assert not isinstance(node, ast.MatMult), f"{module} multiplies matrices"
+        assert not (isinstance(node, ast.Attribute) and node.attr in RECURRENCE), f"{module}: {node.attr}"
+
+
+# In a fresh Python, as in a grading kernel: importing judging or mistakes raises; each kind of check runs on
+# the instructor's solution and prints what it would send to the grader.
+KERNEL = textwrap.dedent('''
+    import importlib.abc, json, os, sys
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    class Refuse(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name in ("rnn_course.grading.judging", "rnn_course.grading.mistakes"):
+                raise ImportError(f"{name} is the grader's code")
+            return None
+
+    sys.meta_path.insert(0, Refuse())
+    answers = json.loads(sys.stdin.read())
+    namespace = {}
+    for source in answers:
+        exec(source, namespace)
+    checks = namespace["checks"]
+    sent = []
+    import IPython.display
+    IPython.display.display = lambda data, raw: sent.append(data[checks.RESULT_MIME])
+    checks.check_rnn_cell(namespace["rnn_cell"], nonlinearity="relu")
+    checks.check_rnn_forward(namespace["rnn_forward"])
+    checks.check_parameters(namespace["MyRNN"], num_layers=2, bidirectional=True)
+    checks.check_myrnn(namespace["MyRNN"], num_layers=2, batch_first=True, with_h0=True)
+    checks.check_packed(namespace["MyRNN"], bidirectional=True)
+    loaded = sorted(name for name in sys.modules if name.startswith("rnn_course"))
+    print(json.dumps({"sent": sent, "loaded": loaded}))
+''')
+
+
+def test_a_grading_kernel_runs_every_check_without_importing_the_graders_code():
+    setup = next(cell.source for cell in submissions.source_notebook().cells
+                 if submissions.grade_id(cell) == "setup")
+    answers = [setup] + [submissions.CORRECT[grade_id] for grade_id in ("rnn_cell", "rnn_forward", "my_rnn")]
+    run = subprocess.run([sys.executable, "-c", KERNEL], input=json.dumps(answers), capture_output=True,
+                         text=True, timeout=300, env={"NBGRADER_EXECUTION": "autograde", "PATH": "/usr/bin"})
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    loaded = {name.rsplit(".", 1)[-1] for name in report["loaded"]}
+    assert loaded <= set(KERNEL_SIDE) | {"rnn_course", "grading"}, loaded
+    assert [result["kind"] for result in report["sent"]] == ["rnn_cell", "rnn_forward", "parameters", "myrnn",
+                                                             "packed"]
+    for result in report["sent"]:  # and the grader passes every one
+        assert judging.judge(result["kind"], result["args"], decode(result["value"])) is None, result["kind"]
