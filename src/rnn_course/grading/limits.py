@@ -24,9 +24,7 @@ from types import SimpleNamespace
 
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
-from jupyter_client.manager import KernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Type
 
 from rnn_course.grading.config import limits_as_dict
 from rnn_course.grading.kernels import SandboxKernelManager
@@ -48,11 +46,9 @@ class LimitedExecute(Execute):
     scored, not fatal. Wherever the course's config names it (stock `nbgrader autograde`, the formgrader's
     Autograde button, the runner), kernels come from the sandbox, never the stock way."""
 
-    kernel_manager_class = Type(
-        SandboxKernelManager,
-        klass=KernelManager,
-        help="The kernel manager; only a sandboxed one may grade (see grading/kernels.py).",
-    ).tag(config=False)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kernel_manager_class = SandboxKernelManager  # whatever nbgrader or a config asked for
 
     def preprocess(self, nb, resources=None, km=None):
         self.limits = load_limits(self.config)

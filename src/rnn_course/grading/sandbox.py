@@ -40,6 +40,7 @@ import threading
 from pathlib import Path
 
 import rnn_course
+from rnn_course.grading.kernel_side import KERNEL_SIDE
 from rnn_course.grading.sandbox_site import INSIDE_MARKER  # exists only inside a sandbox
 
 # What every graded notebook will import anyway; anything imported here costs nothing per kernel.
@@ -68,8 +69,6 @@ SITE_HOOK = "rnn_course_sandbox.pth"  # in site-packages: switches off RNN kerne
 ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL")  # the fork server's, to give each kernel its own uid
 MOUNT_CAP = "CAP_SYS_ADMIN"  # the fork server's, to mount each kernel's scratch; no kernel keeps it
 COMPILERS = ("/usr/lib/gcc", "/usr/libexec/gcc", "/usr/lib/llvm-14", "/usr/lib/llvm-15", "/usr/lib/llvm-16")
-# The package's modules a kernel (or the fork server) runs; the rest of the package is not in the sandbox.
-KERNEL_SIDE = ("checks", "cases", "encoding", "forbid", "sandbox_site", "fork_server", "syscalls")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -154,9 +153,7 @@ def _package_files() -> list[str]:
     """The files of this package a sandbox shows: its __init__ files and the kernel-side modules."""
     package = Path(rnn_course.__file__).resolve().parent
     grading = package / "grading"
-    return [str(package / "__init__.py"), str(grading / "__init__.py")] + [
-        str(grading / f"{name}.py") for name in KERNEL_SIDE
-    ]
+    return [str(package / "__init__.py")] + [str(grading / f"{name}.py") for name in KERNEL_SIDE]
 
 
 def _read_only_empty(path: str) -> list[str]:
