@@ -18,7 +18,8 @@ from tests.grading import submissions
 pytestmark = pytest.mark.grading
 
 GRADING = Path(rnn_course.grading.__file__).parent
-THIRD_PARTY = {"pyseccomp", "torch", "numpy", "IPython", "ipykernel"}  # ipykernel: the kernel itself (fork_server)
+# ipykernel: the kernel itself (fork_server); pyseccomp: its syscall filter (syscalls)
+THIRD_PARTY = {"pyseccomp", "torch", "numpy", "IPython", "ipykernel"}
 # Imported inside a function, in the learner's own notebook only (never while grading; tested below).
 NOTEBOOK_ONLY = {("checks", "rnn_course.grading.judging"), ("checks", "rnn_course.grading.mistakes")}
 

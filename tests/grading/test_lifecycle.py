@@ -316,7 +316,7 @@ def test_ctrl_c_ends_with_one_line_and_a_run_report(course, second):
 
 
 def test_stock_nbgrader_commands_take_the_assignment_as_an_argument_and_autograde_refuses(tmp_path):
-    """Stock generate_assignment and generate_feedback work; stock autograde (no sandbox) refuses in one line."""
+    """Stock generate_assignment and generate_feedback work; stock autograde (unsandboxed) refuses."""
     course_dir = copy_course(tmp_path / "course")
     submissions.write(submissions.build(submissions.CORRECT), course_dir, "solo")
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}

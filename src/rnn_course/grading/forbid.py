@@ -5,11 +5,11 @@ PyTorch (`nn.RNN`, `nn.RNNCell`, `nn.LSTM`, `nn.GRU`, `torch.rnn_tanh`, `torch.o
 quantized and fused variants) raises `ForbiddenRNN`. The switch is made in PyTorch's operator dispatcher,
 which every thread of the process shares: a thread started before the tests, or a reference to an op saved
 early, reaches the same raising kernel. PyTorch's RNN written in Python (the decompositions in
-`torch._decomp`, which `OpOverload.decompose()` and the Python dispatcher run) is replaced by the same refusal,
-so a second copy of `torch/nn/modules/rnn.py` finds no way to compute. Building an `nn.RNN` (to borrow its
-parameters), or unpickling one, is refused as well, at the Python level. The handle that holds the override
-is leaked on purpose, so no Python object can undo it. The sandbox also loads this module into every other Python that imports torch
-(see sandbox.py), so a subprocess meets the same wall.
+`torch._decomp`, which `OpOverload.decompose()` and the Python dispatcher run) is replaced by the same
+refusal, so a second copy of `torch/nn/modules/rnn.py` finds no way to compute. Building an `nn.RNN` (to
+borrow its parameters), or unpickling one, is refused as well, at the Python level. The handle that holds the
+override is leaked on purpose, so no Python object can undo it. Every Python in the sandbox that imports
+torch loads this module too (sandbox_site.py); a graded kernel cannot start another Python anyway.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def _switch_off_python_rnn() -> int:
                 op.py_kernels[key] = _refuse  # what decompose() and the Python dispatcher run
                 count += 1
             op._dispatch_cache.clear()
-            for table in (torch._decomp.decomposition_table, *torch._decomp.global_decomposition_table.values()):
+            tables = (torch._decomp.decomposition_table, *torch._decomp.global_decomposition_table.values())
+            for table in tables:
                 table.pop(op, None)
     module = torch._decomp.decompositions
     for name in dir(module):

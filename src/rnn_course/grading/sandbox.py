@@ -324,7 +324,7 @@ class KernelHost:
         if uid >= 0:
             for name in [run, *(os.path.join(run, entry) for entry in os.listdir(run))]:
                 os.lchown(name, uid, uid)
-        for root, dirs, files in os.walk(os.path.join(folder, "submission"), topdown=False):
+        for root, _, files in os.walk(os.path.join(folder, "submission"), topdown=False):
             for name in files:
                 os.chmod(os.path.join(root, name), 0o444, follow_symlinks=False)
             os.chmod(root, 0o555)
