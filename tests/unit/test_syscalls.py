@@ -45,7 +45,8 @@ PROBE = textwrap.dedent(
 
 
 def run_probe(code: str, folder) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=99, cwd=folder)
+    command = [sys.executable, "-c", code]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=folder)
 
 
 def test_the_filter_refuses_processes_programs_namespaces_tracing_and_shared_memory(tmp_path):
