@@ -10,7 +10,8 @@ from rnn_course.grading.config import GradingLimits, Sandbox, limits_as_dict
 
 def test_defaults_and_overrides():
     assert limits_as_dict(Config()) == {"cell_timeout": 30, "notebook_timeout": 300, "memory_mb": 2048,
-                                         "max_output_bytes": 1_000_000, "max_processes": 64}
+                                         "max_output_bytes": 1_000_000, "max_processes": 64,
+                                         "scratch_mb": 256, "scratch_files": 10_000}
     config = Config()
     config.GradingLimits.memory_mb = 512
     config.Execute.timeout = 7

@@ -216,18 +216,17 @@ def test_kernels_run_as_an_unprivileged_user(graded):
     assert uid != 0 and uid != os.getuid() or os.getuid() != 0
 
 
-def test_detached_processes_do_not_outlive_their_notebook(graded):
+def test_no_process_can_be_started_to_outlive_its_notebook(graded):
     course, *_ = graded
-    assert "Error" not in outputs(course, "detaches")  # the attack itself ran
+    assert "PermissionError" in outputs(course, "detaches")  # Popen and fork are refused (seccomp)
     assert runner_demo.sleepers(SLEEPER) == []
 
 
-def test_pytorchs_rnn_is_off_in_threads_and_in_every_python_the_kernel_starts(graded):
+def test_pytorchs_rnn_is_off_in_threads_and_no_other_python_can_start(graded):
     course, *_ = graded
     threads, processes = outputs(course, "nn_rnn_in_a_thread"), outputs(course, "nn_rnn_in_a_subprocess")
     assert "switched off while grading" in threads and "torch.Size" not in threads, threads
-    assert processes.count("SUBPROCESS") == 3 and "torch.Size" not in processes, processes
-    assert processes.count("switched off while grading") == 3
+    assert "SUBPROCESS" not in processes and "PermissionError" in processes, processes
 
 
 def run_cli(*args, env=None) -> subprocess.CompletedProcess:

@@ -22,5 +22,7 @@ class RunnerOnlyExporter(NotebookExporter):
 
     def __init__(self, *args, parent=None, **kwargs):
         if not getattr(type(parent), "sandboxed_runner", False):
+            if parent is not None:
+                parent.log.error(REFUSAL)  # stock nbgrader prints only what was logged
             raise NbGraderException(REFUSAL)
         super().__init__(*args, parent=parent, **kwargs)
