@@ -4,13 +4,16 @@ One batch, graded once for the module: correct, blank, cheats (PyTorch's own RNN
 helpers, hidden errors, a kernel that ends) and tampered cells (edited, deleted, duplicated, re-labelled).
 """
 
+import base64
 import csv
+import pickle
 import re
 
 import nbformat
 import pytest
+from torch import nn
 
-from rnn_course.grading import workflow
+from rnn_course.grading import verdicts, workflow
 from rnn_course.grading.checks import RESULT_MIME
 from tests.grading import submissions as s
 
@@ -134,6 +137,63 @@ def _fake(kind, learner, kw):
 
 
 checks._check = _fake'''
+FABRICATED_PARAMETERS = '''from IPython.display import display
+
+
+def _claims(MyRNN, **kw):
+    """Claim nn.RNN's names, shapes and initialisation for MyRNN, which is never built."""
+    shapes = checks.cases.parameter_shapes(kw)
+    module = {"mro": [["__main__", "MyRNN"], ["torch.nn.modules.module", "Module"], ["builtins", "object"]],
+              "parameters": shapes, "is_module": True, "is_rnn_base": False, "largest": 0.4,
+              "types": {name: "Parameter" for name in shapes}}
+    value = {"module": module, "loaded": True}
+    display({checks.RESULT_MIME: {"kind": "parameters", "args": kw, "value": checks.encode(value)}}, raw=True)
+
+
+checks.check_parameters = _claims'''
+SECOND_COPY_OF_NN_RNN = '''import importlib.util
+
+_spec = importlib.util.spec_from_file_location("torch.nn.modules.rnn_again", torch.nn.modules.rnn.__file__)
+_again = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_again)
+
+
+class MyRNN(_again.RNN):
+    """nn.RNN from a second copy of its module, whose classes the ban on nn.RNNBase does not know."""
+'''
+RANDN_INIT = s.CORRECT["my_rnn"].replace(
+    "torch.empty(shape, device=device, dtype=dtype).uniform_(-bound, bound)",
+    "torch.randn(shape, device=device, dtype=dtype) * 0.01",
+)
+
+
+def unpickled_parameters() -> str:
+    """MyRNN takes its parameters from nn.RNN objects pickled into the notebook (one per parameter check)."""
+    configs = [kw for cell in s.source_notebook().cells if s.grade_id(cell) == "test_my_rnn_parameters"
+               for _, kw in verdicts.plan(cell.source)]
+    pickled = {}
+    for kw in configs:
+        full = {"input_size": 3, "hidden_size": 4, **kw}
+        options = {key: value for key, value in kw.items() if key not in ("input_size", "hidden_size")}
+        pickled[repr(sorted(full.items()))] = nn.RNN(full["input_size"], full["hidden_size"], **options)
+    blob = base64.b64encode(pickle.dumps(pickled)).decode()
+    return f'''import base64
+import pickle
+
+PICKLED = {blob!r}
+
+
+class MyRNN(nn.Module):
+    """Registers the parameters of an unpickled nn.RNN under its own names."""
+
+    def __init__(self, input_size, hidden_size, **options):
+        super().__init__()
+        key = repr(sorted(dict(input_size=input_size, hidden_size=hidden_size, **options).items()))
+        for name, parameter in pickle.loads(base64.b64decode(PICKLED))[key].named_parameters():
+            setattr(self, name, parameter)
+'''
+
+
 THREAD_RNN = "import queue\nimport threading\n\njobs, answers = queue.Queue(), queue.Queue()\n\n\n" + \
     """def _answer_with_nn_rnn():
     while True:
@@ -200,6 +260,15 @@ CASES = {
                                    PARTS_1_2),
     "fakes_results": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
                                       extra_cells={"my_rnn": [FAKE_RESULTS]}), PARTS_1_2),
+    # The parameters, judged by the grader on the tensors MyRNN holds (test_parameters.py has the details).
+    "fabricates_the_parameters_report": (
+        lambda: s.build({key: s.CORRECT[key] for key in ("rnn_cell", "rnn_forward")},
+                        extra_cells={"my_rnn": [FABRICATED_PARAMETERS]}), PARTS_1_2),
+    "subclasses_a_second_copy_of_nn_rnn": (lambda: s.build({**s.CORRECT, "my_rnn": SECOND_COPY_OF_NN_RNN}),
+                                           PARTS_1_2),
+    "takes_unpickled_nn_rnn_parameters": (lambda: s.build({**s.CORRECT, "my_rnn": unpickled_parameters()}),
+                                          PARTS_1_2),
+    "initialises_with_randn": (lambda: s.build({**s.CORRECT, "my_rnn": RANDN_INIT}), s.MAX_AUTO - PARAMETERS),
     "thread_started_before_the_tests": (lambda: s.build({**s.CORRECT, "my_rnn": THREAD_RNN}),
                                         PARTS_1_2 + PARAMETERS),
     "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), s.MAX_AUTO),
