@@ -40,6 +40,8 @@ c.Execute.timeout = 30
 #   learner's cells and the failing test line, without the grading machine's paths.
 # - OfflineMath turns the formulas of the feedback into MathML, which browsers draw offline.
 # - ReadableTables gives table cells of the feedback page room (its Bootstrap style has no padding).
+# - SanitiseOutputs leaves nothing active (scripts, event handlers, iframes, SVG, widgets, unknown types) in
+#   what the instructor and the learner open: the autograded notebook, and feedback made from older ones.
 try:  # the runner's Execute adds time, memory and output limits and scores a dead kernel instead of failing
     from rnn_course.grading.limits import LimitedExecute as Execute
 except ImportError:
@@ -52,6 +54,7 @@ from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
 from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
 from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
 from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
+from rnn_course.grading.sanitise import SanitiseOutputs  # noqa: E402
 from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
 from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
 
@@ -65,6 +68,7 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     Execute,
     DecideVerdicts,
+    SanitiseOutputs,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -73,7 +77,8 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [
-    GetGrades, HideHiddenTests, TrimTracebacks, OfflineMath, CSSHTMLHeaderPreprocessor, ReadableTables,
+    GetGrades, SanitiseOutputs, HideHiddenTests, TrimTracebacks, OfflineMath, CSSHTMLHeaderPreprocessor,
+    ReadableTables,
 ]
 
 # ---- autograde runner limits (rnn_course.grading.limits; the README's autograde section explains them) ----

@@ -9,6 +9,7 @@
 - `checks`: what the assignment's test cells call, in the learner's kernel;
 - `preprocessors` (their shared helpers), `restore`, `limits`, `verdicts`: nbgrader's autograde steps run by
   the grader; `hide_hidden`, `tracebacks`, `offline_math`, `readable_tables`: its feedback steps;
+  `sanitise`: both lists' last word on what the notebook may show (nothing active);
 - `release_check`: what a learner's release may not hold;
 - `runner_worker`, `runner`: the parallel autograde runner and its single gradebook writer;
 - `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset);
