@@ -86,7 +86,9 @@ c.GenerateFeedback.preprocessors = [
 # Per-cell wall time is c.Execute.timeout above.
 c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
 c.GradingLimits.memory_mb = 2048  # address space a kernel may add to its warm start (RLIMIT_AS)
-c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce
+c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce (all message types counted)
+c.GradingLimits.max_notebook_output_bytes = 5_000_000  # output the whole notebook may produce
+c.GradingLimits.max_submission_bytes = 20_000_000  # a submitted folder, checked before anything is copied
 c.GradingLimits.max_processes = 64  # processes and threads a kernel may add (RLIMIT_NPROC, own user id)
 c.Sandbox.enabled = True  # every kernel in a bubblewrap sandbox; `--no-sandbox` turns it off for one run
 # ---- end of autograde runner limits ----
