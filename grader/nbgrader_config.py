@@ -40,6 +40,8 @@ c.Execute.timeout = 30
 #   learner's cells and the failing test line, without the grading machine's paths.
 # - OfflineMath turns the formulas of the feedback into MathML, which browsers draw offline.
 # - ReadableTables gives table cells of the feedback page room (its Bootstrap style has no padding).
+# - SanitiseOutputs leaves nothing active (scripts, event handlers, iframes, SVG, widgets, unknown types) in
+#   what the instructor and the learner open: the autograded notebook, and feedback made from older ones.
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
@@ -50,6 +52,7 @@ from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
 from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
 from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
 from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
+from rnn_course.grading.sanitise import SanitiseOutputs  # noqa: E402
 from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
 from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
 
@@ -65,6 +68,7 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     Execute,
     DecideVerdicts,
+    SanitiseOutputs,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -73,7 +77,8 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [
-    GetGrades, HideHiddenTests, TrimTracebacks, OfflineMath, CSSHTMLHeaderPreprocessor, ReadableTables,
+    GetGrades, SanitiseOutputs, HideHiddenTests, TrimTracebacks, OfflineMath, CSSHTMLHeaderPreprocessor,
+    ReadableTables,
 ]
 
 # ---- autograde runner limits (rnn_course.grading.limits; the README's autograde section explains them) ----
@@ -81,7 +86,9 @@ c.GenerateFeedback.preprocessors = [
 # Per-cell wall time is c.Execute.timeout above.
 c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
 c.GradingLimits.memory_mb = 2048  # address space a kernel may add to its warm start (RLIMIT_AS)
-c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce
+c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce (all message types counted)
+c.GradingLimits.max_notebook_output_bytes = 5_000_000  # output the whole notebook may produce
+c.GradingLimits.max_submission_bytes = 20_000_000  # a submitted folder, checked before anything is copied
 c.GradingLimits.max_processes = 64  # processes and threads a kernel may add (RLIMIT_NPROC, own user id)
 c.Sandbox.enabled = True  # every kernel in a bubblewrap sandbox; `--no-sandbox` turns it off for one run
 # ---- end of autograde runner limits ----

@@ -11,7 +11,9 @@
   mistakes hold reference RNNs, so they stay on the grader's side);
 - `preprocessors` (their shared helpers), `restore`, `limits`, `verdicts`: nbgrader's autograde steps run by
   the grader; `hide_hidden`, `tracebacks`, `offline_math`, `readable_tables`: its feedback steps;
+  `sanitise`: both lists' last word on what the notebook may show (nothing active);
 - `release_check`: what a learner's release may not hold;
+- `intake`: a submitted folder checked with lstat and only its notebooks copied (links never followed);
 - `runner_worker`, `runner`: the parallel autograde runner and its single gradebook writer;
 - `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset);
 - `mistake_report`: how many graded submissions made each known mistake, read from autograded/;

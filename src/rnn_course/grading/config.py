@@ -28,7 +28,21 @@ class GradingLimits(Configurable):
     memory_mb = Int(
         2048, help="MiB of address space a kernel may add to its warm start (RLIMIT_AS, held as root too)."
     ).tag(config=True)
-    max_output_bytes = Int(1_000_000, help="Bytes of output one cell may produce.").tag(config=True)
+    max_output_bytes = Int(
+        1_000_000,
+        help="Bytes of output one cell may produce: text, display data, updates of displays, error text and "
+        "output metadata all count. Past it the cell is interrupted and scores 0.",
+    ).tag(config=True)
+    max_notebook_output_bytes = Int(
+        5_000_000,
+        help="Bytes of output a whole notebook may produce, counted as for max_output_bytes. Past it, the "
+        "cell that crossed it scores 0 and keeps none of its output, as does each later cell with output.",
+    ).tag(config=True)
+    max_submission_bytes = Int(
+        20_000_000,
+        help="Bytes a submitted folder may hold in all, counted (with lstat) before anything is copied; a "
+        "larger folder is refused with its reason.",
+    ).tag(config=True)
     max_processes = Int(
         64, help="Threads a kernel may add (RLIMIT_NPROC of a user id of its own; it may start no process)."
     ).tag(config=True)

@@ -30,7 +30,8 @@ import warnings
 from pathlib import Path
 
 from rnn_course.grading import gradebook as gradebook_url
-from rnn_course.grading.config import Sandbox, load_config
+from rnn_course.grading import intake
+from rnn_course.grading.config import GradingLimits, Sandbox, load_config
 from rnn_course.grading.restore import NOTE_HEADING
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
 from rnn_course.grading.sandbox import check_sandbox
@@ -54,6 +55,7 @@ class Result:
     seconds: float = 0.0
     needs_manual_grade: bool = False
     content_hash: str = ""  # of the submitted folder, as graded
+    dropped: list[str] = dataclasses.field(default_factory=list)  # submitted files left behind
 
 
 @dataclasses.dataclass
@@ -97,6 +99,9 @@ class RunReport:
         for result in self.graded:
             if result.reason:
                 lines.append(f"  note    {result.student}: {result.reason}")
+            if result.dropped:
+                lines.append(f"  dropped {result.student}: {', '.join(result.dropped[:5])}"
+                             + (f" and {len(result.dropped) - 5} more" if len(result.dropped) > 5 else ""))
         ran = [result for result in self.graded + self.failed if result.seconds > 0]
         ran = sorted(ran, key=lambda result: -result.seconds)[:slowest]
         if ran:
@@ -349,6 +354,7 @@ def _plan(gradebook, coursedir, assignment: str, students, force: bool, report: 
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     folders = sorted(path for path in submitted.iterdir() if path.is_dir()) if submitted.is_dir() else []
     last = read_status(coursedir.root, assignment)
+    max_bytes = GradingLimits(config=coursedir.config).max_submission_bytes
     todo, why = [], {}
     for student in students if students is not None else [folder.name for folder in folders]:
         folder = submitted / student / assignment
@@ -358,6 +364,10 @@ def _plan(gradebook, coursedir, assignment: str, students, force: bool, report: 
             reason = (f"no {assignment}/ folder in {coursedir.submitted_directory}/{student}/"
                       + (f" (found: {', '.join(there)})" if there else ""))
             report.results.append(Result(student, "failed", reason=reason))
+            continue
+        refused = intake.refusal(submitted, student, assignment, max_bytes)
+        if refused:  # before anything in it is read
+            report.results.append(Result(student, "failed", reason=refused))
             continue
         problem = submission_problem(folder, notebooks)
         digest = content_hash(folder)
@@ -546,6 +556,7 @@ def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why
         reason=outcome.reason,
         seconds=round(outcome.seconds, 3),
         content_hash=digest,
+        dropped=list(outcome.dropped),
     )
     try:
         _record(gradebook, coursedir, config, assignment, outcome)

@@ -17,6 +17,7 @@ import shutil
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import jsonschema
 import torch
@@ -28,8 +29,9 @@ from nbgrader.nbgraderformat import common as nbgrader_metadata
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
-from rnn_course.grading import limits, sandbox
-from rnn_course.grading.config import load_config
+from rnn_course.grading import intake, limits, sandbox
+from rnn_course.grading.config import GradingLimits, load_config
+from rnn_course.grading.sanitise import SanitiseOutputs
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
 PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)
@@ -56,6 +58,7 @@ class Outcome:
     seconds: float = 0.0
     staged: str = ""  # the staged autograded folder, when ok
     notebooks: tuple[str, ...] = ()  # notebooks written there
+    dropped: tuple[str, ...] = ()  # the submission's other files, left behind
 
 
 class StagedAutograde(Autograde):
@@ -63,11 +66,20 @@ class StagedAutograde(Autograde):
 
     known_notebooks: tuple[str, ...] = ()
     sandboxed_runner = True  # the one converter runner_only.RunnerOnlyExporter serves
+    intake_directory = ""  # under the course root: the vetted copy of submitted/ (intake.py) that is graded
+
+    @property
+    def _input_directory(self) -> str:
+        return self.intake_directory if self._sanitizing else self.coursedir.autograded_directory
 
     def init_assignment(self, assignment_id: str, student_id: str) -> None:
-        # The submission's own extra files, then the instructor's source files over them (as nbgrader does).
-        BaseConverter.init_assignment(self, assignment_id, student_id)
+        # Only the notebooks travel (intake.py copied them, and timestamp.txt, into the intake folder): the
+        # graded folder gets those and the instructor's source files, never the learner's other files.
         dest_path = self._format_dest(assignment_id, student_id)
+        os.makedirs(dest_path, exist_ok=True)
+        timestamp = os.path.join(self._format_source(assignment_id, student_id), intake.TIMESTAMP)
+        if os.path.isfile(timestamp):
+            shutil.copyfile(timestamp, os.path.join(dest_path, intake.TIMESTAMP))
         source_path = self.coursedir.format_path(self.coursedir.source_directory, ".", assignment_id)
         source_files = set(find_all_files(source_path, self.coursedir.ignore + ["*.ipynb"]))
         source_files -= {
@@ -147,11 +159,15 @@ def _converter(task: Task) -> StagedAutograde:
             coursedir = CourseDirectory(config=config)
             converter = StagedAutograde(coursedir=coursedir, config=config)
             converter.known_notebooks = task.notebooks
+            converter.intake_directory = os.path.join(os.path.dirname(task.staging), "intake")
+            converter.max_submission_bytes = GradingLimits(config=config).max_submission_bytes
             converter.autograde_preprocessors = [
                 limits.LimitedExecute if pp is Execute else pp
                 for pp in converter.autograde_preprocessors
                 if pp not in PARENT_PREPROCESSORS
             ]
+            if SanitiseOutputs not in converter.autograde_preprocessors:  # a course config without it
+                converter.autograde_preprocessors.append(SanitiseOutputs)
             converter.writer = FilesWriter(parent=converter, config=config)
             converter.exporter = converter.exporter_class(parent=converter, config=config)
             _converters[key] = converter
@@ -186,16 +202,23 @@ def _grade(task: Task) -> Outcome:
         dest = converter._format_dest(task.assignment, task.student)
         shutil.rmtree(dest, ignore_errors=True)
         converter.writer.build_directory = ""  # the writer makes its folder only when this value changes
-        submitted = converter.coursedir.format_path(
-            converter.coursedir.submitted_directory, task.student, task.assignment
-        )
-        links = [os.path.relpath(os.path.join(root, name), submitted)
-                 for root, dirs, files in os.walk(submitted) for name in dirs + files
-                 if os.path.islink(os.path.join(root, name))]
-        if links:  # nbgrader would copy what a link points at (source/, say) into the graded folder
-            outcome.reason = f"the submission holds symbolic links (not accepted): {', '.join(links[:3])}"
+        submitted = converter.coursedir.format_path(converter.coursedir.submitted_directory, ".", ".")
+        cap = converter.max_submission_bytes
+        refused = intake.refusal(Path(submitted), task.student, task.assignment, cap)
+        if refused:  # checked by the parent too; a folder changed since then is checked again here
+            outcome.reason = refused
             return outcome
-        converter.notebooks = sorted(glob.glob(os.path.join(submitted, "*.ipynb")))
+        taken = Path(converter._format_source(task.assignment, task.student))
+        shutil.rmtree(taken, ignore_errors=True)
+        try:
+            outcome.dropped = tuple(intake.copy_submission(
+                Path(submitted, task.student, task.assignment), taken, task.notebooks,
+                cap))
+        except intake.Refused as error:
+            shutil.rmtree(taken, ignore_errors=True)
+            outcome.reason = f"the submission was refused: {error}"
+            return outcome
+        converter.notebooks = sorted(glob.glob(os.path.join(taken, "*.ipynb")))
         reasons: list[str] = []
         try:
             converter.coursedir.student_id = task.student
@@ -220,6 +243,7 @@ def _grade(task: Task) -> Outcome:
             return outcome
         finally:
             converter._sanitizing = True
+            shutil.rmtree(taken, ignore_errors=True)
         outcome.ok = True
         outcome.reason = "; ".join(reasons)
         outcome.staged = dest
