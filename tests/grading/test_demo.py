@@ -16,7 +16,7 @@ from tests.grading.conftest import copy_course
 pytestmark = pytest.mark.grading
 
 DEMO = ROOT / "grader" / "demo_submissions"
-README = (ROOT / "README.md").read_text()
+MISTAKES_PAGE = (ROOT / "docs" / "instructors" / "feedback-and-mistakes.md").read_text()
 
 
 def rnn_course(*args, cwd=ROOT):
@@ -77,7 +77,7 @@ def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_pa
         text = workflow.visible_text(pages[sorted(expected).index(student)].read_text())
         for key in keys:
             assert f"Mistake: {mistakes.BY_KEY[key].name}. {mistakes.BY_KEY[key].explanation}" in text
-    excerpt = README.split("### Feedback that names the mistake")[1].split("```")[1]  # the README's example
+    excerpt = MISTAKES_PAGE.split("# Feedback that names the mistake")[1].split("```")[1]  # the docs' example
     partial = workflow.visible_text(pages[sorted(expected).index("student_partial")].read_text())
     assert " ".join(excerpt.split()) in partial
 

@@ -80,8 +80,9 @@ def test_every_entry_has_a_name_two_sentences_and_a_link_to_a_real_lesson_headin
         assert f'id="{mistakes.anchor(mistake.section)}"' in rendered, (mistake.key, rendered)
 
 
-def test_the_readme_counts_the_catalogue():
-    assert f"wrong, {len(mistakes.CATALOGUE)} of them:" in (ROOT / "README.md").read_text()
+def test_the_docs_count_the_catalogue():
+    page = ROOT / "docs" / "instructors" / "feedback-and-mistakes.md"
+    assert f"wrong, {len(mistakes.CATALOGUE)} of them:" in page.read_text()
 
 
 def test_every_mistake_changes_what_some_check_of_the_assignment_returns():

@@ -278,8 +278,8 @@ def test_the_practice_notebook_states_the_real_set_sizes(bank):
     assert len(stated["practice"]) == 1 and len(stated["test"]) == 2, stated
     for name, words in stated.items():
         assert [NUMBER_WORDS[w.lower()] for w in words] == [sizes[name]] * len(words), (name, words)
-    readme = (ROOT / "README.md").read_text()
-    assert f"({sizes['test']} questions, easy to hard)" in readme  # the README's quiz section
+    quiz_page = (ROOT / "docs" / "quizzes.md").read_text()
+    assert f"({sizes['test']} questions, easy to hard)" in quiz_page  # the docs page on taking quizzes
 
 
 def test_the_practice_notebook_promises_checked_keys_only_if_they_are(bank):

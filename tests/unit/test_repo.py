@@ -62,7 +62,7 @@ def test_torch_pin_matches_between_makefile_pyproject_and_environment():
 
 def test_make_help_lists_every_target():
     out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for target in ["setup", "lab", "test", "lint", "clean", "bench", "demo", "autograde"]:
+    for target in ["setup", "lab", "test", "lint", "clean", "bench", "demo", "autograde", "docs"]:
         assert re.search(rf"make {target}\s", out), f"`make help` does not list {target}"
 
 
