@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -46,6 +47,30 @@ def prepare(workdir: Path, assignment: str, count: int) -> tuple[Path, Path, Pat
     for index, kind in enumerate(kinds_for(count)):
         runner_demo.make_submission(base, assignment, f"learner{index:02d}_{kind}", kind)
     return tuple(shutil.copytree(base, workdir / name) for name in ("stock", "ours", "unsandboxed"))
+
+
+def seccomp_cost_ms(children: int = 50) -> float:
+    """What the kernel's seccomp filter costs: build and load it in forked children, as the fork server does."""
+    import ctypes
+    import statistics
+
+    from rnn_course.grading import syscalls
+
+    costs = []
+    for _ in range(children):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # no_new_privs, as in the kernel
+            start = time.perf_counter()
+            syscalls.lock_down()
+            os.write(write, f"{time.perf_counter() - start}".encode())
+            os._exit(0)
+        os.close(write)
+        costs.append(float(os.read(read, 64)) * 1000)
+        os.close(read)
+        os.waitpid(pid, 0)
+    return statistics.median(costs)
 
 
 def main() -> int:
@@ -84,6 +109,8 @@ def main() -> int:
               f"{per_submission:.2f} s of worker time per graded submission")
         print(f"sandbox: {ours_seconds:.1f} s with it, {bare_seconds:.1f} s without (wall); "
               f"{per_submission - bare_per_submission:+.2f} s of worker time per submission")
+        filter_ms = seccomp_cost_ms()
+        print(f"seccomp filter: {filter_ms:.2f} ms to build and load per kernel (median of 50 forked children)")
         verdict = "grades identical" if not differ else f"GRADES DIFFER for {len(differ)} submissions"
         print(f"autograde: {args.submissions} submissions, stock {stock_seconds:.1f} s, "
               f"ours {ours_seconds:.1f} s, speedup {stock_seconds / ours_seconds:.1f}x, {verdict}")
