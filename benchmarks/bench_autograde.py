@@ -50,7 +50,7 @@ def prepare(workdir: Path, assignment: str, count: int) -> tuple[Path, Path, Pat
 
 
 def seccomp_cost_ms(children: int = 50) -> float:
-    """What the kernel's seccomp filter costs: build and load it in forked children, as the fork server does."""
+    """The seccomp filter's cost: build and load it in forked children, as the fork server does."""
     import ctypes
     import statistics
 
@@ -110,7 +110,7 @@ def main() -> int:
         print(f"sandbox: {ours_seconds:.1f} s with it, {bare_seconds:.1f} s without (wall); "
               f"{per_submission - bare_per_submission:+.2f} s of worker time per submission")
         filter_ms = seccomp_cost_ms()
-        print(f"seccomp filter: {filter_ms:.2f} ms to build and load per kernel (median of 50 forked children)")
+        print(f"seccomp filter: {filter_ms:.2f} ms to build and load per kernel (median of 50 children)")
         verdict = "grades identical" if not differ else f"GRADES DIFFER for {len(differ)} submissions"
         print(f"autograde: {args.submissions} submissions, stock {stock_seconds:.1f} s, "
               f"ours {ours_seconds:.1f} s, speedup {stock_seconds / ours_seconds:.1f}x, {verdict}")
