@@ -45,13 +45,14 @@ c.Execute.timeout = 30
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
+from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
+
 # The runner's Execute: sandboxed kernels, time, memory and output limits, a dead kernel scored.
 from rnn_course.grading.limits import LimitedExecute as Execute  # noqa: E402
-from rnn_course.grading.runner_only import RunnerOnlyExporter  # noqa: E402
-from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
 from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
 from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
 from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
+from rnn_course.grading.runner_only import RunnerOnlyExporter  # noqa: E402
 from rnn_course.grading.sanitise import SanitiseOutputs  # noqa: E402
 from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
 from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
