@@ -45,9 +45,8 @@ c.Execute.timeout = 30
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
+# Execute is the runner's: sandboxed kernels, time, memory and output limits, a dead kernel scored.
 from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
-
-# The runner's Execute: sandboxed kernels, time, memory and output limits, a dead kernel scored.
 from rnn_course.grading.limits import LimitedExecute as Execute  # noqa: E402
 from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
 from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
@@ -57,7 +56,7 @@ from rnn_course.grading.sanitise import SanitiseOutputs  # noqa: E402
 from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
 from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
 
-# Stock `nbgrader autograde` and the formgrader's Autograde button refuse, naming `rnn-course grade autograde`.
+# Stock `nbgrader autograde` and the formgrader's Autograde button refuse, naming `rnn-course grade`.
 c.Autograde.exporter_class = RunnerOnlyExporter
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
