@@ -42,6 +42,10 @@ RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lo
 class GradebookLost(RuntimeError):
     """The gradebook's database stopped answering mid-run: no point grading what cannot be recorded."""
 
+    def __init__(self, message: str, recorded: bool = False):
+        super().__init__(message)
+        self.recorded = recorded  # the submission in hand was recorded before the database went
+
 
 @dataclasses.dataclass
 class Result:
@@ -470,7 +474,8 @@ def autograde(
         except GradebookLost as error:
             raise GradebookLost(
                 f"the gradebook {gradebook_url.shown(coursedir.db_url)} stopped answering ({error}); "
-                f"{len(done)} of {len(tasks)} submission(s) were recorded before it did, the rest were not: "
+                f"{len(done) + error.recorded} of {len(tasks)} submission(s) were recorded before it did, "
+                "the rest were not: "
                 "run autograde again once the database answers"
             ) from None
         finally:
@@ -558,8 +563,10 @@ def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why
         content_hash=digest,
         dropped=list(outcome.dropped),
     )
+    recorded = False
     try:
         _record(gradebook, coursedir, config, assignment, outcome)
+        recorded = True
         if outcome.ok:
             final = coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment)
             _publish(outcome.staged, final)
@@ -568,7 +575,7 @@ def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why
         return _scored(gradebook, assignment, result)
     except Exception as error:
         if gradebook_url.unreachable(error):
-            raise GradebookLost(str(error).strip().splitlines()[0]) from None
+            raise GradebookLost(str(error).strip().splitlines()[0], recorded) from None
         result.status, result.reason = "failed", f"could not record: {type(error).__name__}: {error}"
     return _scored(gradebook, assignment, result)
 
