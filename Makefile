@@ -7,14 +7,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rnn-course-installed
 # torch is installed first, on its own, so that TORCH_PIP_ARGS (a CPU wheel index, say) apply to it alone;
-# its version is the one in pyproject.toml (a test checks).
+# its version is the one in constraints.txt (a test checks).
 TORCH  := torch==2.13.0
 TORCH_PIP_ARGS ?=
 PORT   ?= 8888
 LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
-.PHONY: help setup lab quiz test test-fast lint format docs bench bench-widgets bench-browser bench-autograde bench-scale \
+.PHONY: help setup constraints lab quiz test test-fast lint format docs bench bench-widgets bench-browser bench-autograde bench-scale \
         assignments autograde feedback export mistakes demo reset clean check-python
 
 help: ## list every target with one line each
@@ -28,22 +28,40 @@ check-python:
 # previous $(VENV) waits in $(OLD) meanwhile and comes back if any step fails (offline after a `git pull`
 # touched pyproject.toml, say), so a failed reinstall keeps the working $(VENV). A rebuild that was cut off
 # (Ctrl-C) leaves $(OLD) and a $(VENV) without the stamp: the next run brings $(OLD) back first.
+# Versions: the ranges in pyproject.toml, the exact course environment in constraints.txt (`make constraints`).
 OLD    := $(VENV).old
-PACKAGE ?= -e .[dev]
+CONSTRAINTS := constraints.txt
+PACKAGE ?= -e .[lab,worker,postgres,dev]
 
-$(STAMP): pyproject.toml | check-python
+$(STAMP): pyproject.toml $(CONSTRAINTS) | check-python
 	@if [ -d $(OLD) ] && [ ! -e $(STAMP) ]; then rm -rf $(VENV) && mv $(OLD) $(VENV); fi; rm -rf $(OLD)
-	@echo "==> building $(VENV) (torch first, then the package with its dev extras)"
+	@echo "==> building $(VENV) (torch first, then the package with its lab, worker, postgres and dev extras)"
 	@{ [ ! -e $(VENV) ] || mv $(VENV) $(OLD); } && $(PYTHON) -m venv $(VENV) && \
-	  $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH) && \
-	  $(BIN)/python -m pip install -q $(PACKAGE) || \
+	  $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) -c $(CONSTRAINTS) $(TORCH) && \
+	  $(BIN)/python -m pip install -q -c $(CONSTRAINTS) $(PACKAGE) || \
 	  { rm -rf $(VENV); if [ -d $(OLD) ]; then mv $(OLD) $(VENV); echo "install failed; $(VENV) was kept as it was"; \
 	    else echo "install failed; no $(VENV) was made"; fi; exit 1; }
 	@rm -rf $(OLD) && touch $(STAMP)
 	@echo "==> $(VENV) is built"
 
-setup: check-python $(STAMP) ## create .venv and install torch, the course package and its dev tools (idempotent)
+setup: check-python $(STAMP) ## create .venv: torch, the course package with its extras, the dev tools (idempotent)
 	@echo "==> $(VENV) is ready"
+
+# The lock step: pyproject.toml's ranges resolved afresh in a scratch environment (without the old
+# constraints), frozen to exact versions. Run it to move the course to newer releases, then `make test`.
+LOCK   := $(VENV).lock
+
+constraints: check-python ## resolve pyproject.toml's ranges afresh and write the exact versions to constraints.txt
+	@echo "==> resolving pyproject.toml's ranges in $(LOCK)"
+	@rm -rf $(LOCK) && $(PYTHON) -m venv $(LOCK) && \
+	  $(LOCK)/bin/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH) && \
+	  $(LOCK)/bin/python -m pip install -q $(PACKAGE) && \
+	  { echo "# The course environment's exact versions: what pyproject.toml names (with the extras that"; \
+	    echo "# \`make setup\` installs) and their dependencies. \`make setup\` installs with \`pip install -c\`"; \
+	    echo "# this file; \`make constraints\` writes it anew from pyproject.toml's ranges. Do not edit by hand."; \
+	    $(LOCK)/bin/python -m pip freeze --exclude-editable | sed -E 's/^(torch==[^+]+)[+].*/\1/'; \
+	  } > $(CONSTRAINTS).new && mv $(CONSTRAINTS).new $(CONSTRAINTS); status=$$?; rm -rf $(LOCK) $(CONSTRAINTS).new; \
+	  [ $$status -eq 0 ] && echo "==> wrote $(CONSTRAINTS); \`make setup\` installs it" || { echo "resolving failed; $(CONSTRAINTS) was kept"; exit 1; }
 
 lab: setup ## open JupyterLab on the course notebooks (the learner's main job)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
@@ -107,4 +125,4 @@ clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to dr
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \
 	       grader/grades.csv grader/mistakes.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
-	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV) $(OLD); fi
+	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV) $(OLD) $(LOCK); fi
