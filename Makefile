@@ -6,13 +6,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rnn-course-installed
+# torch is installed first, on its own, so that TORCH_PIP_ARGS (a CPU wheel index, say) apply to it alone;
+# its version is the one in constraints.txt (a test checks).
 TORCH  := torch==2.13.0
 TORCH_PIP_ARGS ?=
 PORT   ?= 8888
 LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
-.PHONY: help setup lab quiz test test-fast lint format docs bench bench-widgets bench-browser bench-autograde bench-scale \
+.PHONY: help setup constraints lab quiz test test-fast lint format docs bench bench-widgets bench-browser bench-autograde bench-scale \
         assignments autograde feedback export mistakes demo reset clean check-python
 
 help: ## list every target with one line each
@@ -22,25 +24,44 @@ check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
 	  { echo "rnn-course needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1 || echo missing). Run: make PYTHON=python3.11 <target>"; exit 1; }
 
-# A new environment is built aside in $(VENV).new and swapped in only when every install step succeeded, so a
-# failed reinstall (offline after a `git pull` touched pyproject.toml, say) keeps the working $(VENV). Scripts
-# in bin/ name their venv's path, so they are pointed at $(VENV) before the swap.
-NEW    := $(VENV).new
-PACKAGE ?= -e .[dev]
+# The environment is built in place, so its scripts name their final path and nothing is rewritten. The
+# previous $(VENV) waits in $(OLD) meanwhile and comes back if any step fails (offline after a `git pull`
+# touched pyproject.toml, say), so a failed reinstall keeps the working $(VENV). A rebuild that was cut off
+# (Ctrl-C) leaves $(OLD) and a $(VENV) without the stamp: the next run brings $(OLD) back first.
+# Versions: the ranges in pyproject.toml, the exact course environment in constraints.txt (`make constraints`).
+OLD    := $(VENV).old
+CONSTRAINTS := constraints.txt
+PACKAGE ?= -e .[lab,worker,postgres,dev]
 
-$(STAMP): pyproject.toml | check-python
-	@echo "==> building a new environment in $(NEW) (torch first, then the package with dev extras)"
-	@rm -rf $(NEW)
-	@$(PYTHON) -m venv $(NEW) && $(NEW)/bin/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH) && \
-	  $(NEW)/bin/python -m pip install -q $(PACKAGE) || \
-	  { rm -rf $(NEW); echo "install failed; $(if $(wildcard $(BIN)/python),$(VENV) was kept as it was,no $(VENV) was made)"; exit 1; }
-	@grep -rlF "$(abspath $(NEW))" $(NEW)/bin | xargs -r sed -i "s|$(abspath $(NEW))|$(abspath $(VENV))|g"
-	@touch $(NEW)/.rnn-course-installed
-	@rm -rf $(VENV).old && { [ ! -e $(VENV) ] || mv $(VENV) $(VENV).old; } && mv $(NEW) $(VENV) && rm -rf $(VENV).old
-	@echo "==> $(VENV) replaced by the new environment"
+$(STAMP): pyproject.toml $(CONSTRAINTS) | check-python
+	@if [ -d $(OLD) ] && [ ! -e $(STAMP) ]; then rm -rf $(VENV) && mv $(OLD) $(VENV); fi; rm -rf $(OLD)
+	@echo "==> building $(VENV) (torch first, then the package with its lab, worker, postgres and dev extras)"
+	@{ [ ! -e $(VENV) ] || mv $(VENV) $(OLD); } && $(PYTHON) -m venv $(VENV) && \
+	  $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) -c $(CONSTRAINTS) $(TORCH) && \
+	  $(BIN)/python -m pip install -q -c $(CONSTRAINTS) $(PACKAGE) || \
+	  { rm -rf $(VENV); if [ -d $(OLD) ]; then mv $(OLD) $(VENV); echo "install failed; $(VENV) was kept as it was"; \
+	    else echo "install failed; no $(VENV) was made"; fi; exit 1; }
+	@rm -rf $(OLD) && touch $(STAMP)
+	@echo "==> $(VENV) is built"
 
-setup: check-python $(STAMP) ## create .venv and install torch, the course package and its dev tools (idempotent)
+setup: check-python $(STAMP) ## create .venv: torch, the course package with its extras, the dev tools (idempotent)
 	@echo "==> $(VENV) is ready"
+
+# The lock step: pyproject.toml's ranges resolved afresh in a scratch environment (without the old
+# constraints), frozen to exact versions. Run it to move the course to newer releases, then `make test`.
+LOCK   := $(VENV).lock
+
+constraints: check-python ## resolve pyproject.toml's ranges afresh and write the exact versions to constraints.txt
+	@echo "==> resolving pyproject.toml's ranges in $(LOCK)"
+	@rm -rf $(LOCK) && $(PYTHON) -m venv $(LOCK) && \
+	  $(LOCK)/bin/python -m pip install -q $(TORCH_PIP_ARGS) $(TORCH) && \
+	  $(LOCK)/bin/python -m pip install -q $(PACKAGE) && \
+	  { echo "# The course environment's exact versions: what pyproject.toml names (with the extras that"; \
+	    echo "# \`make setup\` installs) and their dependencies. \`make setup\` installs with \`pip install -c\`"; \
+	    echo "# this file; \`make constraints\` writes it anew from pyproject.toml's ranges. Do not edit by hand."; \
+	    $(LOCK)/bin/python -m pip freeze --exclude-editable | sed -E 's/^(torch==[^+]+)[+].*/\1/'; \
+	  } > $(CONSTRAINTS).new && mv $(CONSTRAINTS).new $(CONSTRAINTS); status=$$?; rm -rf $(LOCK) $(CONSTRAINTS).new; \
+	  [ $$status -eq 0 ] && echo "==> wrote $(CONSTRAINTS); \`make setup\` installs it" || { echo "resolving failed; $(CONSTRAINTS) was kept"; exit 1; }
 
 lab: setup ## open JupyterLab on the course notebooks (the learner's main job)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
@@ -104,4 +125,4 @@ clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to dr
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \
 	       grader/grades.csv grader/mistakes.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
-	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV) $(NEW) $(VENV).old; fi
+	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV) $(OLD) $(LOCK); fi

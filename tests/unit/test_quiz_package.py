@@ -1,4 +1,5 @@
-"""The bank ships with the package: the wheel carries quiz_bank/, and `quiz("practice")` runs outside."""
+"""The bank ships with the package: the wheel carries quiz_bank/ as package data, and `quiz("practice")` runs
+outside the checkout."""
 
 import shutil
 import subprocess
@@ -9,12 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from rnn_course.quiz.bank import SHARE_DIR, default_bank
+from rnn_course.quiz.bank import default_bank
 from tests.conftest import ROOT
 
 
 def test_the_checkout_bank_is_the_default_in_a_checkout():
     assert default_bank() == ROOT / "quiz_bank"
+
+
+def test_the_package_data_is_a_link_to_the_top_bank():
+    link = ROOT / "src" / "rnn_course" / "quiz_bank"
+    assert link.is_symlink() and link.resolve() == ROOT / "quiz_bank"
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +58,9 @@ def wheel(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_the_wheel_carries_every_bank_file(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    shipped = sorted(n.rsplit("/", 1)[1] for n in names if f"/data/{SHARE_DIR.as_posix()}/" in n)
+    shipped = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("rnn_course/quiz_bank/"))
     assert shipped == sorted(p.name for p in (ROOT / "quiz_bank").glob("*.yaml"))
+    assert not [n for n in names if ".data/" in n], "data files outside the package"
 
 
 @pytest.mark.slow
@@ -96,5 +103,5 @@ def test_quiz_practice_runs_from_an_installed_package_outside_the_checkout(wheel
     )
     assert run.returncode == 0, run.stderr
     module, bank, total = run.stdout.strip().splitlines()[-3:]
-    assert module.startswith(str(venv)) and bank == str(venv / SHARE_DIR)
+    assert module.startswith(str(venv)) and bank == str(Path(module).parent / "quiz_bank")
     assert int(total) == 5

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import difflib
 import re
-import site
-import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -19,20 +18,15 @@ from pydantic import BaseModel, ValidationError
 
 from rnn_course.quiz import schema
 
-BANK_DIR = "quiz_bank"
-SHARE_DIR = Path("share") / "rnn-course" / BANK_DIR  # where a wheel's data files put the bank
+BANK_DIR = "quiz_bank"  # package data: rnn_course/quiz_bank, in a checkout a link to the top quiz_bank/
 
 
 def default_bank() -> Path:
-    """The shipped bank: the checkout's quiz_bank/, else the copy installed with the package."""
-    checkout = Path(__file__).resolve().parents[3] / BANK_DIR
-    candidates = [checkout, Path(sys.prefix) / SHARE_DIR, Path(site.getuserbase()) / SHARE_DIR]
-    for folder in candidates:
-        if (folder / "sets.yaml").is_file():
-            return folder
-    raise FileNotFoundError(
-        "the quiz bank is not installed: looked in " + ", ".join(str(c) for c in candidates)
-    )
+    """The shipped bank, read through importlib.resources (authors pass their own folders to `load_bank`)."""
+    bank = resources.files("rnn_course") / BANK_DIR
+    if not isinstance(bank, Path) or not (bank / "sets.yaml").is_file():
+        raise FileNotFoundError(f"the quiz bank is not installed: no sets.yaml in {bank}")
+    return bank.resolve()  # in a checkout, the top quiz_bank/ that authors edit
 
 
 class BankError(Exception):
