@@ -194,6 +194,7 @@ def test_hostile_stray_and_unknown_entries_fail_with_their_reason(course, collec
     for entry, reason in reasons.items():
         assert moodle[entry]["status"] == "failed" and reason in moodle[entry]["reason"], moodle[entry]
     assert not (course_dir.parent / NOTEBOOK).exists() and not (course_dir / "submitted" / "stwin1").exists()
+    assert moodle["Jane Doe_1000001_assignsubmission_file/link.ipynb"]["student_id"] == "jdoe"
     assert sorted(path.name for path in (course_dir / "submitted" / "jdoe" / A).iterdir()) == [
         NOTEBOOK,
         "timestamp.txt",

@@ -17,6 +17,7 @@ the limits of CollectLimits), and only the assignment's notebook names are writt
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime
@@ -440,14 +441,13 @@ def _sort(items: list[Item], people: Roster, limits, zone, budget: _Budget) -> t
         row = Row(shown(item.name))
         rows.append(row)
         try:
-            if item.problem:
-                raise _Skip(item.problem)
-            if NOISE.search(item.name):
-                raise _Skip("operating-system metadata, not a submission")
+            owner = owner or parse(item.name)
+            if item.problem or NOISE.search(item.name):
+                with contextlib.suppress(_Skip):  # name the learner where the name allows
+                    row.student_id = people.find(owner) if owner else ""
+                raise _Skip(item.problem or "operating-system metadata, not a submission")
             if owner is None:
-                owner = parse(item.name)
-                if owner is None:
-                    raise _Skip(unnamed)
+                raise _Skip(unnamed)
             row.student_id = people.find(owner)
             submission = submissions.setdefault(row.student_id, _Submission(row.student_id))
             submission.late_flag |= owner.late_flag
