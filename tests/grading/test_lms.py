@@ -339,3 +339,36 @@ def test_the_feedback_zip_uses_moodles_feedback_file_names(course, graded):
     names = zipfile.ZipFile(course_dir / f"feedback-{A}.zip").namelist()
     assert f"Carl Late_1000004_assignsubmission_file_{A}.html" in names
     assert all(name.count("_") >= 4 and "/" not in name for name in names)
+
+
+# ---- a plain folder, last: it collects again into the graded course
+
+
+def test_a_plain_folder_maps_folders_and_file_names_to_student_ids(course, graded):
+    course_dir, tmp, _ = course
+    folder = tmp / "plain"
+    (folder / "stwin1" / A).mkdir(parents=True)
+    (folder / "stwin1" / A / NOTEBOOK).write_bytes(BLANK)
+    (folder / "stwin1" / A / "timestamp.txt").write_text("2026-01-09 08:30:00.000000 UTC")
+    (folder / "sam2@uni.example.ipynb").write_bytes(BLANK)  # by e-mail
+    (folder / "stranger").mkdir()
+    (folder / "stranger" / NOTEBOOK).write_bytes(BLANK)
+    (folder / "stwin3").symlink_to(folder / "stwin1")
+    rows, _ = collect.collect(course_dir, folder, A)
+    by_entry = {row.entry: row for row in rows}
+    assert by_entry[f"stwin1/{A}/{NOTEBOOK}"].student_id == "stwin1"
+    assert by_entry[f"stwin1/{A}/timestamp.txt"].reason == "the submission time"
+    assert by_entry["sam2@uni.example.ipynb"].student_id == "stwin2"
+    assert "'stranger' is not on the roster" in by_entry[f"stranger/{NOTEBOOK}"].reason
+    assert "symbolic link" in by_entry["stwin3"].reason
+    stamp = (course_dir / "submitted" / "stwin1" / A / "timestamp.txt").read_text()
+    assert stamp.startswith("2026-01-09 08:30:00")
+
+
+def test_a_source_that_is_neither_a_zip_nor_a_folder_fails_in_one_line(course, tmp_path):
+    course_dir, _, _ = course
+    (tmp_path / "grades.xlsx").write_bytes(b"PK\3\4 not really")
+    result = rnn_course("grade", "collect", tmp_path / "grades.xlsx", "--course-dir", course_dir)
+    assert result.returncode == 1
+    why = "neither a folder nor a readable zip (File is not a zip file)"
+    assert result.stderr.strip().splitlines() == [f"grade collect: {tmp_path / 'grades.xlsx'}: {why}"]

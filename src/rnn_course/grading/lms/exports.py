@@ -264,7 +264,10 @@ def export_for(
     """Write `assignment`'s grades for `lms` (one of FORMATS); returns the file and who was left out."""
     rows = [row for row in grade_rows(course_dir) if row["assignment"] == assignment]
     if not rows:
-        raise RuntimeError(f"{assignment!r} is not in the gradebook of {course_dir}: release it first")
+        raise RuntimeError(
+            f"no learner has a row for {assignment!r} in {course_dir}'s gradebook: release it and "
+            "import the roster first"
+        )
     to = Path(to or Path(course_dir) / f"{lms}-{assignment}.csv")
     if lms == "moodle-worksheet":
         out, left_out = moodle_worksheet(course_dir, assignment, rows)
