@@ -284,3 +284,9 @@ def test_the_penalty_is_a_share_of_the_score_per_started_day(rate, seconds, pena
     config = Config()
     config.LatePolicy.penalty_per_day = rate
     assert PenaltyPerDay(config=config).late_submission_penalty("s", 10.0, seconds) == penalty
+
+
+def test_names_in_the_report_cannot_be_a_spreadsheet_formula_or_break_a_line():
+    assert collect.shown("=HYPERLINK(1).ipynb") == "'=HYPERLINK(1).ipynb"
+    assert collect.shown("a\nb\x00.ipynb") == "a?b?.ipynb"
+    assert collect.shown("Jane Doe_1_assignsubmission_file/x") == "Jane Doe_1_assignsubmission_file/x"

@@ -74,8 +74,9 @@ class Row:
 
 
 def shown(name: str) -> str:
-    """A name as it may be printed: control characters replaced."""
-    return re.sub(r"[\x00-\x1f\x7f]", "?", name)
+    """A name as it may be printed: control characters replaced, no spreadsheet formula (a leading ')."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "?", name)
+    return "'" + name if name[:1] in ("=", "+", "-", "@") else name
 
 
 # ---------------------------------------------------------------- reading a zip or a folder, as data
