@@ -15,7 +15,7 @@ LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup constraints lab quiz test test-fast lint format docs bench bench-widgets bench-browser bench-autograde bench-scale \
-        assignments autograde feedback export mistakes demo reset clean check-python
+        assignments collect autograde feedback export mistakes demo reset clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -103,6 +103,10 @@ bench-scale: setup ## 200 generated submissions, 1 then 2 Dask workers, PostgreS
 assignments: setup ## generate the student release of the assignment and check it
 	$(BIN)/rnn-course grade release $(ASSIGNMENT)
 
+collect: setup ## map an LMS zip or a folder (FROM=...) onto grader/submitted/ through the roster
+	@[ -n "$(FROM)" ] || { echo "make collect FROM=<the LMS's submissions zip, or a folder>"; exit 2; }
+	$(BIN)/rnn-course grade collect "$(FROM)" --assignment $(ASSIGNMENT)
+
 autograde: setup ## autograde every submission in grader/submitted/
 	$(BIN)/rnn-course grade autograde $(ASSIGNMENT)
 
@@ -123,6 +127,7 @@ reset: setup ## remove the demo students (gradebook, submitted/, autograded/, fe
 
 clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to drop it)
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \
-	       grader/grades.csv grader/mistakes.csv grader/.runs .pytest_cache .ruff_cache test-artifacts
+	       grader/grades.csv grader/mistakes.csv grader/.runs grader/lms.json grader/collect-*.csv \
+	       grader/moodle-*.csv grader/canvas-*.csv grader/feedback-*.zip .pytest_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 	@if [ -n "$(VENV_TOO)" ]; then rm -rf $(VENV) $(OLD) $(LOCK); fi

@@ -92,3 +92,12 @@ c.GradingLimits.max_submission_bytes = 20_000_000  # a submitted folder, checked
 c.GradingLimits.max_processes = 64  # processes and threads a kernel may add (RLIMIT_NPROC, own user id)
 c.Sandbox.enabled = True  # every kernel in a bubblewrap sandbox; `--no-sandbox` turns it off for one run
 # ---- end of autograde runner limits ----
+
+# ---- deadlines and the LMS (rnn_course.grading.lms; docs/instructors/lms.md) ----
+# Due dates and extensions live in the gradebook: `rnn-course grade deadline`, `rnn-course grade extension`.
+from rnn_course.grading.lms.penalty import PenaltyPerDay  # noqa: E402
+
+c.AssignLatePenalties.plugin_class = PenaltyPerDay
+c.LatePolicy.penalty_per_day = 0.0  # share of the score taken per started day late (0.1: 10%); 0: no penalty
+c.LatePolicy.timezone = "UTC"  # of due dates given without a zone, and of the times in an LMS zip
+# ---- end of deadlines and the LMS ----

@@ -14,7 +14,10 @@
   `sanitise`: both lists' last word on what the notebook may show (nothing active);
 - `release_check`: what a learner's release may not hold;
 - `intake`: a submitted folder checked with lstat and only its notebooks copied (links never followed);
+- `lms.extras`, `lms.deadlines`, `lms.penalty`: lms.json, due dates, extensions and the late penalty;
 - `runner_worker`, `runner`: the parallel autograde runner and its single gradebook writer;
+- `lms.roster`, `lms.collect`, `lms.exports`, `lms.cli`: the LMS road (participant exports, submission zips,
+  grades.csv and the files each LMS imports);
 - `workflow`: the instructor workflow (release, autograde, feedback, export, demo, reset);
 - `mistake_report`: how many graded submissions made each known mistake, read from autograded/;
 - `cli`: `rnn-course grade`.

@@ -48,6 +48,10 @@ def register(subparsers) -> None:
     reset.add_argument("--student", action="append", dest="students", metavar="ID",
                        help="remove this student instead of the demo's (repeatable)")
 
+    from rnn_course.grading.lms import cli as lms_cli  # collect, roster, deadline, extension, export --for
+
+    lms_cli.register(step, export)
+
 
 def _quiet_logs() -> None:
     logging.getLogger("traitlets").setLevel(logging.ERROR)

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from traitlets import Bool, Int
+from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Config, Configurable
 
 from rnn_course.grading.gradebook import require_driver
@@ -67,6 +67,42 @@ class Sandbox(Configurable):
         help="When grading as root, each kernel runs as its own user id, drawn from "
         "[first_uid, first_uid + 100000); no account needs to exist.",
     ).tag(config=True)
+
+
+# ---- the LMS road: deadlines and collecting submissions (rnn_course.grading.lms) ----
+
+
+class LatePolicy(Configurable):
+    """What a submission after its due date (extension included) costs; see grading/lms/deadlines.py."""
+
+    penalty_per_day = Float(
+        0.0,
+        help="Share of a notebook's score taken off per started day late (0.1: 10% a day, so 2 h late costs "
+        "10% and 25 h late 20%), never more than the score. 0 means no penalty (late is still reported).",
+    ).tag(config=True)
+    timezone = Unicode(
+        "UTC",
+        help="Time zone (IANA name, e.g. Europe/Berlin) of due dates given without one, and of the times "
+        "in an LMS zip (zip entries carry the LMS server's local time).",
+    ).tag(config=True)
+
+
+class CollectLimits(Configurable):
+    """What `rnn-course grade collect` accepts from an LMS zip before it refuses an entry, or the zip."""
+
+    max_entries = Int(20_000, help="Entries one zip may hold; a zip with more is refused.").tag(config=True)
+    max_file_bytes = Int(
+        20_000_000, help="Bytes one file may hold once unpacked; a larger file gets a failed row."
+    ).tag(config=True)
+    max_total_bytes = Int(
+        2_000_000_000, help="Bytes all files of one zip may hold once unpacked; a larger zip is refused."
+    ).tag(config=True)
+    max_ratio = Int(
+        200, help="Unpacked size over packed size one entry may reach (zip bombs); past it, a failed row."
+    ).tag(config=True)
+
+
+# ---- end of the LMS road ----
 
 
 CELL_TIMEOUT_DEFAULT = 30  # c.Execute.timeout, nbgrader's own setting, when the course does not set one

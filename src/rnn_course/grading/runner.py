@@ -32,6 +32,7 @@ from pathlib import Path
 from rnn_course.grading import gradebook as gradebook_url
 from rnn_course.grading import intake
 from rnn_course.grading.config import GradingLimits, Sandbox, load_config
+from rnn_course.grading.lms import deadlines
 from rnn_course.grading.restore import NOTE_HEADING
 from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
 from rnn_course.grading.sandbox import check_sandbox
@@ -174,6 +175,7 @@ def _record(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> 
             gradebook.update_or_create_submission(assignment, outcome.student, timestamp=timestamp)
         else:
             gradebook.update_or_create_submission(assignment, outcome.student)
+        deadlines.apply_extension(gradebook, coursedir.root, assignment, outcome.student)  # lms: extensions
         if not outcome.ok:
             return
         for notebook in gradebook.find_assignment(assignment).notebooks:  # not submitted: zero, as nbgrader
@@ -570,7 +572,8 @@ def _finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why
         if outcome.ok:
             final = coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment)
             _publish(outcome.staged, final)
-            parts = (why, outcome.reason, graded_notes(Path(final)))
+            late = deadlines.late_note(gradebook, assignment, outcome.student)  # lms: "late: 1 day 2 h ..."
+            parts = (why, outcome.reason, graded_notes(Path(final)), late)
             result.reason = "; ".join(part for part in parts if part)
         return _scored(gradebook, assignment, result)
     except Exception as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 import textwrap
 from pathlib import Path
@@ -44,7 +43,8 @@ def register(subparsers) -> None:
         "in the order asked: a letter ('B'), letters for multi-select ('AC'), or a choice's text",
     )
     parser.add_argument("--seed", type=int, help="fix the variants and the choice order")
-    parser.add_argument("--learner", default=None, help="whose progress to use (default: your user name)")
+    parser.add_argument("--learner", default=None,
+                        help="whose progress (default: RNN_COURSE_LEARNER, the hub user, or your user name)")
     parser.add_argument(
         "--format", choices=("json", "gift", "moodle-xml"), default="json", help="export format"
     )
@@ -185,6 +185,10 @@ def stats(paths: list[Path], bank_path: Path | None, plot_path: Path | None) -> 
     except ValueError as error:
         print(f"rnn-course quiz stats: {error}", file=sys.stderr)
         return 1
+    from rnn_course.quiz.stats import shared_names
+
+    for warning in shared_names(paths):  # one name in several files: on a hub, likely several learners
+        print(f"rnn-course quiz stats: warning: {warning}", file=sys.stderr)
     results = item_statistics(attempts, bank)
     print(table(results, bank))
     if plot_path:
@@ -193,10 +197,9 @@ def stats(paths: list[Path], bank_path: Path | None, plot_path: Path | None) -> 
 
 
 def _default_learner() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "learner"
+    from rnn_course.quiz.identity import learner
+
+    return learner()  # RNN_COURSE_LEARNER, else JUPYTERHUB_USER, else the OS user
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -37,6 +37,19 @@ def read_attempts(paths: list[Path]) -> list[dict]:
     return attempts
 
 
+def shared_names(paths: list[Path]) -> list[str]:
+    """A warning for each learner name found in more than one progress file (on a Docker hub every
+    learner is `jovyan`): their attempts are counted as one learner's."""
+    files: dict[str, list[str]] = {}
+    for path in paths:
+        names = {attempt.get("learner", "?") for attempt in read_attempts([path])}
+        for name in names:
+            files.setdefault(name, []).append(Path(path).name)
+    hint = "set RNN_COURSE_LEARNER per learner, or run the quiz on the hub (it sets JUPYTERHUB_USER)"
+    return [f"learner {name!r} is in {len(found)} progress files ({', '.join(found)}), counted as one "
+            f"learner; {hint}" for name, found in sorted(files.items()) if len(found) > 1]
+
+
 def _credit(attempt: dict) -> float:
     return float(attempt.get("credit", float(bool(attempt.get("correct")))))
 
