@@ -1,14 +1,18 @@
-"""Plumbing for lesson 5's character-level language model: the course's own text, a character vocabulary,
-random training windows, and sampling with temperature that carries the hidden state from step to step.
+"""Lesson 5's character-level language model: the course's own text, a character vocabulary, a split into
+training and validation text, random training windows, the model, its training loop, count baselines, and
+sampling with temperature that carries the hidden state from step to step.
 
-The model and its training loop are written in the lesson itself; a model here is any module called as
-`logits, h = model(x, h)` with x (L, N) character ids and logits (L, N, vocab).
+A model here is any module called as `logits, h = model(x, h)` with x (L, N) character ids and logits
+(L, N, vocab).
 """
 
+import math
+from dataclasses import dataclass, field
 from importlib import resources
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 def course_text() -> str:
@@ -37,6 +41,12 @@ class Vocab:
         return "".join(self.chars[i] for i in torch.as_tensor(ids).tolist())
 
 
+def split(data: torch.Tensor, held_out: float = 0.15) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first part of the text for training, the last `held_out` share for validation."""
+    cut = round(len(data) * (1 - held_out))
+    return data[:cut], data[cut:]  # (T_train,), (T_val,)
+
+
 def random_batch(data: torch.Tensor, seq_len: int, batch: int, generator: torch.Generator):
     """Inputs x and next-character targets y, both (L, N): y[t] is the character after x[t]."""
     starts = torch.randint(0, len(data) - seq_len, (batch,), generator=generator)  # (N,)
@@ -54,7 +64,7 @@ def next_char_probs(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
 
 class Sampler:
-    """Generate text one character at a time, carrying the hidden state h from step to step."""
+    """Generate text one character at a time, carrying the hidden state h; puts the model in eval mode."""
 
     def __init__(self, model: nn.Module, vocab: Vocab, prompt: str = "the ", seed: int = 0):
         if not prompt:
@@ -62,6 +72,7 @@ class Sampler:
         self.model, self.vocab = model, vocab
         self.generator = torch.Generator().manual_seed(seed)
         self.text = prompt
+        model.eval()  # sampling is evaluation: no dropout
         with torch.no_grad():
             logits, self.h = model(vocab.encode(prompt)[:, None])  # (P, 1, V), (num_layers, 1, H)
         self.logits = logits[-1, 0]  # (V,): scores for the character after the prompt
@@ -89,3 +100,89 @@ def sample(
     for _ in range(length):
         sampler.step(temperature)
     return sampler.text
+
+
+class CharRNN(nn.Module):
+    """Embedding -> RNN -> Linear: scores for the next character at every step."""
+
+    def __init__(self, vocab_size: int, embed_size: int = 16, hidden_size: int = 64):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.RNN(embed_size, hidden_size)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, x, h=None):  # x: (L, N) ids; h: (1, N, H) or None for zeros
+        e = self.embed(x)  # (L, N, E)
+        output, h = self.rnn(e, h)  # (L, N, H), (1, N, H)
+        return self.head(output), h  # (L, N, V), (1, N, H)
+
+
+def next_char_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy in nats over every step of every sequence: (L*N, V) scores against (L*N,) ids."""
+    logits, _ = model(x)  # (L, N, V)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+
+def perplexity(model: nn.Module, data: torch.Tensor) -> float:
+    """exp(mean loss) of the model reading `data` as one sequence from a zero state, in eval mode."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        loss = next_char_loss(model, data[:-1, None], data[1:, None])  # (T-1, 1) inputs and targets
+    model.train(was_training)
+    return math.exp(loss.item())
+
+
+def ngram_perplexity(train: torch.Tensor, test: torch.Tensor, vocab_size: int, order: int) -> float:
+    """Perplexity on `test` of add-one smoothed counts from `train`: unigram (order 1) or bigram (order 2)."""
+    if order == 1:
+        counts = torch.bincount(train, minlength=vocab_size).float() + 1  # (V,)
+        logp = (counts / counts.sum()).log()[test[1:]]  # (T-1,): the same characters the model predicts
+    elif order == 2:
+        counts = torch.ones(vocab_size, vocab_size)  # (V, V): previous character -> next
+        counts.index_put_((train[:-1], train[1:]), torch.ones(len(train) - 1), accumulate=True)
+        logp = (counts / counts.sum(1, keepdim=True)).log()[test[:-1], test[1:]]  # (T-1,)
+    else:
+        raise ValueError(f"order must be 1 or 2, not {order}")
+    return math.exp(-logp.mean().item())
+
+
+@dataclass
+class History:
+    """What one training run saw: the loss per step, the gradient norm before clipping, validation checks."""
+
+    losses: list[float] = field(default_factory=list)
+    norms: list[float] = field(default_factory=list)
+    val_steps: list[int] = field(default_factory=list)
+    val_perplexity: list[float] = field(default_factory=list)
+
+
+def train_lm(
+    model: nn.Module,
+    train: torch.Tensor,
+    val: torch.Tensor | None = None,
+    steps: int = 200,
+    lr: float = 1.0,
+    max_norm: float = 1.0,
+    seq_len: int = 32,
+    batch: int = 32,
+    seed: int = 0,
+    every: int = 20,
+) -> History:
+    """Plain SGD on random windows of `train`, clipping at `max_norm`; validation perplexity every `every`."""
+    windows = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    history = History()
+    for step in range(steps):
+        x, y = random_batch(train, seq_len, batch, windows)  # (L, N) each
+        loss = next_char_loss(model, x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # the norm before clipping
+        optimizer.step()
+        history.losses.append(loss.item())
+        history.norms.append(norm.item())
+        if val is not None and (step + 1) % every == 0:
+            history.val_steps.append(step + 1)
+            history.val_perplexity.append(perplexity(model, val))
+    return history

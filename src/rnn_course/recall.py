@@ -1,4 +1,8 @@
-"""Lesson 3's memory task with nn.RNN, nn.LSTM or nn.GRU swapped in: how far back does each recall the cue?"""
+"""Lesson 3's memory task with nn.RNN, nn.LSTM or nn.GRU swapped in, compared fairly: the same budget for
+every model, a stated start for each, several seeds."""
+
+import json
+from importlib import resources
 
 import torch
 import torch.nn as nn
@@ -7,22 +11,38 @@ from rnn_course.viz.threads import one_thread
 from rnn_course.viz.train import memory_batch
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+KEEP_GATE_BIAS = 2.0
+# The two starts compared, said in words. "default" is PyTorch's own; "good" is the usual help for each kind.
+STARTS = {
+    ("rnn", "default"): "PyTorch's default",
+    ("rnn", "good"): "orthogonal W_hh",
+    ("lstm", "default"): "PyTorch's default",
+    ("lstm", "good"): f"forget-gate bias {KEEP_GATE_BIAS:g}",
+    ("gru", "default"): "PyTorch's default",
+    ("gru", "good"): f"update-gate bias {KEEP_GATE_BIAS:g}",
+}
+CACHE = "data/memory_compare.json"  # compare()'s results, made by `python -m rnn_course.recall`
 
 
-def make_cell(kind: str, hidden_size: int, keep_gate_bias: float = 2.0) -> nn.Module:
-    """A one-layer recurrent module with input_size 1; an LSTM's forget or a GRU's update gate starts open.
+def make_cell(kind: str, hidden_size: int, start: str = "default") -> nn.Module:
+    """A one-layer recurrent module with input_size 1, started as `start` says (see STARTS).
 
     PyTorch stacks the gates in the biases: LSTM [input, forget, cell, output], GRU [reset, update, new].
-    Both keep the old state more when their second gate is high, so its bias is set to `keep_gate_bias`.
+    Both keep the old state more when their second gate is high, so "good" sets that gate's bias.
     """
     if kind not in CELLS:
         raise ValueError(f"kind must be one of {sorted(CELLS)}, not {kind!r}")
+    if start not in ("default", "good"):
+        raise ValueError(f"start must be 'default' or 'good', not {start!r}")
     module = CELLS[kind](1, hidden_size)
-    if kind != "rnn":
+    if start == "good":
         H = hidden_size
         with torch.no_grad():
-            module.bias_ih_l0[H : 2 * H].fill_(keep_gate_bias)  # (H,), the keep gate's slice
-            module.bias_hh_l0[H : 2 * H].zero_()  # (H,)
+            if kind == "rnn":
+                nn.init.orthogonal_(module.weight_hh_l0)  # (H, H), every singular value 1
+            else:
+                module.bias_ih_l0[H : 2 * H].fill_(KEEP_GATE_BIAS)  # (H,), the keep gate's slice
+                module.bias_hh_l0[H : 2 * H].zero_()  # (H,)
     return module
 
 
@@ -36,6 +56,7 @@ def final_state(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def train_recall(
     kind: str,
     steps: int,
+    start: str = "default",
     iterations: int = 200,
     hidden_size: int = 16,
     batch: int = 64,
@@ -47,7 +68,7 @@ def train_recall(
         raise ValueError("keep steps in [2, 200], iterations <= 2000 and hidden_size <= 64")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    module = make_cell(kind, hidden_size)
+    module = make_cell(kind, hidden_size, start)
     readout = nn.Linear(hidden_size, 1)
     parameters = [*module.parameters(), *readout.parameters()]
     optimizer = torch.optim.Adam(parameters, lr=1e-2)
@@ -66,6 +87,33 @@ def train_recall(
     return (guess.float() == y).float().mean().item()
 
 
-def memory_reach(kinds=("rnn", "lstm", "gru"), lengths=(10, 30, 50), **options) -> dict[str, list[float]]:
-    """Test accuracy for every kind and sequence length, each model trained from scratch the same way."""
-    return {kind: [train_recall(kind, steps, **options) for steps in lengths] for kind in kinds}
+def compare(steps: int = 50, seeds=(0, 1, 2, 3, 4), **options) -> dict[str, list[float]]:
+    """Test accuracy per seed for every kind and start: 'rnn/default' -> [one accuracy per seed], ..."""
+    return {
+        f"{kind}/{start}": [train_recall(kind, steps, start, seed=seed, **options) for seed in seeds]
+        for kind, start in STARTS
+    }
+
+
+def cached_comparison() -> dict:
+    """The lesson's comparison as `compare()` computed it: {'steps', 'seeds', 'accuracy'}."""
+    return json.loads(resources.files("rnn_course").joinpath(CACHE).read_text(encoding="utf-8"))
+
+
+def cue_gradient(kind: str, start: str, steps: int, seeds=(0, 1, 2), hidden_size: int = 16) -> float:
+    """How much an untrained model's final state depends on the cue: mean |d sum(h_T) / d x_0|."""
+    sizes = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        module = make_cell(kind, hidden_size, start)
+        x, _ = memory_batch(64, steps, 0.3, torch.Generator().manual_seed(seed))  # (T, B, 1)
+        x.requires_grad_(True)
+        (grad,) = torch.autograd.grad(final_state(module, x).sum(), x)  # (T, B, 1)
+        sizes.append(grad[0].abs().mean().item())
+    return sum(sizes) / len(sizes)
+
+
+if __name__ == "__main__":  # rebuild the cache the lesson reads (a few minutes on a CPU)
+    result = {"steps": 50, "seeds": [0, 1, 2, 3, 4]}
+    result["accuracy"] = compare(result["steps"], result["seeds"])
+    print(json.dumps(result, indent=1))

@@ -141,3 +141,17 @@ def test_a_wrong_free_response_key_is_caught(item_id):
     wrong = "{{ answer + 1 }}" if item.response == "number" else "(1, 1, 1)"
     (problem,) = check_item(dataclasses.replace(item, answer=wrong))
     assert "disagrees with the key" in problem.message and problem.line == item.lines["answer"]
+
+
+def test_quiz_check_fails_on_a_planted_collision_of_a_plausible_mistake():
+    shipped = BANK.items["shapes-hn-bidir-deep"]
+    item = dataclasses.replace(shipped, params=dict(shipped.params))
+    assert check_item(item) == []  # as shipped: L is odd, so it never equals 2 * num_layers
+    item.params["L"] = ("range", [2, 7])  # plant it: now L = 2 * num_layers in some draws
+    (problem,) = check_item(item)
+    assert "lets the plausible mistake" in problem.message and "score" in problem.message
+
+
+@pytest.mark.parametrize("item_id", ["using-head-per-step", "using-head-per-sequence", "using-lstm-state"])
+def test_the_named_degenerate_draws_are_gone(item_id):
+    assert check_item(BANK.items[item_id]) == []

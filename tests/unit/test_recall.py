@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from rnn_course.recall import final_state, make_cell, memory_reach, train_recall
+from rnn_course.recall import final_state, make_cell, train_recall
 
 
 @pytest.mark.parametrize("kind, cls", [("rnn", nn.RNN), ("lstm", nn.LSTM), ("gru", nn.GRU)])
@@ -16,20 +16,20 @@ def test_final_state_is_the_last_output_for_every_kind(kind, cls):
     torch.testing.assert_close(final_state(module, x), output[-1])
 
 
-def test_the_keep_gate_starts_open():
+def test_the_good_start_opens_the_keep_gate_or_makes_w_hh_orthogonal():
     H = 5
-    lstm, gru = make_cell("lstm", H), make_cell("gru", H)
+    lstm, gru = make_cell("lstm", H, "good"), make_cell("gru", H, "good")
     for module in (lstm, gru):
         keep = module.bias_ih_l0[H : 2 * H] + module.bias_hh_l0[H : 2 * H]  # (H,)
         assert torch.equal(keep, torch.full((H,), 2.0))
     with pytest.raises(ValueError, match="kind must be one of"):
         make_cell("transformer", H)
-
-
-def test_lesson_5_claim_rnn_fails_at_50_steps_where_lstm_and_gru_recall():
-    reach = memory_reach(lengths=(10, 50))
-    assert reach["rnn"][0] > 0.9 and reach["rnn"][1] < 0.6
-    assert min(reach["lstm"] + reach["gru"]) > 0.9
+    with pytest.raises(ValueError, match="start must be"):
+        make_cell("rnn", H, "best")
+    w = make_cell("rnn", H, "good").weight_hh_l0.detach()  # (H, H)
+    torch.testing.assert_close(w.T @ w, torch.eye(H))
+    default = make_cell("lstm", H)
+    assert default.bias_ih_l0.abs().max() <= 1 / H**0.5  # PyTorch's own start, untouched
 
 
 def test_bounds_are_checked():

@@ -5,8 +5,8 @@ import sys
 
 import torch
 
-from rnn_course.lm import Vocab, course_text
-from rnn_course.viz.curves import SCALE, memory_reach_plot, training_curves
+from rnn_course.lm import History, Vocab, course_text
+from rnn_course.viz.curves import SCALE, comparison_plot, split_curves
 from rnn_course.viz.sampling import SamplingExplorer
 from tests.unit.tiny_lm import TinyLM
 
@@ -65,11 +65,12 @@ def test_an_unknown_character_is_an_error_and_nothing_stale_stays():
 
 
 def test_static_figures_are_sharp_and_described():
-    losses = [3.3, 2.0, 1.0]
-    curves = training_curves({"a run": losses})
+    history = History(losses=[3.3, 2.0, 1.0], val_steps=[1, 2, 3], val_perplexity=[20.0, 5.0, 6.0])
+    curves = split_curves({"a run": history}, {"bigram": 9.1})
     assert curves.figure.dpi == 100 * SCALE
-    assert "a run: loss 3.30 at the start, 1.00 at the end" in curves.alt
+    assert "a run: training loss 3.30 to 1.00, validation perplexity best 5.0, last 6.0" in curves.alt
+    assert "bigram baseline 9.1" in curves.alt
     assert f'alt="{curves.alt}"' in curves._repr_html_()
-    reach = memory_reach_plot((10, 50), {"rnn": [1.0, 0.5]})
-    assert "nn.RNN 100% at length 10, 50% at length 50" in reach.alt
-    assert reach.figure.axes[0].get_xlabel() and reach.figure.axes[0].get_ylabel()
+    chart = comparison_plot({"rnn/good": [1.0, 0.5]}, {("rnn", "good"): "orthogonal W_hh"})
+    assert "nn.RNN orthogonal W_hh: 1.00, 0.50" in chart.alt
+    assert chart.figure.axes[0].get_ylabel()

@@ -272,6 +272,7 @@ class Item:
     unverified: str = ""  # why a purely conceptual item has no `verify` (shown by `quiz check`)
     params: dict = field(default_factory=dict)
     distinct: list = field(default_factory=list)  # groups of params that must differ in a draw
+    plausible: list = field(default_factory=list)  # templates of plausible mistakes (never the key)
     response: str = ""  # "" for choices; "shape" or "number" for a typed answer
     tolerance: float = 0.0  # for `response: number`: how far a typed number may be from the key
     path: str = ""
@@ -389,6 +390,7 @@ def _item(raw, topic: str, path: str, line: int, problems: list[BankError]) -> I
         unverified=spec.unverified or "",
         params=dict(spec.params),
         distinct=[list(group) for group in spec.distinct],
+        plausible=list(spec.plausible),
         response=spec.response or "",
         tolerance=spec.tolerance,
         path=path,

@@ -221,6 +221,22 @@ def degenerate(item: Item, drawn: dict) -> str | None:
     return None
 
 
+def collisions(question: Question) -> list[str]:
+    """The plausible mistakes (the item's `plausible` list and its wrong answers) that equal the key."""
+    item = question.item
+    context = question.params | {"answer": question.key or _keys(question)}
+    mistakes = [render_text(t, context, item.path, item.line, "'plausible'") for t in item.plausible]
+    mistakes += [o.text for o in question.known_wrong]
+    if item.free:
+        return [m for m in mistakes if same_answer(item.response, m, question.key, item.tolerance)]
+    keys = {" ".join(o.text.split()) for o in question.options if o.correct}
+    return [m for m in mistakes if " ".join(m.split()) in keys]
+
+
+def _keys(question: Question) -> str:
+    return next((o.text for o in question.options if o.correct), "")
+
+
 def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = True) -> Question:
     """Draw the item's parameters, run torch for variants, render every text and shuffle the choices.
 

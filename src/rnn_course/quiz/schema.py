@@ -124,6 +124,8 @@ class ItemSpec(Strict):
     params: dict[str, Annotated[tuple, PlainValidator(_param)]] = {}
     # groups of params that must differ in a draw, so that a learner who swaps them cannot score
     distinct: list[Annotated[list[str], Field(min_length=2)]] = []
+    # plausible mistakes, as templates over the params; `quiz check` fails when a draw makes one the key
+    plausible: list[Text] = []
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -1,9 +1,8 @@
-"""Lesson 5's static figures (training curves, memory reach) as sharp PNG images with alt text."""
+"""Lesson 5's static figures (training and validation curves, a fair comparison) as PNGs with alt text."""
 
 import base64
 import html
 import io
-import math
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -41,43 +40,47 @@ class FigureHTML:
         return f"[figure: {self.alt}]"
 
 
-def training_curves(runs: dict) -> FigureHTML:
-    """Loss and perplexity (exp of the loss) per step, side by side, for each label -> list of losses."""
+def split_curves(runs: dict, baselines: dict) -> FigureHTML:
+    """Training loss per step, and validation perplexity with baseline lines, for label -> lm.History."""
     figure = new_figure(8, 3)
-    loss_ax, ppl_ax = figure.subplots(1, 2)
-    for label, losses in runs.items():
-        loss_ax.plot(losses, label=label, linewidth=1.2)
-        ppl_ax.plot([math.exp(v) for v in losses], label=label, linewidth=1.2)
-    loss_ax.set(xlabel="training step", ylabel="cross-entropy loss (nats)", title="loss")
-    ppl_ax.set(xlabel="training step", ylabel="perplexity = exp(loss)", title="perplexity", yscale="log")
-    for ax in (loss_ax, ppl_ax):
+    loss_ax, val_ax = figure.subplots(1, 2)
+    for label, history in runs.items():
+        loss_ax.plot(history.losses, label=label, linewidth=1.2)
+        val_ax.plot(history.val_steps, history.val_perplexity, marker=".", label=label, linewidth=1.2)
+    for (label, value), style in zip(baselines.items(), ("--", ":"), strict=False):
+        val_ax.axhline(value, color="grey", linestyle=style, linewidth=1, label=f"{label} baseline")
+    loss_ax.set(xlabel="training step", ylabel="cross-entropy loss (nats)", title="training loss")
+    val_ax.set(xlabel="training step", ylabel="perplexity", title="validation perplexity", yscale="log")
+    for ax in (loss_ax, val_ax):
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="small")
     parts = [
-        f"{label}: loss {losses[0]:.2f} at the start, {losses[-1]:.2f} at the end "
-        f"(perplexity {math.exp(losses[0]):.1f} to {math.exp(losses[-1]):.1f})"
-        for label, losses in runs.items()
+        f"{label}: training loss {h.losses[0]:.2f} to {h.losses[-1]:.2f}, validation perplexity best "
+        f"{min(h.val_perplexity):.1f}, last {h.val_perplexity[-1]:.1f}"
+        for label, h in runs.items()
     ]
+    parts += [f"{label} baseline {value:.1f}" for label, value in baselines.items()]
     return FigureHTML(
-        figure, "Line charts of training loss and perplexity per step. " + "; ".join(parts) + "."
+        figure, "Line charts of training loss and validation perplexity per step. " + "; ".join(parts) + "."
     )
 
 
-def memory_reach_plot(lengths, reach: dict) -> FigureHTML:
-    """Test accuracy against sequence length (cue at step 0, answer after the last step), per module."""
-    figure = new_figure(5, 3)
+def comparison_plot(accuracy: dict, starts: dict) -> FigureHTML:
+    """Test accuracy per seed (one dot each) for 'kind/start' -> [accuracies], with the mean as a bar."""
+    figure = new_figure(7, 3)
     ax = figure.subplots()
-    for kind, accuracies in reach.items():
-        ax.plot(lengths, accuracies, marker="o", label=f"nn.{kind.upper()}")
-    ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance")
-    ax.set(xlabel="sequence length (the cue is step 0)", ylabel="test accuracy", ylim=(0.4, 1.05))
-    ax.grid(alpha=0.3)
-    ax.legend()
+    names = list(accuracy)
+    for x, name in enumerate(names):
+        values = accuracy[name]
+        ax.bar(x, sum(values) / len(values), color="tab:blue" if "good" in name else "tab:grey", alpha=0.4)
+        ax.plot([x] * len(values), values, "o", color="black", markersize=4)
+    labels = [f"nn.{n.split('/')[0].upper()}\n{starts[tuple(n.split('/'))]}" for n in names]
+    ax.set_xticks(range(len(names)), labels, fontsize="small")
+    ax.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+    ax.set(ylabel="test accuracy (dots: seeds, bar: mean)", ylim=(0.3, 1.05))
+    ax.grid(axis="y", alpha=0.3)
     parts = [
-        f"nn.{kind.upper()} "
-        + ", ".join(f"{a:.0%} at length {n}" for n, a in zip(lengths, accuracies, strict=True))
-        for kind, accuracies in reach.items()
+        f"{label.replace(chr(10), ' ')}: " + ", ".join(f"{a:.2f}" for a in accuracy[n])
+        for n, label in zip(names, labels, strict=True)
     ]
-    return FigureHTML(
-        figure, "Line chart of test accuracy against sequence length. " + "; ".join(parts) + "."
-    )
+    return FigureHTML(figure, "Dot chart of test accuracy per seed, chance at 0.5. " + "; ".join(parts) + ".")
