@@ -36,9 +36,10 @@ from nbgrader.coursedir import CourseDirectory
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: course copies, submissions and servers
 
-from rnn_course.grading import runner, workflow  # noqa: E402
 from rnn_course.grading.config import load_config  # noqa: E402
-from rnn_course.grading.runner_worker import Outcome  # noqa: E402
+from rnn_course.grading.runner import run as runner  # noqa: E402
+from rnn_course.grading.runner.worker import Outcome  # noqa: E402
+from rnn_course.grading.workflow import release as workflow  # noqa: E402
 from tests.grading import submissions  # noqa: E402
 from tests.grading.conftest import copy_course  # noqa: E402
 from tests.scale.servers import DaskCluster, Postgres, postgres_missing  # noqa: E402

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbgrader.validator import Validator
 
-from rnn_course.grading import workflow
+from rnn_course.grading.workflow import release as workflow
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 

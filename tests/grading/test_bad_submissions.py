@@ -13,8 +13,9 @@ import nbformat
 import pytest
 from torch import nn
 
-from rnn_course.grading import verdicts, workflow
-from rnn_course.grading.checks import RESULT_MIME
+from rnn_course.grading.judge.checks import RESULT_MIME
+from rnn_course.grading.steps import verdicts
+from rnn_course.grading.workflow import release as workflow
 from tests.grading import submissions as s
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]

@@ -8,7 +8,8 @@ import sys
 import nbformat
 import pytest
 
-from rnn_course.grading import mistakes, workflow
+from rnn_course.grading.judge import mistakes
+from rnn_course.grading.workflow import release as workflow
 from tests.conftest import ROOT
 from tests.grading import submissions
 from tests.grading.conftest import copy_course

@@ -19,9 +19,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from rnn_course.grading import workflow
-from rnn_course.grading.offline_math import to_mathml
-from rnn_course.grading.tracebacks import trim
+from rnn_course.grading.steps.offline_math import to_mathml
+from rnn_course.grading.steps.tracebacks import trim
+from rnn_course.grading.workflow import release as workflow
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 from tests.grading.test_demo import rnn_course

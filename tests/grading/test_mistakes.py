@@ -15,8 +15,10 @@ import pytest
 import torch
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from rnn_course.grading import cases, checks, judging, mistake_report, mistakes, workflow
-from rnn_course.grading.encoding import Raised
+from rnn_course.grading.judge import cases, checks, judging, mistakes
+from rnn_course.grading.judge.encoding import Raised
+from rnn_course.grading.reports import mistake_report
+from rnn_course.grading.workflow import release as workflow
 from tests.conftest import ROOT
 from tests.grading import mistake_submissions as ms
 from tests.grading import submissions as s

@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from rnn_course.grading import workflow
+from rnn_course.grading.workflow import release as workflow
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 from tests.grading.test_demo import rnn_course

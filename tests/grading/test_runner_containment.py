@@ -14,7 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rnn_course.grading import intake, runner, workflow
+from rnn_course.grading.runner import intake
+from rnn_course.grading.runner import run as runner
+from rnn_course.grading.workflow import release as workflow
 from tests.grading import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]

@@ -11,7 +11,7 @@ import time
 import pytest
 from nbgrader.api import Gradebook
 
-from rnn_course.grading import runner
+from rnn_course.grading.runner import run as runner
 from tests.grading import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]

@@ -3,8 +3,8 @@
 import torch
 import torch.nn as nn
 
+from rnn_course.memory_task import train_memory_task
 from rnn_course.viz.hidden import gradient_norms, hidden_states, make_rnn, make_signal, spectral_radius
-from rnn_course.viz.train import train_memory_task
 
 
 def test_above_radius_one_the_state_stays_bounded_but_keeps_moving():

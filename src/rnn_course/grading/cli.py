@@ -59,7 +59,7 @@ def _fail(step: str, error: Exception) -> int:
 
 
 def _warn_pending(step: str, args) -> None:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import release as workflow
 
     warning = workflow.pending_warning(args.course_dir, getattr(args, "assignment", None))
     if warning:
@@ -67,7 +67,7 @@ def _warn_pending(step: str, args) -> None:
 
 
 def run_release(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import release as workflow
 
     _quiet_logs()
     try:
@@ -83,10 +83,10 @@ def run_release(args) -> int:
 
 
 def run_autograde(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import release as workflow
 
     _quiet_logs()
-    from rnn_course.grading.runner import Interrupted
+    from rnn_course.grading.runner.run import Interrupted
 
     try:
         report = workflow.autograde(
@@ -111,7 +111,7 @@ def run_autograde(args) -> int:
 
 
 def run_feedback(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import release as workflow
 
     _quiet_logs()
     try:
@@ -124,7 +124,7 @@ def run_feedback(args) -> int:
 
 
 def run_export(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import release as workflow
 
     _quiet_logs()
     try:
@@ -137,7 +137,7 @@ def run_export(args) -> int:
 
 
 def run_mistakes(args) -> int:
-    from rnn_course.grading import mistake_report
+    from rnn_course.grading.reports import mistake_report
 
     report = mistake_report.count(args.course_dir, args.assignment)
     if not report.students:
@@ -149,7 +149,7 @@ def run_mistakes(args) -> int:
 
 
 def run_demo(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import release as workflow
 
     _quiet_logs()
     try:
@@ -169,7 +169,7 @@ def run_demo(args) -> int:
 
 
 def run_reset(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import release as workflow
 
     _quiet_logs()
     try:

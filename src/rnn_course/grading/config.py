@@ -16,7 +16,7 @@ from pathlib import Path
 from traitlets import Bool, Int
 from traitlets.config import Config, Configurable
 
-from rnn_course.grading.gradebook import require_driver
+from rnn_course.grading.database import require_driver
 
 
 class GradingLimits(Configurable):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import tempfile
@@ -20,6 +21,14 @@ except ImportError:  # Windows: no advisory locks; writes stay atomic through os
 ENV_VAR = "RNN_COURSE_DATA_DIR"
 FILE_NAME = "progress.json"
 VERSION = 1
+
+
+def default_learner() -> str:
+    """The learner's name when none is given: the login name, or "learner" where there is none."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "learner"
 
 
 def data_dir() -> Path:

@@ -29,12 +29,12 @@ import uuid
 import warnings
 from pathlib import Path
 
-from rnn_course.grading import gradebook as gradebook_url
-from rnn_course.grading import intake
+from rnn_course.grading import database as gradebook_url
 from rnn_course.grading.config import GradingLimits, Sandbox, load_config
-from rnn_course.grading.restore import NOTE_HEADING
-from rnn_course.grading.runner_worker import Outcome, Task, grade_in_worker, init_worker
-from rnn_course.grading.sandbox import check_sandbox
+from rnn_course.grading.runner import intake
+from rnn_course.grading.runner.worker import Outcome, Task, grade_in_worker, init_worker
+from rnn_course.grading.sandbox.host import check_sandbox
+from rnn_course.grading.steps.restore import NOTE_HEADING
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lock, staging areas
 

@@ -6,7 +6,7 @@ import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor
 
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END
+from rnn_course.grading.steps.cells import HIDDEN_BEGIN, HIDDEN_END
 
 HIDDEN_NOTE = "# (hidden tests run here; their code is not shown)"
 _HIDDEN_REGION = re.compile(rf"[ \t]*{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}[^\n]*", re.S)

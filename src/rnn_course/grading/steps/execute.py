@@ -34,8 +34,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from rnn_course.grading.config import GradingLimits, limits_as_dict
-from rnn_course.grading.kernels import SandboxKernelManager
-from rnn_course.grading.preprocessors import error_output
+from rnn_course.grading.sandbox.kernels import SandboxKernelManager
+from rnn_course.grading.steps.cells import error_output
 
 UNCOUNTED = frozenset({"status", "execute_input", "clear_output"})  # add nothing to the notebook
 

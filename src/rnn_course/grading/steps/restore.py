@@ -16,7 +16,7 @@ from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor
 
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, source_notebook_path
+from rnn_course.grading.steps.cells import HIDDEN_BEGIN, HIDDEN_END, grade_id, source_notebook_path
 
 NOTE_HEADING = "**Note from the grader:**"
 MISSING_ANSWER = "this answer cell was not in the submission"

@@ -22,7 +22,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader import utils
 
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
+from rnn_course.grading.steps.cells import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
 
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")

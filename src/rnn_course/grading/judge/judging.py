@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnn_course.grading import cases, mistakes
-from rnn_course.grading.encoding import Opaque, Raised
+from rnn_course.grading.judge import cases, mistakes
+from rnn_course.grading.judge.encoding import Opaque, Raised
 
 TOLERANCE = 1e-9  # float64 against float64: a correct loop agrees to ~1e-15
 FORBIDDEN = "ForbiddenCall"

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course.grading import release_check, runner
 from rnn_course.grading.config import load_config
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
-from rnn_course.grading.runner import RUNS_DIR, read_status
+from rnn_course.grading.runner import run as runner
+from rnn_course.grading.runner.run import RUNS_DIR, read_status
+from rnn_course.grading.steps.cells import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
+from rnn_course.grading.workflow import release_check
 
 EXPECTED_SCORES = "expected_scores.json"  # in demo_submissions/: {student: auto score}
 

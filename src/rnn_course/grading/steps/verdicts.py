@@ -23,11 +23,11 @@ import json
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from rnn_course.grading import judging
-from rnn_course.grading.cases import random_configs
-from rnn_course.grading.checks import CHECKS, RESULT_MIME
-from rnn_course.grading.encoding import decode
-from rnn_course.grading.preprocessors import error_output, is_test_cell
+from rnn_course.grading.judge import judging
+from rnn_course.grading.judge.cases import random_configs
+from rnn_course.grading.judge.checks import CHECKS, RESULT_MIME
+from rnn_course.grading.judge.encoding import decode
+from rnn_course.grading.steps.cells import error_output, is_test_cell
 
 
 class _Names(dict):

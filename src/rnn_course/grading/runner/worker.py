@@ -29,9 +29,11 @@ from nbgrader.nbgraderformat import common as nbgrader_metadata
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
-from rnn_course.grading import intake, limits, sandbox
 from rnn_course.grading.config import GradingLimits, load_config
-from rnn_course.grading.sanitise import SanitiseOutputs
+from rnn_course.grading.runner import intake
+from rnn_course.grading.sandbox import host as sandbox
+from rnn_course.grading.steps import execute as limits
+from rnn_course.grading.steps.sanitise import SanitiseOutputs
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
 PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)

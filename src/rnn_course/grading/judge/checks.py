@@ -22,9 +22,9 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from rnn_course.grading import cases
-from rnn_course.grading.cases import random_configs  # noqa: F401 (test cells call checks.random_configs)
-from rnn_course.grading.encoding import Raised, decode, encode
+from rnn_course.grading.judge import cases
+from rnn_course.grading.judge.cases import random_configs  # noqa: F401 (test cells call checks.random_configs)
+from rnn_course.grading.judge.encoding import Raised, decode, encode
 
 RESULT_MIME = "application/vnd.rnn-course.result+json"
 FORBIDDEN_OPS = frozenset(
@@ -215,7 +215,10 @@ def _check(kind: str, learner, kw: dict) -> None:
             raw=True,
         )
         return
-    from rnn_course.grading import judging, mistakes  # the learner's own notebook only: not in the sandbox
+    from rnn_course.grading.judge import (  # the learner's own notebook only: not in the sandbox
+        judging,
+        mistakes,
+    )
 
     passed = tuple((k, args) for code, k, args in PASSED if code is learner)
     verdict = judging.judge(kind, kw, decode(encode(value)), passed=passed)  # as the grader sees it
