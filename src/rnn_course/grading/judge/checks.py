@@ -23,10 +23,12 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from rnn_course.grading.judge import cases
-from rnn_course.grading.judge.cases import random_configs  # noqa: F401 (test cells call checks.random_configs)
-from rnn_course.grading.judge.encoding import Raised, decode, encode
+from rnn_course.grading.judge.cases import (
+    CHECKS,  # noqa: F401 (read by whoever plans a test cell)
+    random_configs,  # noqa: F401 (test cells call checks.random_configs)
+)
+from rnn_course.grading.judge.encoding import RESULT_MIME, Raised, decode, encode
 
-RESULT_MIME = "application/vnd.rnn-course.result+json"
 FORBIDDEN_OPS = frozenset(
     {"rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell", "lstm", "lstm_cell", "gru", "gru_cell"}
 )
@@ -258,11 +260,3 @@ def check_packed(MyRNN, **kw) -> None:
     """MyRNN on a PackedSequence returns nn.RNN's packed output and h_n (each sequence's last valid step)."""
     _check("packed", MyRNN, kw)
 
-
-CHECKS = {
-    "check_rnn_cell": "rnn_cell",
-    "check_rnn_forward": "rnn_forward",
-    "check_parameters": "parameters",
-    "check_myrnn": "myrnn",
-    "check_packed": "packed",
-}

@@ -31,8 +31,8 @@ from nbgrader.utils import find_all_files
 
 from rnn_course.grading.config import GradingLimits, load_config
 from rnn_course.grading.runner import intake
-from rnn_course.grading.sandbox import host as sandbox
-from rnn_course.grading.steps import execute as limits
+from rnn_course.grading.sandbox.host import host_for_this_thread
+from rnn_course.grading.steps.execute import LimitedExecute
 from rnn_course.grading.steps.sanitise import SanitiseOutputs
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
@@ -164,7 +164,7 @@ def _converter(task: Task) -> StagedAutograde:
             converter.intake_directory = os.path.join(os.path.dirname(task.staging), "intake")
             converter.max_submission_bytes = GradingLimits(config=config).max_submission_bytes
             converter.autograde_preprocessors = [
-                limits.LimitedExecute if pp is Execute else pp
+                LimitedExecute if pp is Execute else pp
                 for pp in converter.autograde_preprocessors
                 if pp not in PARENT_PREPROCESSORS
             ]
@@ -232,7 +232,7 @@ def _grade(task: Task) -> Outcome:
                 reasons += [
                     f"{name} {reason}"
                     for pp in converter.exporter._preprocessors
-                    if isinstance(pp, limits.LimitedExecute)
+                    if isinstance(pp, LimitedExecute)
                     for reason in pp.reasons
                 ]
             converter.set_permissions(task.assignment, task.student)
@@ -265,7 +265,7 @@ def init_worker(sandboxed: bool, course_dir: str) -> None:
     # a multi-threaded torch op hangs or crashes; one thread a worker is safe, and each worker has a core.
     torch.set_num_threads(1)
     try:
-        sandbox.host_for_this_thread(sandboxed, (course_dir,))
+        host_for_this_thread(sandboxed, (course_dir,))
     except Exception:  # noqa: S110 - only a warm-up: the first kernel tries again and reports why it failed
         pass
     parent = os.getppid()

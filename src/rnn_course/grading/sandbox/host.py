@@ -40,6 +40,7 @@ import threading
 from pathlib import Path
 
 import rnn_course
+from rnn_course.grading.errors import SandboxUnavailable
 from rnn_course.grading.sandbox.kernel_side import KERNEL_SIDE
 from rnn_course.grading.sandbox.site_hook import INSIDE_MARKER  # exists only inside a sandbox
 
@@ -69,10 +70,6 @@ SITE_HOOK = "rnn_course_sandbox.pth"  # in site-packages: switches off RNN kerne
 ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL")  # the fork server's, to give each kernel its own uid
 MOUNT_CAP = "CAP_SYS_ADMIN"  # the fork server's, to mount each kernel's scratch; no kernel keeps it
 COMPILERS = ("/usr/lib/gcc", "/usr/libexec/gcc", "/usr/lib/llvm-14", "/usr/lib/llvm-15", "/usr/lib/llvm-16")
-
-
-class SandboxUnavailable(RuntimeError):
-    """No sandbox can be made here; the message says why and what to do."""
 
 
 def _fix() -> str:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor
 
-from rnn_course.grading.steps.cells import HIDDEN_BEGIN, HIDDEN_END
+from rnn_course.grading.steps.regions import HIDDEN_BEGIN, HIDDEN_END, cut
 
 HIDDEN_NOTE = "# (hidden tests run here; their code is not shown)"
-_HIDDEN_REGION = re.compile(rf"[ \t]*{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}[^\n]*", re.S)
 
 
 class HideHiddenTests(Preprocessor):
@@ -18,7 +15,7 @@ class HideHiddenTests(Preprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
             return cell, resources
-        cell.source = _HIDDEN_REGION.sub(HIDDEN_NOTE, cell.source)
+        cell.source = cut(cell.source, HIDDEN_BEGIN, HIDDEN_END, HIDDEN_NOTE, whole_lines=True)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 output.traceback = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]

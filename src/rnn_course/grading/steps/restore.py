@@ -9,14 +9,14 @@ got the notebook; the grader cannot tell which, so it says neither.
 from __future__ import annotations
 
 import copy
-import re
 
 import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor
 
-from rnn_course.grading.steps.cells import HIDDEN_BEGIN, HIDDEN_END, grade_id, source_notebook_path
+from rnn_course.grading.steps.cells import grade_id, source_notebook_path
+from rnn_course.grading.steps.regions import HIDDEN_BEGIN, HIDDEN_END, cut
 
 NOTE_HEADING = "**Note from the grader:**"
 MISSING_ANSWER = "this answer cell was not in the submission"
@@ -78,8 +78,7 @@ def restore_cells(submission: NotebookNode, source: NotebookNode) -> tuple[list[
 
 def _shown(cell: NotebookNode) -> tuple[str, str]:
     """A cell as the release shows it: its type, and its text without hidden tests."""
-    text = re.sub(rf"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}", "", cell.source, flags=re.S)
-    return cell.cell_type, text.strip()
+    return cell.cell_type, cut(cell.source, HIDDEN_BEGIN, HIDDEN_END).strip()
 
 
 def _role(cell: NotebookNode) -> str:
@@ -93,6 +92,12 @@ def _empty_answer(cell: NotebookNode) -> NotebookNode:
     else:
         empty.source = f"({MISSING_ANSWER})"
     return empty
+
+
+def restored_cells(notebook: NotebookNode) -> int:
+    """How many changes the grader's notes in a graded notebook list (0 when it was matched as it came)."""
+    notes = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    return sum(note.count("\n- ") for note in notes if note.startswith(NOTE_HEADING))
 
 
 class RestoreFromSource(Preprocessor):

@@ -24,9 +24,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from rnn_course.grading.judge import judging
-from rnn_course.grading.judge.cases import random_configs
-from rnn_course.grading.judge.checks import CHECKS, RESULT_MIME
-from rnn_course.grading.judge.encoding import decode
+from rnn_course.grading.judge.cases import CHECKS, random_configs
+from rnn_course.grading.judge.encoding import RESULT_MIME, decode
 from rnn_course.grading.steps.cells import error_output, is_test_cell
 
 
