@@ -6,6 +6,7 @@ import concurrent.futures
 import multiprocessing
 import os
 
+from rnn_course.grading import _compat
 from rnn_course.grading.runner.worker import Outcome, Task, grade_in_worker, init_worker
 
 
@@ -60,7 +61,7 @@ def run_tasks(tasks: list[Task], workers: int, scheduler: str | None, sandboxed:
             if interrupted and isinstance(executor, concurrent.futures.ProcessPoolExecutor):
                 # Stop the workers; the pool then fails every pending future itself. Cancelling them first
                 # would make Python 3.11's pool print an InvalidStateError traceback as it does so.
-                for process in list((executor._processes or {}).values()):
+                for process in _compat.pool_processes(executor):
                     process.terminate()
             else:
                 for future in futures:  # only left undone if the run itself was interrupted

@@ -7,7 +7,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from rnn_course.grading import database
+from rnn_course.grading import _compat, database
 from rnn_course.grading.errors import GradebookLost
 from rnn_course.grading.runner.report import Result, Status
 from rnn_course.grading.runner.worker import Outcome
@@ -54,7 +54,7 @@ def _save_grades(gradebook, notebook, resources) -> None:
             save.student_id, scored.score, submission.total_seconds_late
         )
         if penalty is not None:
-            scored.late_submission_penalty = late._check_late_penalty(scored, penalty)
+            scored.late_submission_penalty = _compat.late_penalty(late, scored, penalty)
 
 
 def _record(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> None:

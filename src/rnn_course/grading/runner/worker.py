@@ -25,10 +25,10 @@ from nbconvert.writers import FilesWriter
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.nbgraderformat import common as nbgrader_metadata
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
+from rnn_course.grading import _compat
 from rnn_course.grading.config import GradingLimits, load_config
 from rnn_course.grading.runner import intake
 from rnn_course.grading.sandbox.host import host_for_this_thread
@@ -152,7 +152,7 @@ def _converter(task: Task) -> StagedAutograde:
     key = (dataclasses.replace(task, student=""), threading.get_ident())
     with _converters_lock:
         if key not in _converters:
-            nbgrader_metadata.jsonschema = _SchemaCheckedOnce()
+            _compat.validate_metadata_with(_SchemaCheckedOnce())
             config = load_config(task.course_dir)
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
@@ -231,7 +231,7 @@ def _grade(task: Task) -> Outcome:
                 name = os.path.splitext(os.path.basename(notebook))[0]
                 reasons += [
                     f"{name} {reason}"
-                    for pp in converter.exporter._preprocessors
+                    for pp in _compat.exporter_preprocessors(converter.exporter)
                     if isinstance(pp, LimitedExecute)
                     for reason in pp.reasons
                 ]

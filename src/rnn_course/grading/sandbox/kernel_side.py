@@ -12,4 +12,6 @@ KERNEL_SIDE = (
     "sandbox/site_hook.py",
     "sandbox/fork_server.py",
     "sandbox/syscalls.py",
+    "_compat.py",  # forbid.py's private PyTorch calls, and the version check
+    "errors.py",  # _compat.py's error
 )
