@@ -55,7 +55,7 @@ class GradingLimits(Configurable):
 
 
 class Sandbox(Configurable):
-    """Containment of every graded kernel (see sandbox.py)."""
+    """Containment of every graded kernel (see sandbox/host.py)."""
 
     enabled = Bool(
         True,

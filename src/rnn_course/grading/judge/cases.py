@@ -2,7 +2,7 @@
 
 Everything here is a pure function of a check's arguments (sizes, options, a seed), so the grader can rebuild
 exactly what the learner's code was given without trusting anything the kernel says about it. The kernel
-imports this module (kernel_side.py), so it holds inputs and weights only, never a reference answer.
+imports this module (sandbox/kernel_side.py), so it holds inputs and weights only, never a reference answer.
 """
 
 from __future__ import annotations

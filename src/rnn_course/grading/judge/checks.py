@@ -6,12 +6,12 @@ In the learner's own notebook (and in `nbgrader validate`) a check compares the 
 once and raises GradingError saying what differs, and which known mistake explains it if one does (the
 grader's message, word for word). While grading (NBGRADER_EXECUTION=autograde) it only
 reports what the learner's code returned; the grader, in its own process, rebuilds the same inputs, runs its
-own nn.RNN and decides (verdicts.py). Nothing in this module is trusted by the grader, so nothing in it needs
+own nn.RNN and decides (steps/). Nothing in this module is trusted by the grader, so nothing in it needs
 guarding: a learner who patches it only loses their own points. For MyRNN it reports the class's MRO and the
 parameter tensors themselves, so the grader judges their names, shapes and initialisation on the values.
 
 The grader's reference code (judging, mistakes) is imported only in the learner's own notebook: while grading
-the sandbox mounts the kernel-side modules alone (kernel_side.py).
+the sandbox mounts the kernel-side modules alone (sandbox/kernel_side.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The reference answers (a real nn.RNN in float64) and the verdict on what a learner's code returned.
 
-Used by the grader, outside the learner's kernel (verdicts.py), and by the checks in the learner's own
+Used by the grader, outside the learner's kernel (steps/verdicts.py), and by the checks in the learner's own
 notebook (checks.py), so both say the same thing. A verdict is None (passed) or (error name, message).
 """
 

@@ -3,8 +3,8 @@
     report = autograde(Path("grader"), "rnn_from_scratch", workers=2)
 
 Workers (a process pool, or a Dask cluster with `scheduler=`) sanitize and execute submissions in parallel,
-each in a fresh kernel forked from a warm one that has already imported torch (kernels.py), within the
-limits of limits.py. This process alone writes the gradebook: one transaction per submission, then the
+each in a fresh kernel forked from a warm one that has already imported torch (sandbox/kernels.py), within the
+limits of steps/execute.py. This process alone writes the gradebook: one transaction per submission, then the
 autograded folder moves into place. Kill it at any moment and run it again: what was recorded stays, what
 was not is graded again, and nothing is recorded twice or by halves.
 """

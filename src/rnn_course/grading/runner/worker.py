@@ -49,7 +49,7 @@ class Task:
     db_url: str  # where the worker reads source cells: a snapshot for sqlite, the shared database otherwise
     staging: str  # folder under the course root, used in place of autograded/
     notebooks: tuple[str, ...]  # the assignment's notebooks known to the gradebook
-    sandbox: bool = True  # run every kernel in the bubblewrap sandbox (sandbox.py)
+    sandbox: bool = True  # run every kernel in the bubblewrap sandbox (sandbox/host.py)
 
 
 @dataclasses.dataclass
@@ -261,7 +261,7 @@ def _grade(task: Task) -> Outcome:
 def init_worker(sandboxed: bool, course_dir: str) -> None:
     """Pool initializer: start this worker's warm host now (it imports torch while the run plans), and leave
     if the parent dies."""
-    # The worker judges with its own nn.RNN (verdicts.py). Forked from a parent whose OpenMP pool already ran,
+    # The worker judges with its own nn.RNN (in steps/). Forked from a parent whose OpenMP pool already ran,
     # a multi-threaded torch op hangs or crashes; one thread a worker is safe, and each worker has a core.
     torch.set_num_threads(1)
     try:

@@ -9,7 +9,7 @@ early, reaches the same raising kernel. PyTorch's RNN written in Python (the dec
 refusal, so a second copy of `torch/nn/modules/rnn.py` finds no way to compute. Building an `nn.RNN` (to
 borrow its parameters), or unpickling one, is refused as well, at the Python level. The handle that holds the
 override is leaked on purpose, so no Python object can undo it. Every Python in the sandbox that imports
-torch loads this module too (sandbox_site.py); a graded kernel cannot start another Python anyway.
+torch loads this module too (site_hook.py); a graded kernel cannot start another Python anyway.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The fork server: import torch once, then fork a fresh IPython kernel for every notebook.
 
-It runs inside the sandbox (sandbox.py starts it), and imports only the standard library itself, so it pays
+It runs inside the sandbox (host.py starts it), and imports only the standard library itself, so it pays
 for nothing but the modules it is asked to preload. It answers one JSON request per connection on a listening
 socket it inherits; the socket's file lies outside the sandbox, so no kernel can reach it:
 

@@ -1,7 +1,7 @@
 """Warm, sandboxed kernels for jupyter_client: each notebook gets a fresh kernel forked from a warm host.
 
 A stock kernel starts a new Python and pays `import torch` (about a second here) for every submission.
-The host (sandbox.py) pays it once. Each kernel is still its own fresh process, in a fresh scratch folder
+The host (host.py) pays it once. Each kernel is still its own fresh process, in a fresh scratch folder
 holding a copy of its own submission, and whatever it starts is killed when its notebook ends.
 
 `SandboxKernelManager` swaps jupyter_client's process launcher (its provisioner) for one that asks this

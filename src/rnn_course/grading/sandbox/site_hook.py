@@ -11,7 +11,7 @@ import importlib.util
 import os
 import sys
 
-INSIDE_MARKER = "/.rnn-course-sandbox"  # written by bwrap (sandbox.py)
+INSIDE_MARKER = "/.rnn-course-sandbox"  # written by bwrap (host.py)
 
 
 class _AfterTorch(importlib.abc.MetaPathFinder):

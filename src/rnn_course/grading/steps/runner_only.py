@@ -2,7 +2,7 @@
 
 Both would copy a submission's files as nbgrader does (following links, reading devices) before any kernel
 starts, with none of the runner's checks. The course config names `RunnerOnlyExporter` as the autograde
-exporter, so they stop before they touch a submission; the runner (runner_worker.StagedAutograde) is the one
+exporter, so they stop before they touch a submission; the runner (StagedAutograde) is the one
 converter that may build it.
 """
 

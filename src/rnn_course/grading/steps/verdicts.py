@@ -1,13 +1,13 @@
 """DecideVerdicts: the grader decides every test cell, outside the learner's kernel.
 
-After the notebook ran, each test cell holds what the learner's code returned for its checks (checks.py
+After the notebook ran, each test cell holds what the learner's code returned for its checks (judge/checks.py
 sends them as display data). This preprocessor, in the grader's own process:
 
 1. plans the cell: runs the cell's source (restored from the instructor's source notebook) with a recorder in
    place of `checks`, which yields the list of checks the cell makes and their arguments;
 2. for each planned check, takes the learner's result for exactly that check, rebuilds the inputs itself,
    runs its own nn.RNN and judges (judging.py), naming the mistake when exactly one known mistake explains a
-   failure and no check passed earlier in the cell rules it out (mistakes.py);
+   failure and no check passed earlier in the cell rules it out (judge/mistakes.py);
 3. writes the verdict: a passing cell keeps no error output; a failing one gets one error output naming the
    first check that failed, so nbgrader scores it 0.
 
