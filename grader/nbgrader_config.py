@@ -45,9 +45,8 @@ c.Execute.timeout = 30
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-from rnn_course.grading.steps.execute import LimitedExecute as Execute  # noqa: E402
-
 # Execute is the runner's: sandboxed kernels, time, memory and output limits, a dead kernel scored.
+from rnn_course.grading.steps.execute import LimitedExecute as Execute  # noqa: E402
 from rnn_course.grading.steps.hide_hidden import HideHiddenTests  # noqa: E402
 from rnn_course.grading.steps.offline_math import OfflineMath  # noqa: E402
 from rnn_course.grading.steps.readable_tables import ReadableTables  # noqa: E402
