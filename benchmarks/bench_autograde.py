@@ -2,8 +2,9 @@
 
 Generates 40 submissions of the course assignment (correct, partial, wrong, one stuck in a loop, one that is
 not JSON) into two fresh copies of the course, grades one copy with stock nbgrader and the other with
-`rnn_course.grading.runner.autograde` (sandbox on, as by default), checks every auto score matches, and prints
-the ratio. A third copy is graded by the runner without its sandbox, to price the sandbox per submission.
+`rnn_course.grading.runner.run.autograde` (sandbox on, as by default), checks every auto score
+matches, and prints the ratio. A third copy is graded by the runner without its sandbox, to price the
+sandbox per submission.
 
 Both copies use the course's own nbgrader_config.py, with the cell time limit lowered to CELL_TIMEOUT seconds
 so that the one stuck submission does not dominate either run.
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnn_course.grading import runner
+from rnn_course.grading.runner import run as runner
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the generated submissions come from the test scaffolding
@@ -54,7 +55,7 @@ def seccomp_cost_ms(children: int = 50) -> float:
     import ctypes
     import statistics
 
-    from rnn_course.grading import syscalls
+    from rnn_course.grading.sandbox import syscalls
 
     costs = []
     for _ in range(children):

@@ -14,7 +14,7 @@ scaling ratio and where the time goes (medians per submission):
 - the sandbox: a worker's time per submission with it, less without it.
 
 Then it measures the single writer alone: the 2-worker run's graded notebooks are recorded again into a
-fresh database, one after the other, by the runner's own recording step (`runner._finish`, an internal).
+fresh database, one after the other, by the runner's own recording step (`finish`, an internal).
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ from nbgrader.coursedir import CourseDirectory
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: course copies, submissions and servers
 
-from rnn_course.grading import runner, workflow  # noqa: E402
 from rnn_course.grading.config import load_config  # noqa: E402
-from rnn_course.grading.runner_worker import Outcome  # noqa: E402
+from rnn_course.grading.runner import run as runner  # noqa: E402
+from rnn_course.grading.runner.record import finish  # noqa: E402
+from rnn_course.grading.runner.worker import Outcome  # noqa: E402
+from rnn_course.grading.workflow.release import release  # noqa: E402
 from tests.grading import submissions  # noqa: E402
 from tests.grading.conftest import copy_course  # noqa: E402
 from tests.scale.servers import DaskCluster, Postgres, postgres_missing  # noqa: E402
@@ -63,7 +65,7 @@ def make_course(target: Path, db_url: str, count: int) -> None:
     copy_course(target)
     with open(target / "nbgrader_config.py", "a") as config:
         config.write(BENCH_CONFIG.format(db_url=db_url))
-    assert workflow.release(target, ASSIGNMENT) == []
+    assert release(target, ASSIGNMENT) == []
     correct = submissions.build({**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER},
                                 extra_cells={"": [KERNEL_AGE]})
     blank = submissions.build(extra_cells={"": [KERNEL_AGE]})
@@ -130,9 +132,9 @@ def replay(workdir: Path, server: Postgres, graded: Path, count: int) -> float:
     config = load_config(course_dir)
     coursedir = CourseDirectory(config=config)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        runner._finish(gradebook, coursedir, config, ASSIGNMENT, outcomes.pop())  # connected before the clock
+        finish(gradebook, coursedir, config, ASSIGNMENT, outcomes.pop())  # connected before the clock
         start = time.monotonic()
-        results = [runner._finish(gradebook, coursedir, config, ASSIGNMENT, outcome) for outcome in outcomes]
+        results = [finish(gradebook, coursedir, config, ASSIGNMENT, outcome) for outcome in outcomes]
         seconds = time.monotonic() - start
     assert all(result.status == "graded" for result in results), [result.reason for result in results]
     return len(results) / seconds

@@ -30,7 +30,7 @@ os.makedirs(c.Exchange.root, exist_ok=True)
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Seconds a cell may run. The grading runner adds its own limits (see rnn_course.grading.limits).
+# Seconds a cell may run. The grading runner adds its own limits (see rnn_course.grading.steps.execute).
 c.Execute.timeout = 30
 
 # Grading steps. Ours, around nbgrader's own:
@@ -46,15 +46,15 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 # Execute is the runner's: sandboxed kernels, time, memory and output limits, a dead kernel scored.
-from rnn_course.grading.hide_hidden import HideHiddenTests  # noqa: E402
-from rnn_course.grading.limits import LimitedExecute as Execute  # noqa: E402
-from rnn_course.grading.offline_math import OfflineMath  # noqa: E402
-from rnn_course.grading.readable_tables import ReadableTables  # noqa: E402
-from rnn_course.grading.restore import RestoreFromSource  # noqa: E402
-from rnn_course.grading.runner_only import RunnerOnlyExporter  # noqa: E402
-from rnn_course.grading.sanitise import SanitiseOutputs  # noqa: E402
-from rnn_course.grading.tracebacks import TrimTracebacks  # noqa: E402
-from rnn_course.grading.verdicts import DecideVerdicts  # noqa: E402
+from rnn_course.grading.steps.execute import LimitedExecute as Execute  # noqa: E402
+from rnn_course.grading.steps.hide_hidden import HideHiddenTests  # noqa: E402
+from rnn_course.grading.steps.offline_math import OfflineMath  # noqa: E402
+from rnn_course.grading.steps.readable_tables import ReadableTables  # noqa: E402
+from rnn_course.grading.steps.restore import RestoreFromSource  # noqa: E402
+from rnn_course.grading.steps.runner_only import RunnerOnlyExporter  # noqa: E402
+from rnn_course.grading.steps.sanitise import SanitiseOutputs  # noqa: E402
+from rnn_course.grading.steps.tracebacks import TrimTracebacks  # noqa: E402
+from rnn_course.grading.steps.verdicts import DecideVerdicts  # noqa: E402
 
 # Stock `nbgrader autograde` and the formgrader's Autograde button refuse, naming `rnn-course grade`.
 c.Autograde.exporter_class = RunnerOnlyExporter
@@ -81,7 +81,7 @@ c.GenerateFeedback.preprocessors = [
     ReadableTables,
 ]
 
-# ---- autograde runner limits (rnn_course.grading.limits; the README's autograde section explains them) ----
+# ---- autograde runner limits (grading/steps/execute.py; the docs' configuration page explains them) ----
 # A cell or notebook over a limit scores 0 for that part, with a reason in the run report; the batch goes on.
 # Per-cell wall time is c.Execute.timeout above.
 c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included

@@ -7,8 +7,8 @@ from importlib import resources
 import torch
 import torch.nn as nn
 
-from rnn_course.viz.threads import one_thread
-from rnn_course.viz.train import memory_batch
+from rnn_course.memory_task import memory_batch
+from rnn_course.threads import one_thread
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 KEEP_GATE_BIAS = 2.0

@@ -49,17 +49,19 @@ def attacking_notebook():
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
-    from rnn_course.grading import workflow
+    from rnn_course.grading.runner import run as runner
+    from rnn_course.grading.workflow.feedback import feedback
+    from rnn_course.grading.workflow.release import release
 
     if not shutil.which("bwrap"):
         pytest.skip("grading needs bubblewrap (sudo apt-get install bubblewrap)")
     course = copy_course(tmp_path_factory.mktemp("active") / "grader")
-    assert workflow.release(course, s.ASSIGNMENT) == []
+    assert release(course, s.ASSIGNMENT) == []
     path = s.write(attacking_notebook(), course, STUDENT)
     (path.parent / "evil.html").write_text(EVIL_PAGE)  # the formgrader serves autograded/'s files
-    [result] = workflow.autograde(course, s.ASSIGNMENT, workers=1, progress=False).results
+    [result] = runner.autograde(course, s.ASSIGNMENT, workers=1, progress=False).results
     assert result.status == "graded", result.reason
-    workflow.feedback(course, s.ASSIGNMENT)
+    feedback(course, s.ASSIGNMENT)
     return course
 
 
@@ -118,12 +120,12 @@ def test_no_script_of_the_submission_runs_in_the_formgrader(formgrader, graded_c
 
 
 def test_no_script_of_the_submission_runs_in_the_feedback_page(graded_course, browser):
-    [feedback] = (graded_course / "feedback" / STUDENT / s.ASSIGNMENT).glob("*.html")
+    [page_file] = (graded_course / "feedback" / STUDENT / s.ASSIGNMENT).glob("*.html")
     context = browser.new_context()
     page = context.new_page()
     requests, errors = watch(page)
     try:
-        page.goto(feedback.as_uri())
+        page.goto(page_file.as_uri())
         assert_nothing_ran(page, requests, errors)
     finally:
         context.close()

@@ -30,8 +30,8 @@ def copy_course(target: Path, *, demo: bool = False) -> Path:
 @pytest.fixture(scope="session")
 def released_course(tmp_path_factory) -> Path:
     """A course copy with the assignment released (so it is in the gradebook); shared, so only add to it."""
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow.release import release
 
     course_dir = copy_course(tmp_path_factory.mktemp("course"))
-    assert workflow.release(course_dir, "rnn_from_scratch") == []
+    assert release(course_dir, "rnn_from_scratch") == []
     return course_dir

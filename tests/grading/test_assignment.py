@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbgrader.validator import Validator
 
-from rnn_course.grading import workflow
+from rnn_course.grading.workflow.release import check_release
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 
@@ -32,25 +32,25 @@ def test_the_points_add_up_to_what_the_tests_expect():
 
 
 def test_the_release_fails_every_test_and_has_no_solution_nor_hidden_test(released_course):
-    release = nbformat.read(released_course / RELEASE, as_version=4)
-    text = "\n".join(cell.source for cell in release.cells)
+    released = nbformat.read(released_course / RELEASE, as_version=4)
+    text = "\n".join(cell.source for cell in released.cells)
     assert "BEGIN HIDDEN TESTS" not in text and "random_configs" not in text
     assert "uniform_(-bound, bound)" not in text and "YOUR CODE HERE" in text
     failed = Validator(invert=True).validate(str(released_course / RELEASE))
     assert failed == {}  # inverted: every test cell fails on the blank notebook
-    assert workflow.check_release(released_course, "rnn_from_scratch") == []
+    assert check_release(released_course, "rnn_from_scratch") == []
 
 
 def test_the_release_check_notices_a_leaked_solution_and_hidden_test(released_course, tmp_path):
     leaky = copy_course(tmp_path / "leaky")
     shutil.copytree(released_course / "release", leaky / "release")
-    release = nbformat.read(leaky / RELEASE, as_version=4)
-    for cell in release.cells:
+    released = nbformat.read(leaky / RELEASE, as_version=4)
+    for cell in released.cells:
         if submissions.grade_id(cell) == "rnn_cell":
             cell.source = submissions.CORRECT["rnn_cell"]  # a solution left in the release
         if submissions.grade_id(cell) == "test_my_rnn_packed_more":
             cell.source += "\nfor config in checks.random_configs(10, seed=23, packed=True):"
-    nbformat.write(release, leaky / RELEASE)
-    problems = workflow.check_release(leaky, "rnn_from_scratch")
+    nbformat.write(released, leaky / RELEASE)
+    problems = check_release(leaky, "rnn_from_scratch")
     where = {problem.split(": ")[1] for problem in problems}
     assert "cell rnn_cell, line 3" in where and "cell test_my_rnn_packed_more, line 3" in where, problems

@@ -13,8 +13,12 @@ import nbformat
 import pytest
 from torch import nn
 
-from rnn_course.grading import verdicts, workflow
-from rnn_course.grading.checks import RESULT_MIME
+from rnn_course.grading.judge.encoding import RESULT_MIME
+from rnn_course.grading.runner import run as runner
+from rnn_course.grading.steps import verdicts
+from rnn_course.grading.workflow.export import export
+from rnn_course.grading.workflow.feedback import feedback, leaked_lines, visible_text
+from rnn_course.grading.workflow.release_check import hidden_test_lines
 from tests.grading import submissions as s
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
@@ -299,7 +303,7 @@ CASES = {
 def graded(released_course):
     for student, (make, _) in CASES.items():
         s.write(make(), released_course, student)
-    report = workflow.autograde(released_course, s.ASSIGNMENT, workers=2, progress=False)
+    report = runner.autograde(released_course, s.ASSIGNMENT, workers=2, progress=False)
     return released_course, {result.student: result for result in report.results}
 
 
@@ -350,19 +354,19 @@ def test_pytorchs_rnn_is_named_as_the_reason_a_part_scored_zero(graded):
 
 def test_feedback_never_shows_a_hidden_test(graded):
     course_dir, _ = graded
-    pages = workflow.feedback(course_dir, s.ASSIGNMENT)
+    pages = feedback(course_dir, s.ASSIGNMENT)
     assert len(pages) == len(CASES)
-    hidden = workflow.hidden_test_lines(s.source_notebook())
+    hidden = hidden_test_lines(s.source_notebook())
     assert hidden and "checks.check_packed(MyRNN, **config)" in hidden
     for page in pages:
-        text = workflow.visible_text(page.read_text())
+        text = visible_text(page.read_text())
         assert "checks.check_myrnn(MyRNN, input_size=2, hidden_size=3" in text  # visible tests are shown
-        assert workflow.leaked_lines(page.read_text(), hidden) == [], page
+        assert leaked_lines(page.read_text(), hidden) == [], page
 
 
 def test_export_writes_one_row_per_submission(graded):
     course_dir, results = graded
-    path = workflow.export(course_dir)
+    path = export(course_dir)
     rows = {row["student_id"]: row for row in csv.DictReader(path.open())}
     assert set(rows) == set(CASES)
     for student, (_, score) in CASES.items():

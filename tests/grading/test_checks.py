@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from rnn_course.grading import checks, judging, verdicts
-from rnn_course.grading.encoding import Raised, decode, encode
+from rnn_course.grading.judge import checks, judging
+from rnn_course.grading.judge.encoding import Raised, decode, encode
+from rnn_course.grading.steps import verdicts
 from tests.grading import submissions
 
 pytestmark = pytest.mark.grading
@@ -155,7 +156,7 @@ def _result(kind, kw, value):
 
 def test_the_grader_passes_only_results_equal_to_its_own_nn_rnn(solution):
     kw = {"nonlinearity": "relu", "bias": False}
-    from rnn_course.grading import cases
+    from rnn_course.grading.judge import cases
 
     case = cases.cell_case(**kw)
     right = solution["rnn_cell"](case["x"], case["h"], *case["weights"], nonlinearity="relu")
@@ -202,7 +203,7 @@ SWITCHED_OFF = textwrap.dedent("""
         except Exception as error:
             return type(error).__name__
     threading.Thread(target=worker, daemon=True).start()
-    from rnn_course.grading.forbid import switch_off_rnn_kernels
+    from rnn_course.grading.sandbox.forbid import switch_off_rnn_kernels
     switch_off_rnn_kernels()
     x, h = torch.zeros(2, 3, dtype=torch.float64), torch.zeros(2, 4, dtype=torch.float64)
     w_ih, w_hh = torch.zeros(4, 3, dtype=torch.float64), torch.zeros(4, 4, dtype=torch.float64)

@@ -14,7 +14,7 @@ import textwrap
 import pytest
 import torch
 
-from rnn_course.grading import runner
+from rnn_course.grading.runner import run as runner
 from tests.grading import runner_demo
 from tests.grading.test_sandbox import add_cell, outputs
 
@@ -84,7 +84,8 @@ def attacks() -> dict[str, str]:
             """,
         "grader_modules": """
             import importlib
-            for name in ("mistakes", "judging", "verdicts", "runner", "workflow"):
+            for name in ("judge.mistakes", "judge.judging", "steps.verdicts", "runner.run",
+                         "workflow.release"):
                 attempt("import " + name, lambda: importlib.import_module("rnn_course.grading." + name))
             attempt("viz", lambda: importlib.import_module("rnn_course.viz.hidden"))
             """,

@@ -8,7 +8,9 @@ import sys
 import nbformat
 import pytest
 
-from rnn_course.grading import mistakes, workflow
+from rnn_course.grading.judge import mistakes
+from rnn_course.grading.workflow.demo import EXPECTED_SCORES, DemoRow, format_table
+from rnn_course.grading.workflow.feedback import visible_text
 from tests.conftest import ROOT
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
@@ -32,7 +34,7 @@ def test_grade_lists_its_five_steps():
 
 
 def test_the_shipped_demo_submissions_are_the_ones_the_tests_describe():
-    expected = json.loads((DEMO / workflow.EXPECTED_SCORES).read_text())
+    expected = json.loads((DEMO / EXPECTED_SCORES).read_text())
     assert expected == {student: score for student, (_, score) in submissions.DEMO.items()}
     for student, (make, _) in submissions.DEMO.items():
         shipped = nbformat.read(DEMO / student / "rnn_from_scratch" / "rnn_from_scratch.ipynb", as_version=4)
@@ -47,9 +49,9 @@ def test_an_unknown_assignment_is_one_clear_error(tmp_path):
 
 
 def test_a_score_that_differs_from_the_expected_one_is_marked():
-    rows = [workflow.DemoRow("a", 22, 22.0, 24.0, ""), workflow.DemoRow("b", 6, 8.0, 24.0, ""),
-            workflow.DemoRow("c", 0, None, None, "failed: not a notebook")]
-    table = workflow.format_table(rows).splitlines()
+    rows = [DemoRow("a", 22, 22.0, 24.0, ""), DemoRow("b", 6, 8.0, 24.0, ""),
+            DemoRow("c", 0, None, None, "failed: not a notebook")]
+    table = format_table(rows).splitlines()
     assert [row.ok for row in rows] == [True, False, False]
     assert table[1].split()[-1] == "ok" and "DIFF" in table[2] and "DIFF" in table[3]
 
@@ -59,7 +61,7 @@ def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_pa
     course_dir = copy_course(tmp_path / "course", demo=True)
     result = rnn_course("grade", "demo", "rnn_from_scratch", "--course-dir", course_dir)
     assert result.returncode == 0, result.stdout + result.stderr
-    expected = json.loads((DEMO / workflow.EXPECTED_SCORES).read_text())
+    expected = json.loads((DEMO / EXPECTED_SCORES).read_text())
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.split()}
     for student, score in expected.items():
         assert lines[student][1:4] == [f"{score:g}", f"{score:g}/{submissions.MAX_TOTAL:g}", "ok"]
@@ -74,11 +76,11 @@ def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_pa
     named = {"student_wrong": ["always_tanh"],
              "student_partial": ["bidirectional_ignored", "packed_not_handled"]}
     for student, keys in named.items():  # the wrong and partial submissions are told what their mistake is
-        text = workflow.visible_text(pages[sorted(expected).index(student)].read_text())
+        text = visible_text(pages[sorted(expected).index(student)].read_text())
         for key in keys:
             assert f"Mistake: {mistakes.BY_KEY[key].name}. {mistakes.BY_KEY[key].explanation}" in text
     excerpt = MISTAKES_PAGE.split("# Feedback that names the mistake")[1].split("```")[1]  # the docs' example
-    partial = workflow.visible_text(pages[sorted(expected).index("student_partial")].read_text())
+    partial = visible_text(pages[sorted(expected).index("student_partial")].read_text())
     assert " ".join(excerpt.split()) in partial
 
 

@@ -19,9 +19,13 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from rnn_course.grading import workflow
-from rnn_course.grading.offline_math import to_mathml
-from rnn_course.grading.tracebacks import trim
+from rnn_course.grading.runner import run as runner
+from rnn_course.grading.steps.offline_math import to_mathml
+from rnn_course.grading.steps.tracebacks import trim
+from rnn_course.grading.workflow.demo import collect_demo, demo_students
+from rnn_course.grading.workflow.export import export
+from rnn_course.grading.workflow.feedback import feedback, nbgrader_api, visible_text
+from rnn_course.grading.workflow.release import release
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 from tests.grading.test_demo import rnn_course
@@ -45,7 +49,7 @@ def gradebook(course_dir):
 def course(tmp_path_factory):
     """A released course, graded once with every kind of submission; then graded again (see `second`)."""
     course_dir = copy_course(tmp_path_factory.mktemp("lifecycle"))
-    assert workflow.release(course_dir, A) == []
+    assert release(course_dir, A) == []
     correct = submissions.build(submissions.CORRECT)
     for student in ("correct", "steady"):
         submissions.write(correct, course_dir, student)
@@ -61,7 +65,7 @@ def course(tmp_path_factory):
     (course_dir / "submitted" / "notjson" / A).mkdir(parents=True)
     (course_dir / "submitted" / "notjson" / A / NOTEBOOK).write_text("these are my answers\n")
     (course_dir / "submitted" / "nofolder" / "rnn_from_scrach").mkdir(parents=True)
-    report = workflow.autograde(course_dir, A, workers=2, progress=False)
+    report = runner.autograde(course_dir, A, workers=2, progress=False)
     return course_dir, {result.student: result for result in report.results}, report
 
 
@@ -82,8 +86,8 @@ def second(course):
     test = next(cell for cell in notebook.cells if submissions.grade_id(cell) == "test_rnn_cell")
     test.source = test.source.replace("# One step against", "# One time step against")
     nbformat.write(notebook, source)
-    released = workflow.release(course_dir, A)  # the supported edit: same cells, new code
-    report = workflow.autograde(course_dir, A, workers=2, progress=False,
+    released = release(course_dir, A)  # the supported edit: same cells, new code
+    report = runner.autograde(course_dir, A, workers=2, progress=False,
                                 students=["correct", "tampered", "steady"])
     return released, {result.student: result for result in report.results}
 
@@ -136,7 +140,7 @@ def test_the_run_report_carries_every_status_and_reason(course):
 
 def test_the_export_marks_failed_submissions_so_that_none_is_a_plain_zero(course):
     course_dir, _, _ = course
-    rows = {row["student_id"]: row for row in csv.DictReader(workflow.export(course_dir).open())}
+    rows = {row["student_id"]: row for row in csv.DictReader(export(course_dir).open())}
     assert set(rows) >= {"correct", "renamed", "empty", "notjson", "nofolder", "tampered"}
     for student in ("renamed", "empty", "notjson", "nofolder"):
         assert rows[student]["status"] == "failed" and rows[student]["reason"], rows[student]
@@ -203,18 +207,18 @@ def test_adding_a_test_cell_after_grading_stops_with_one_line_and_keeps_release(
 @pytest.fixture(scope="module")
 def feedback_page(course, second):
     course_dir, _, _ = course
-    workflow.feedback(course_dir, A)
+    feedback(course_dir, A)
     return (course_dir / "feedback" / "tampered" / A / f"{A}.html").read_text()
 
 
 def test_feedback_describes_a_restored_cell_neutrally(feedback_page):
-    text = workflow.visible_text(feedback_page)
+    text = visible_text(feedback_page)
     assert "test cell test_rnn_forward: not in the submission; taken from the assignment" in text
     assert "deleted" not in text
 
 
 def test_feedback_tracebacks_show_the_learners_cells_and_no_grading_machine_path(feedback_page):
-    text = workflow.visible_text(feedback_page)
+    text = visible_text(feedback_page)
     assert "JSONDecodeError" in text and "(frames outside your notebook left out)" in text
     assert "site-packages" not in feedback_page and "/lib/python3" not in feedback_page
     assert str(submissions.ROOT) not in feedback_page
@@ -223,13 +227,13 @@ def test_feedback_tracebacks_show_the_learners_cells_and_no_grading_machine_path
 
 
 def test_feedback_formulas_need_no_cdn(feedback_page):
-    assert "<math" in feedback_page and "$$" not in workflow.visible_text(feedback_page)
+    assert "<math" in feedback_page and "$$" not in visible_text(feedback_page)
 
 
 def test_a_submission_that_failed_gets_a_page_that_says_why(course, feedback_page):
     course_dir, _, _ = course
     page = (course_dir / "feedback" / "renamed" / A / f"{A}.html").read_text()
-    assert f"expected `{NOTEBOOK}`, found `{A} (1).ipynb`" in workflow.visible_text(page)
+    assert f"expected `{NOTEBOOK}`, found `{A} (1).ipynb`" in visible_text(page)
 
 
 def test_feedback_table_cells_have_room(feedback_page):
@@ -265,7 +269,7 @@ def test_feedback_and_export_warn_while_hand_grading_is_pending(course, second):
 def test_reset_removes_the_demo_students_completely(course, second, tmp_path):
     course_dir, _, _ = course
     shutil.copytree(submissions.ROOT / "grader" / "demo_submissions", course_dir / "demo_submissions")
-    demo = workflow.demo_students(course_dir)[:2]
+    demo = demo_students(course_dir)[:2]
     with gradebook(course_dir) as book:
         for student in demo:
             book.update_or_create_student(student)
@@ -330,14 +334,14 @@ def test_stock_nbgrader_commands_take_the_assignment_as_an_argument_and_autograd
     assert refused.returncode != 0
     assert "rnn-course grade autograde" in refused.stdout + refused.stderr
     assert not (course_dir / "autograded" / "solo").exists()
-    assert workflow.autograde(course_dir, A, workers=1, progress=False).results[0].status == "graded"
+    assert runner.autograde(course_dir, A, workers=1, progress=False).results[0].status == "graded"
     result = stock("generate_feedback")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (course_dir / "release" / A / NOTEBOOK).exists()
     assert (course_dir / "feedback" / "solo" / A / f"{A}.html").exists()
     with gradebook(course_dir) as book:
         assert book.find_submission(A, "solo").score == submissions.MAX_AUTO
-    assert not workflow.nbgrader_api(course_dir).exchange_missing  # the formgrader's exchange warning
+    assert not nbgrader_api(course_dir).exchange_missing  # the formgrader's exchange warning
 
 
 def test_the_formgraders_autograde_button_refuses_the_cheat_that_wraps_nn_rnn(tmp_path):
@@ -345,13 +349,13 @@ def test_the_formgraders_autograde_button_refuses_the_cheat_that_wraps_nn_rnn(tm
     sandbox, where the demo's cheat scored 22 of 24; the runner gives the same submission 8."""
     course_dir = copy_course(tmp_path / "course", demo=True)
     cheat = "student_wraps_nn_rnn"
-    workflow.release(course_dir, A)
-    workflow.collect_demo(course_dir, A)
-    result = workflow.nbgrader_api(course_dir).autograde(A, cheat, force=True, create=True)
+    release(course_dir, A)
+    collect_demo(course_dir, A)
+    result = nbgrader_api(course_dir).autograde(A, cheat, force=True, create=True)
     assert not result["success"]
     assert "rnn-course grade autograde" in result["error"] + result.get("log", "")
     assert not (course_dir / "autograded" / cheat).exists()
-    report = workflow.autograde(course_dir, A, students=[cheat], workers=1, progress=False)
+    report = runner.autograde(course_dir, A, students=[cheat], workers=1, progress=False)
     assert report.results[0].score == 8
 
 

@@ -13,7 +13,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from rnn_course.grading import workflow
+from rnn_course.grading.runner.run import autograde
+from rnn_course.grading.workflow.export import export
+from rnn_course.grading.workflow.feedback import feedback
+from rnn_course.grading.workflow.release import release
 from rnn_course.grading.lms import collect, deadlines, exports, extras
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
@@ -105,14 +108,14 @@ def course(tmp_path_factory):
     course_dir = copy_course(tmp / "course")
     with (course_dir / "nbgrader_config.py").open("a") as config:
         config.write("\nc.LatePolicy.penalty_per_day = 0.1\n")
-    assert workflow.release(course_dir, A) == []
-    empty = list(csv.reader(workflow.export(course_dir).open()))
+    assert release(course_dir, A) == []
+    empty = list(csv.reader(export(course_dir).open()))
     (tmp / "moodle.csv").write_text(MOODLE_ROSTER, encoding="utf-8")
     (tmp / "canvas.csv").write_text(CANVAS_ROSTER, encoding="utf-8")
     for name in ("moodle.csv", "canvas.csv"):
         result = rnn_course("grade", "roster", "import", tmp / name, "--course-dir", course_dir)
         assert result.returncode == 0, result.stderr
-    rostered = list(csv.reader(workflow.export(course_dir).open()))
+    rostered = list(csv.reader(export(course_dir).open()))
     result = rnn_course("grade", "deadline", A, "2026-01-10T12:00", "--course-dir", course_dir)
     assert result.returncode == 0 and "due 2026-01-10 12:00 UTC" in result.stdout, result.stderr
     result = rnn_course("grade", "extension", A, "alee", "--days", "1", "--course-dir", course_dir)
@@ -135,8 +138,8 @@ def collected(course):
 @pytest.fixture(scope="module")
 def graded(course, collected):
     course_dir, _, _ = course
-    report = workflow.autograde(course_dir, A, workers=2, progress=False)
-    workflow.feedback(course_dir, A)
+    report = autograde(course_dir, A, workers=2, progress=False)
+    feedback(course_dir, A)
     return {result.student: result for result in report.results}
 
 
@@ -260,7 +263,7 @@ def read(path):
 
 def test_grades_csv_keeps_one_header_in_every_state(course, graded):
     course_dir, _, states = course
-    graded_rows = read(workflow.export(course_dir))
+    graded_rows = read(export(course_dir))
     for rows in (states["empty"], states["rostered"], graded_rows):
         assert rows[0] == list(exports.COLUMNS)
     assert len(states["empty"]) == 1 and len(states["rostered"]) == 1 + 9
@@ -268,7 +271,7 @@ def test_grades_csv_keeps_one_header_in_every_state(course, graded):
 
 def test_grades_csv_carries_names_late_and_the_penalty(course, graded):
     course_dir, _, _ = course
-    rows = {row["student_id"]: row for row in csv.DictReader(workflow.export(course_dir).open())}
+    rows = {row["student_id"]: row for row in csv.DictReader(export(course_dir).open())}
     carl = rows["clate"]
     assert (carl["first_name"], carl["last_name"], carl["email"], carl["section"]) == (
         "Carl",

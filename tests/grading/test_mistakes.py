@@ -15,8 +15,12 @@ import pytest
 import torch
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from rnn_course.grading import cases, checks, judging, mistake_report, mistakes, workflow
-from rnn_course.grading.encoding import Raised
+from rnn_course.grading.judge import cases, checks, judging, mistakes
+from rnn_course.grading.judge.encoding import Raised
+from rnn_course.grading.reports import mistake_report
+from rnn_course.grading.runner import run as runner
+from rnn_course.grading.workflow.feedback import feedback, visible_text
+from rnn_course.grading.workflow.release import release
 from tests.conftest import ROOT
 from tests.grading import mistake_submissions as ms
 from tests.grading import submissions as s
@@ -190,13 +194,13 @@ STUDENTS = {**{f"m_{key}": changes for key, changes in ms.ANSWERS.items()},
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course_dir = copy_course(tmp_path_factory.mktemp("mistakes"))
-    assert workflow.release(course_dir, s.ASSIGNMENT) == []
+    assert release(course_dir, s.ASSIGNMENT) == []
     for student, changes in STUDENTS.items():
         s.write(s.build(ms.answers(changes)), course_dir, student)
     square = torch.ones(400, 400, dtype=torch.float64)  # (400, 400)
     square @ square  # an OpenMP region in this process, as earlier tests run: forked workers must not hang
-    report = workflow.autograde(course_dir, s.ASSIGNMENT, workers=2, progress=False)
-    pages = workflow.feedback(course_dir, s.ASSIGNMENT)
+    report = runner.autograde(course_dir, s.ASSIGNMENT, workers=2, progress=False)
+    pages = feedback(course_dir, s.ASSIGNMENT)
     return course_dir, {result.student: result for result in report.results}, pages
 
 
@@ -218,7 +222,7 @@ def test_the_grader_names_each_mistake_in_the_notebook_and_the_feedback_page(gra
         assert any(named(message) == [key] for message in messages.values()), (key, messages)
         mistake = mistakes.BY_KEY[key]
         page = course_dir / "feedback" / student / s.ASSIGNMENT / f"{s.ASSIGNMENT}.html"
-        text = workflow.visible_text(page.read_text())
+        text = visible_text(page.read_text())
         assert f"Mistake: {mistake.name}. {mistake.explanation} Lesson: {mistake.link}" in text, key
         # the learner's own notebook says the same for every visible check that failed the same way
         for grade_id, message in run_notebook(s.build(ms.answers(changes))).items():
@@ -234,7 +238,7 @@ def test_the_grader_names_nothing_for_the_undiagnosed_fixtures(graded):
         assert not any(mistakes.MARK in message for message in messages.values()), (name, messages)
         assert bool(messages) == (name in ("two_mistakes", "unknown_mistake")), name
     assert results["u_directions_other_way"].score == results["u_correct"].score == s.MAX_AUTO
-    assert not any("Mistake:" in workflow.visible_text(page.read_text()) for page in pages
+    assert not any("Mistake:" in visible_text(page.read_text()) for page in pages
                    if page.parts[-3].startswith("u_"))
 
 

@@ -14,8 +14,9 @@ import pytest
 import torch
 from torch import nn
 
-from rnn_course.grading import cases, checks, judging, verdicts
-from rnn_course.grading.encoding import decode, encode
+from rnn_course.grading.judge import cases, checks, judging
+from rnn_course.grading.judge.encoding import decode, encode
+from rnn_course.grading.steps import verdicts
 from tests.grading import submissions
 from tests.grading.test_checks import load
 

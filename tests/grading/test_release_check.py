@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from rnn_course.grading import workflow
+from rnn_course.grading.workflow.release import release
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 from tests.grading.test_demo import rnn_course
@@ -26,7 +26,7 @@ def course_with(tmp_path, edit):
 
 
 def released_problems(course_dir) -> list[str]:
-    problems = workflow.release(course_dir, submissions.ASSIGNMENT)
+    problems = release(course_dir, submissions.ASSIGNMENT)
     assert not list((course_dir / "release").glob("**/*.ipynb")), "a refused release left a notebook"
     return problems
 
@@ -151,7 +151,7 @@ def test_a_test_that_passes_on_the_blank_release_is_named(tmp_path):
 
 def test_a_refused_release_exits_non_zero_names_the_cell_and_keeps_the_last_good_release(tmp_path):
     course_dir = copy_course(tmp_path / "course")
-    assert workflow.release(course_dir, submissions.ASSIGNMENT) == []
+    assert release(course_dir, submissions.ASSIGNMENT) == []
     released = course_dir / "release" / submissions.ASSIGNMENT / NOTEBOOK
     good = released.read_text()
     path = course_dir / "source" / submissions.ASSIGNMENT / NOTEBOOK

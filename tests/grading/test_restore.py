@@ -6,9 +6,9 @@ import nbformat
 import pytest
 
 from rnn_course.grading.config import load_config
-from rnn_course.grading.hide_hidden import HideHiddenTests
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN
-from rnn_course.grading.restore import RestoreFromSource, restore_cells
+from rnn_course.grading.steps.hide_hidden import HideHiddenTests
+from rnn_course.grading.steps.regions import HIDDEN_BEGIN
+from rnn_course.grading.steps.restore import RestoreFromSource, restore_cells
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 

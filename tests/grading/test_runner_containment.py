@@ -14,7 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rnn_course.grading import intake, runner, workflow
+from rnn_course.grading.runner import intake
+from rnn_course.grading.runner import run as runner
+from rnn_course.grading.runner.report import RUNS_DIR
+from rnn_course.grading.workflow.feedback import nbgrader_api
 from tests.grading import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
@@ -130,8 +133,8 @@ def test_each_refused_folder_is_named_with_its_reason_and_nothing_is_copied(grad
         result = results[student]
         assert result.status == "failed" and words in result.reason, (student, result.reason)
         assert not (course / "autograded" / student).exists()
-    assert not (course / runner.RUNS_DIR / "staging").exists() or not any(
-        (course / runner.RUNS_DIR / "staging").rglob("*"))
+    assert not (course / RUNS_DIR / "staging").exists() or not any(
+        (course / RUNS_DIR / "staging").rglob("*"))
     assert results["correct"].score == 5  # the rest of the batch was graded
 
 
@@ -142,10 +145,10 @@ def test_only_the_notebook_travels_and_the_report_lists_what_was_dropped(graded)
     assert result.dropped == ["model.pt", "notes.txt", "sub/more.ipynb"]
     autograded = course / "autograded" / "extras" / "tiny"
     assert sorted(path.name for path in autograded.rglob("*")) == ["tiny.ipynb"]
-    made = workflow.nbgrader_api(course).generate_feedback("tiny", student_id="extras", force=True)
+    made = nbgrader_api(course).generate_feedback("tiny", student_id="extras", force=True)
     assert made["success"], made
-    feedback = course / "feedback" / "extras" / "tiny"
-    assert sorted(path.name for path in feedback.rglob("*")) == ["tiny.html"]
+    feedback_dir = course / "feedback" / "extras" / "tiny"
+    assert sorted(path.name for path in feedback_dir.rglob("*")) == ["tiny.html"]
 
 
 # ------------------------------------------------------------------ intake on its own, without grading

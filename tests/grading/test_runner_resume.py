@@ -11,14 +11,14 @@ import time
 import pytest
 from nbgrader.api import Gradebook
 
-from rnn_course.grading import runner
+from rnn_course.grading.runner import run as runner
 from tests.grading import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 KINDS = {"correct": 5, "partial": 2, "wrong": 0}
 STUDENTS = {f"learner{index}_{kind}": KINDS[kind] for index, kind in enumerate(list(KINDS) * 3)}
-RUN = "import sys; from pathlib import Path; from rnn_course.grading import runner; " \
+RUN = "import sys; from pathlib import Path; from rnn_course.grading.runner import run as runner; " \
       "runner.autograde(Path(sys.argv[1]), 'tiny', workers=2, progress=False)"
 
 

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 import rnn_course
-from rnn_course.grading import runner
+from rnn_course.grading.runner import run as runner
 from tests.grading import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]

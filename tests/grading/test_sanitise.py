@@ -8,7 +8,7 @@ import nbformat
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from rnn_course.grading.sanitise import ALLOWED_MIME, SanitiseOutputs
+from rnn_course.grading.steps.sanitise import ALLOWED_MIME, SanitiseOutputs
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
 TABLE = "<table><thead><tr><th>step</th></tr></thead><tbody><tr><td>0.5</td></tr></tbody></table>"

@@ -47,13 +47,13 @@ def make_course(target: Path, db_url: str | None = None) -> dict[str, float]:
 
     The gradebook is `db_url` (sqlite in the course folder if None).
     """
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow.release import release
 
     copy_course(target)
     if db_url:
         with open(target / "nbgrader_config.py", "a") as config:
             config.write(f"\n# the scale tier's gradebook\nc.CourseDirectory.db_url = {db_url!r}\n")
-    assert workflow.release(target, ASSIGNMENT) == []
+    assert release(target, ASSIGNMENT) == []
     expected = {}
     for student, score in json.loads((DEMO / "expected_scores.json").read_text()).items():
         shutil.copytree(DEMO / student / ASSIGNMENT, target / "submitted" / student / ASSIGNMENT)
@@ -90,7 +90,7 @@ def row_counts(server: servers.Postgres, database: str) -> dict[str, int]:
 @pytest.fixture(scope="session")
 def sqlite_grades(tmp_path_factory) -> dict[str, dict[str, float | None]]:
     """The demo graded the default way (sqlite gradebook, local workers): every test's reference."""
-    from rnn_course.grading import runner
+    from rnn_course.grading.runner import run as runner
 
     course_dir = tmp_path_factory.mktemp("sqlite-course")
     make_course(course_dir)

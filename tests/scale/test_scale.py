@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rnn_course.grading import runner
+from rnn_course.grading.runner import run as runner
 from tests.grading.conftest import copy_course
 from tests.scale.conftest import ASSIGNMENT, grades, make_course, row_counts, totals
 

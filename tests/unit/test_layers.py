@@ -54,3 +54,67 @@ def test_the_package_has_no_import_cycle():
 
 def test_the_graph_sees_a_cycle_when_there_is_one():
     assert cycles({"a.x": {"a.y"}, "a.y": {"a.x"}}, "a") == [["a.x", "a.y", "a.x"], ["a.y", "a.x", "a.y"]]
+
+
+# ---------------------------------------------------------------- grading/, laid out by trust boundary
+
+GRADING = "rnn_course.grading"
+# Each layer of grading/ and the layers it may import (itself included). The kernel-side modules that the
+# sandbox mounts are checked on their own (tests/grading/test_kernel_side.py).
+BASE = {"errors", "_compat", "config", "database"}
+MAY_IMPORT = {
+    "errors": set(),
+    "_compat": {"errors"},
+    "database": {"errors"},
+    "config": {"database", "errors"},
+    "judge": {"judge"},  # pure: runs in the kernel and in the grader
+    "sandbox": {"sandbox", "judge", "config", "errors", "_compat"},
+    "steps": {"steps", "judge", "sandbox"} | BASE,
+    "runner": {"runner", "steps", "sandbox", "judge"} | BASE,
+    "workflow": {"workflow", "runner", "steps", "judge"} | BASE,
+    "reports": {"reports", "steps", "judge"} | BASE,
+    "shims": {"judge", "steps"},  # the old public paths, re-exporting what moved
+    "cli": {"cli", "workflow", "reports", "runner", "steps", "sandbox", "judge"} | BASE,
+}
+SHIMS = {"checks", "hide_hidden", "limits", "offline_math", "readable_tables", "restore", "runner_only",
+         "sanitise", "tracebacks", "verdicts"}
+
+
+def layer(module: str) -> str:
+    name = module.removeprefix(GRADING + ".").split(".")[0]
+    return "shims" if name in SHIMS else name
+
+
+def test_each_layer_of_grading_imports_only_the_layers_below_it():
+    graph = imports()
+    wrong = [(module, target) for module, targets in graph.items()
+             if module.startswith(GRADING + ".") for target in targets
+             if target.startswith(GRADING + ".") and layer(target) not in MAY_IMPORT[layer(module)]]
+    assert wrong == []
+
+
+def test_every_grading_module_belongs_to_a_layer():
+    assert {layer(module) for module in imports() if module.startswith(GRADING + ".")} <= set(MAY_IMPORT)
+
+
+def test_every_init_of_grading_is_import_free():
+    """Every sandboxed Python imports rnn_course.grading (the .pth hook, `-m ...fork_server`)."""
+    for path in (PACKAGE / "grading").rglob("__init__.py"):
+        tree = ast.parse(path.read_text())
+        assert not [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)], path
+
+
+def test_no_module_imports_a_private_name_of_another_except_from_compat():
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnn_course"):
+                found += [f"{path.relative_to(PACKAGE)}: {node.module}.{alias.name}" for alias in node.names
+                          if alias.name.startswith("_") and alias.name != "_compat"
+                          and node.module != f"{GRADING}._compat"]
+    assert found == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert layer(f"{GRADING}.judge.cases") == "judge"
+    assert "runner" not in MAY_IMPORT[layer(f"{GRADING}.steps.verdicts")]

@@ -7,9 +7,9 @@ import torch
 import torch.nn as nn
 
 from rnn_course.lm import CharRNN, Vocab, course_text, ngram_perplexity, perplexity, sample, split, train_lm
+from rnn_course.memory_task import train_memory_task
 from rnn_course.recall import cached_comparison, compare, cue_gradient
 from rnn_course.viz.hidden import gradient_norms, hidden_states, make_rnn, make_signal, spectral_radius
-from rnn_course.viz.train import train_memory_task
 
 
 def test_above_radius_one_the_state_stays_bounded_but_keeps_moving():

@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from rnn_course.memory_task import memory_batch, train_memory_task
 from rnn_course.viz.hidden import (
     SIGNALS,
     gradient_norms,
@@ -13,7 +14,6 @@ from rnn_course.viz.hidden import (
     make_signal,
     spectral_radius,
 )
-from rnn_course.viz.train import memory_batch, train_memory_task
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
@@ -99,7 +99,7 @@ def test_gradient_norms_stay_finite_far_beyond_float_range():
 
 
 def test_one_thread_restores_the_thread_count_even_after_an_error():
-    from rnn_course.viz.threads import one_thread
+    from rnn_course.threads import one_thread
 
     before = torch.get_num_threads()
     with pytest.raises(KeyError), one_thread():

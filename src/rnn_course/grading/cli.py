@@ -1,4 +1,9 @@
-"""`rnn-course grade release|autograde|feedback|export|mistakes|demo|reset`: the instructor workflow."""
+"""`rnn-course grade release|autograde|feedback|export|mistakes|demo|reset`: the instructor workflow.
+
+A step that fails in a way the instructor can act on (a CourseError) prints one line and exits 1; with
+`--debug` it shows the full traceback instead, and nbgrader's and the workers' debug log. Any other
+exception is a bug and keeps its traceback either way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+
+from rnn_course.grading.errors import CourseError
 
 DEFAULT_COURSE = Path("grader")
 
@@ -21,7 +28,8 @@ def register(subparsers) -> None:
         if assignment:
             parser.add_argument("assignment", nargs="?", default="rnn_from_scratch", help="assignment name")
         parser.add_argument("--course-dir", type=Path, default=DEFAULT_COURSE, help="nbgrader course folder")
-        parser.set_defaults(run=run)
+        parser.add_argument("--debug", action="store_true", help="full tracebacks and debug logs on failure")
+        parser.set_defaults(run=_one_line_errors(name, run))
         return parser
 
     step("release", run_release, "generate the student version into release/ and check it")
@@ -53,31 +61,41 @@ def register(subparsers) -> None:
     lms_cli.register(step, export)
 
 
-def _quiet_logs() -> None:
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
+def _one_line_errors(step: str, run):
+    """`run`, with the package's own errors printed as one line (unless --debug)."""
+
+    def guarded(args) -> int:
+        if args.debug:
+            log = logging.getLogger("traitlets")
+            log.setLevel(logging.DEBUG)
+            log.addHandler(logging.StreamHandler(sys.stderr))
+            return run(args)
+        logging.getLogger("traitlets").setLevel(logging.ERROR)
+        try:
+            return run(args)
+        except CourseError as error:
+            return _fail(step, error)
+
+    return guarded
 
 
-def _fail(step: str, error: Exception) -> int:
+def _fail(step: str, error: Exception | str) -> int:
     print(f"grade {step}: {error}", file=sys.stderr)
     return 1
 
 
 def _warn_pending(step: str, args) -> None:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow.export import pending_warning
 
-    warning = workflow.pending_warning(args.course_dir, getattr(args, "assignment", None))
+    warning = pending_warning(args.course_dir, getattr(args, "assignment", None))
     if warning:
         print(f"grade {step}: warning: {warning}", file=sys.stderr)
 
 
 def run_release(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow.release import release
 
-    _quiet_logs()
-    try:
-        problems = workflow.release(args.course_dir, args.assignment)
-    except (RuntimeError, OSError) as error:
-        return _fail("release", error)
+    problems = release(args.course_dir, args.assignment)
     for problem in problems:
         print(f"release problem: {problem}", file=sys.stderr)
     if not problems:
@@ -87,21 +105,17 @@ def run_release(args) -> int:
 
 
 def run_autograde(args) -> int:
-    from rnn_course.grading import workflow
-
-    _quiet_logs()
-    from rnn_course.grading.runner import Interrupted
+    from rnn_course.grading.runner.report import INTERRUPTED
+    from rnn_course.grading.runner.run import Interrupted, autograde
 
     try:
-        report = workflow.autograde(
+        report = autograde(
             args.course_dir, args.assignment, workers=args.workers, students=args.students,
             scheduler=args.scheduler, force=args.force, progress=not args.quiet, sandbox=not args.no_sandbox,
         )
-    except (RuntimeError, OSError) as error:
-        return _fail("autograde", error)
     except Interrupted as stop:
         report = stop.report
-        left = sum("interrupted" in result.reason for result in report.results if result.status == "skipped")
+        left = sum(result.reason == INTERRUPTED for result in report.results)
         print(f"grade autograde: interrupted (Ctrl-C); {len(report.graded)} graded and recorded, {left} not "
               f"graded (run it again to grade them); report: {report.path}", file=sys.stderr)
         return 130
@@ -115,56 +129,43 @@ def run_autograde(args) -> int:
 
 
 def run_feedback(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow.feedback import feedback
 
-    _quiet_logs()
-    try:
-        pages = workflow.feedback(args.course_dir, args.assignment)
-    except (RuntimeError, OSError) as error:
-        return _fail("feedback", error)
+    pages = feedback(args.course_dir, args.assignment)
     _warn_pending("feedback", args)
     print(f"wrote {len(pages)} feedback page(s) under {args.course_dir / 'feedback'}")
     return 0
 
 
 def run_export(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow.export import export
 
-    _quiet_logs()
-    try:
-        path = workflow.export(args.course_dir, args.to)
-    except (RuntimeError, OSError) as error:
-        return _fail("export", error)
+    path = export(args.course_dir, args.to)
     _warn_pending("export", args)
     print(f"wrote {path}")
     return 0
 
 
 def run_mistakes(args) -> int:
-    from rnn_course.grading import mistake_report
+    from rnn_course.grading.reports import mistake_report
 
     report = mistake_report.count(args.course_dir, args.assignment)
     if not report.students:
         where = args.course_dir / "autograded"
-        return _fail("mistakes", RuntimeError(f"no autograded {args.assignment} in {where}; autograde first"))
+        return _fail("mistakes", f"no autograded {args.assignment} in {where}; autograde first")
     print(mistake_report.format_report(report))
     print(f"wrote {mistake_report.write_csv(report, args.to or args.course_dir / 'mistakes.csv')}")
     return 0
 
 
 def run_demo(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow import demo
 
-    _quiet_logs()
-    try:
-        rows = workflow.demo(args.course_dir, args.assignment, workers=args.workers,
-                             sandbox=not args.no_sandbox)
-    except (RuntimeError, OSError) as error:
-        return _fail("demo", error)
-    print(workflow.format_table(rows))
+    rows = demo.demo(args.course_dir, args.assignment, workers=args.workers, sandbox=not args.no_sandbox)
+    print(demo.format_table(rows))
     wrong = [row.student for row in rows if not row.ok]
     if wrong:
-        print(f"demo: {len(wrong)} score(s) differ from {workflow.EXPECTED_SCORES}: {', '.join(wrong)}",
+        print(f"demo: {len(wrong)} score(s) differ from {demo.EXPECTED_SCORES}: {', '.join(wrong)}",
               file=sys.stderr)
         return 1
     print(f"demo: all {len(rows)} scores as expected; feedback in {args.course_dir / 'feedback'}, "
@@ -173,13 +174,9 @@ def run_demo(args) -> int:
 
 
 def run_reset(args) -> int:
-    from rnn_course.grading import workflow
+    from rnn_course.grading.workflow.reset import reset
 
-    _quiet_logs()
-    try:
-        removed = workflow.reset(args.course_dir, args.students)
-    except (RuntimeError, OSError) as error:
-        return _fail("reset", error)
+    removed = reset(args.course_dir, args.students)
     names = ", ".join(removed) or "none were there"
     print(f"removed {len(removed)} student(s) from {args.course_dir}: {names}")
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Config, Configurable
 
-from rnn_course.grading.gradebook import require_driver
+from rnn_course.grading.database import require_driver
 
 
 class GradingLimits(Configurable):
@@ -55,7 +55,7 @@ class GradingLimits(Configurable):
 
 
 class Sandbox(Configurable):
-    """Containment of every graded kernel (see sandbox.py)."""
+    """Containment of every graded kernel (see sandbox/host.py)."""
 
     enabled = Bool(
         True,

@@ -1,25 +1,5 @@
-"""HideHiddenTests (feedback step): the learner's feedback never shows a hidden test's source or traceback."""
+"""The old path of steps/hide_hidden.py's HideHiddenTests, kept for course configs that name it."""
 
-from __future__ import annotations
+from rnn_course.grading.steps.hide_hidden import HideHiddenTests
 
-import re
-
-from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor
-
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END
-
-HIDDEN_NOTE = "# (hidden tests run here; their code is not shown)"
-_HIDDEN_REGION = re.compile(rf"[ \t]*{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}[^\n]*", re.S)
-
-
-class HideHiddenTests(Preprocessor):
-    """For feedback: cut hidden test regions from the source and hidden code from tracebacks."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
-            return cell, resources
-        cell.source = _HIDDEN_REGION.sub(HIDDEN_NOTE, cell.source)
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                output.traceback = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
-        return cell, resources
+__all__ = ["HideHiddenTests"]

@@ -17,16 +17,15 @@ def quiz(set_name: str, *, seed: int | None = None, learner: str | None = None, 
 def quiz_widget(set_name: str, *, seed: int | None = None, learner: str | None = None, bank_paths=None):
     """The quiz widget for `set_name`, not yet shown (for code that places it itself, and for tests)."""
     from rnn_course.quiz.bank import load_bank
-    from rnn_course.quiz.cli import _default_learner
     from rnn_course.quiz.engine import Session
-    from rnn_course.quiz.progress import Store
+    from rnn_course.quiz.progress import Store, default_learner
     from rnn_course.quiz.widget import QuizWidget
 
     bank = load_bank(bank_paths)
     if bank.problems:
         listed = "\n".join(str(p) for p in bank.problems)
         raise ValueError(f"the quiz bank has problems (run `rnn-course quiz check`):\n{listed}")
-    learner = learner or _default_learner()
+    learner = learner or default_learner()
     store, notices = Store(), []
     try:
         attempt = store.next_attempt(learner, set_name)

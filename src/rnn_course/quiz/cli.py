@@ -144,10 +144,10 @@ def list_sets(paths) -> int:
 
 
 def show_progress(learner: str | None) -> int:
-    from rnn_course.quiz.progress import Store
+    from rnn_course.quiz.progress import Store, default_learner
 
     store = Store()
-    learner = learner or _default_learner()
+    learner = learner or default_learner()
     report = store.report(learner)
     for notice in store.notices:
         print(notice, file=sys.stderr)
@@ -194,12 +194,6 @@ def stats(paths: list[Path], bank_path: Path | None, plot_path: Path | None) -> 
     if plot_path:
         print(f"wrote {plot(results, plot_path)}")
     return 0
-
-
-def _default_learner() -> str:
-    from rnn_course.quiz.identity import learner
-
-    return learner()  # RNN_COURSE_LEARNER, else JUPYTERHUB_USER, else the OS user
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -272,7 +266,7 @@ def _ask(question: Question) -> set[int] | str | None:
 
 
 def take(args) -> int:
-    from rnn_course.quiz.progress import Store
+    from rnn_course.quiz.progress import Store, default_learner
 
     bank = _usable_bank([args.bank] if args.bank else None)
     if bank is None:
@@ -285,7 +279,7 @@ def take(args) -> int:
         )
         return 2
     store = Store()
-    learner = args.learner or _default_learner()
+    learner = args.learner or default_learner()
     try:
         attempt = store.next_attempt(learner, args.target)
     except OSError as error:  # an unusable data folder costs the progress record, not the quiz

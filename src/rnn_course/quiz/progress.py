@@ -22,6 +22,13 @@ FILE_NAME = "progress.json"
 VERSION = 1
 
 
+def default_learner() -> str:
+    """The learner's name when none is given: RNN_COURSE_LEARNER, else JUPYTERHUB_USER, else the login."""
+    from rnn_course.quiz.identity import learner
+
+    return learner()
+
+
 def data_dir() -> Path:
     """$RNN_COURSE_DATA_DIR if set (tests use a temporary one), else the user's data directory."""
     return Path(os.environ.get(ENV_VAR) or platformdirs.user_data_dir("rnn-course", appauthor=False))

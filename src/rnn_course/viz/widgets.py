@@ -13,6 +13,7 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pad_sequence
 
 from rnn_course.controls import NameSliders, PlotImage
+from rnn_course.threads import one_thread
 from rnn_course.viz.figures import HiddenStateFigure, PackingFigure
 from rnn_course.viz.hidden import (
     SIGNALS,
@@ -27,7 +28,6 @@ from rnn_course.viz.hidden import (
 )
 from rnn_course.viz.packing import MAX_LENGTH, labelled_batch, packing_layout
 from rnn_course.viz.shapes import H0_KINDS, INPUT_KINDS, LIMITS, ShapeConfig, shape_report
-from rnn_course.viz.threads import one_thread
 
 WIDE = {"description_width": "170px"}  # room for the longest description, "spectral radius of W_hh" (155 px)
 ROW = {"width": "440px"}  # a control with its description: two columns fit a notebook, each slider ~260 px

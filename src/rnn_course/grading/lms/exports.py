@@ -77,7 +77,7 @@ def grade_rows(course_dir: Path) -> list[dict]:
     from nbgrader.coursedir import CourseDirectory
 
     from rnn_course.grading.config import load_config
-    from rnn_course.grading.runner import read_status
+    from rnn_course.grading.runner.report import read_status
 
     coursedir = CourseDirectory(config=load_config(course_dir))
     sections = {

@@ -15,8 +15,8 @@ from urllib.parse import quote
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from rnn_course.grading import cases
-from rnn_course.grading.encoding import Raised
+from rnn_course.grading.judge import cases
+from rnn_course.grading.judge.encoding import Raised
 
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 MARK = "\nMistake: "  # starts what a diagnosis adds to a verdict's message

@@ -1,6 +1,6 @@
 """The reference answers (a real nn.RNN in float64) and the verdict on what a learner's code returned.
 
-Used by the grader, outside the learner's kernel (verdicts.py), and by the checks in the learner's own
+Used by the grader, outside the learner's kernel (steps/verdicts.py), and by the checks in the learner's own
 notebook (checks.py), so both say the same thing. A verdict is None (passed) or (error name, message).
 """
 
@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnn_course.grading import cases, mistakes
-from rnn_course.grading.encoding import Opaque, Raised
+from rnn_course.grading.judge import cases, mistakes
+from rnn_course.grading.judge.encoding import Opaque, Raised
 
 TOLERANCE = 1e-9  # float64 against float64: a correct loop agrees to ~1e-15
 FORBIDDEN = "ForbiddenCall"

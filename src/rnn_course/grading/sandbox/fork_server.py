@@ -1,6 +1,6 @@
 """The fork server: import torch once, then fork a fresh IPython kernel for every notebook.
 
-It runs inside the sandbox (sandbox.py starts it), and imports only the standard library itself, so it pays
+It runs inside the sandbox (host.py starts it), and imports only the standard library itself, so it pays
 for nothing but the modules it is asked to preload. It answers one JSON request per connection on a listening
 socket it inherits; the socket's file lies outside the sandbox, so no kernel can reach it:
 
@@ -31,7 +31,7 @@ import stat
 import sys
 import time
 
-from rnn_course.grading.sandbox_site import INSIDE_MARKER  # standard library only, like this module
+from rnn_course.grading.sandbox.site_hook import INSIDE_MARKER  # standard library only, like this module
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MNT_DETACH = 2, 4, 8, 4096, 2
@@ -96,7 +96,7 @@ def serve(listen_fd: int, preload: list[str]) -> None:
             importlib.import_module(name)
         except ImportError:
             pass  # a missing optional module only makes that import slower in the kernel
-    from rnn_course.grading import forbid, syscalls  # noqa: F401 (the filter's library, loaded once here)
+    from rnn_course.grading.sandbox import forbid, syscalls  # noqa: F401 (the filter's library, loaded once here)
 
     forbid.switch_off_rnn_kernels()  # sandboxed or not, no kernel may run PyTorch's RNN
     if os.path.exists(INSIDE_MARKER):
@@ -239,7 +239,7 @@ def _fill_box(box: str, submission: str) -> None:
 
 def _lock_down(run: str) -> None:
     """Before the learner's first cell: run/ read-only (its sockets are bound), then the seccomp filter."""
-    from rnn_course.grading import syscalls
+    from rnn_course.grading.sandbox import syscalls
 
     os.chmod(run, 0o500)
     syscalls.lock_down()  # no chmod from here on, so run/ stays read-only

@@ -25,13 +25,15 @@ from nbconvert.writers import FilesWriter
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.nbgraderformat import common as nbgrader_metadata
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
-from rnn_course.grading import intake, limits, sandbox
+from rnn_course.grading import _compat
 from rnn_course.grading.config import GradingLimits, load_config
-from rnn_course.grading.sanitise import SanitiseOutputs
+from rnn_course.grading.runner import intake
+from rnn_course.grading.sandbox.host import host_for_this_thread
+from rnn_course.grading.steps.execute import LimitedExecute
+from rnn_course.grading.steps.sanitise import SanitiseOutputs
 
 # Saving grades is the parent's job; everything else in nbgrader's autograde list runs here unchanged.
 PARENT_PREPROCESSORS = (SaveAutoGrades, AssignLatePenalties)
@@ -47,7 +49,7 @@ class Task:
     db_url: str  # where the worker reads source cells: a snapshot for sqlite, the shared database otherwise
     staging: str  # folder under the course root, used in place of autograded/
     notebooks: tuple[str, ...]  # the assignment's notebooks known to the gradebook
-    sandbox: bool = True  # run every kernel in the bubblewrap sandbox (sandbox.py)
+    sandbox: bool = True  # run every kernel in the bubblewrap sandbox (sandbox/host.py)
 
 
 @dataclasses.dataclass
@@ -150,7 +152,7 @@ def _converter(task: Task) -> StagedAutograde:
     key = (dataclasses.replace(task, student=""), threading.get_ident())
     with _converters_lock:
         if key not in _converters:
-            nbgrader_metadata.jsonschema = _SchemaCheckedOnce()
+            _compat.validate_metadata_with(_SchemaCheckedOnce())
             config = load_config(task.course_dir)
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
@@ -162,7 +164,7 @@ def _converter(task: Task) -> StagedAutograde:
             converter.intake_directory = os.path.join(os.path.dirname(task.staging), "intake")
             converter.max_submission_bytes = GradingLimits(config=config).max_submission_bytes
             converter.autograde_preprocessors = [
-                limits.LimitedExecute if pp is Execute else pp
+                LimitedExecute if pp is Execute else pp
                 for pp in converter.autograde_preprocessors
                 if pp not in PARENT_PREPROCESSORS
             ]
@@ -229,8 +231,8 @@ def _grade(task: Task) -> Outcome:
                 name = os.path.splitext(os.path.basename(notebook))[0]
                 reasons += [
                     f"{name} {reason}"
-                    for pp in converter.exporter._preprocessors
-                    if isinstance(pp, limits.LimitedExecute)
+                    for pp in _compat.exporter_preprocessors(converter.exporter)
+                    if isinstance(pp, LimitedExecute)
                     for reason in pp.reasons
                 ]
             converter.set_permissions(task.assignment, task.student)
@@ -259,11 +261,11 @@ def _grade(task: Task) -> Outcome:
 def init_worker(sandboxed: bool, course_dir: str) -> None:
     """Pool initializer: start this worker's warm host now (it imports torch while the run plans), and leave
     if the parent dies."""
-    # The worker judges with its own nn.RNN (verdicts.py). Forked from a parent whose OpenMP pool already ran,
+    # The worker judges with its own nn.RNN (in steps/). Forked from a parent whose OpenMP pool already ran,
     # a multi-threaded torch op hangs or crashes; one thread a worker is safe, and each worker has a core.
     torch.set_num_threads(1)
     try:
-        sandbox.host_for_this_thread(sandboxed, (course_dir,))
+        host_for_this_thread(sandboxed, (course_dir,))
     except Exception:  # noqa: S110 - only a warm-up: the first kernel tries again and reports why it failed
         pass
     parent = os.getppid()

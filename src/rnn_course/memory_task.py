@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from rnn_course.viz.threads import one_thread
+from rnn_course.threads import one_thread
 
 
 def memory_batch(batch: int, steps: int, noise: float, generator: torch.Generator):

@@ -9,7 +9,7 @@ early, reaches the same raising kernel. PyTorch's RNN written in Python (the dec
 refusal, so a second copy of `torch/nn/modules/rnn.py` finds no way to compute. Building an `nn.RNN` (to
 borrow its parameters), or unpickling one, is refused as well, at the Python level. The handle that holds the
 override is leaked on purpose, so no Python object can undo it. Every Python in the sandbox that imports
-torch loads this module too (sandbox_site.py); a graded kernel cannot start another Python anyway.
+torch loads this module too (site_hook.py); a graded kernel cannot start another Python anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import torch
 import torch._decomp
 import torch._decomp.decompositions
 from torch._C import DispatchKey
+
+from rnn_course.grading import _compat
 
 MARKER = "PyTorch's RNN kernels are switched off while grading"
 # Every aten op that runs a whole RNN, one of its cells, or a fused piece of one.
@@ -81,12 +83,12 @@ def _switch_off_python_rnn() -> int:
         packet = getattr(torch.ops.aten, name, None)
         for overload in () if packet is None else packet.overloads():
             op = getattr(packet, overload)
-            for key in list(op.py_kernels) + [DispatchKey.CompositeImplicitAutograd, DispatchKey.Autograd]:
-                op.py_kernels[key] = _refuse  # what decompose() and the Python dispatcher run
+            kernels = _compat.python_kernels(op)
+            for key in list(kernels) + [DispatchKey.CompositeImplicitAutograd, DispatchKey.Autograd]:
+                kernels[key] = _refuse  # what decompose() and the Python dispatcher run
                 count += 1
-            op._dispatch_cache.clear()
-            tables = (torch._decomp.decomposition_table, *torch._decomp.global_decomposition_table.values())
-            for table in tables:
+            _compat.clear_dispatch_cache(op)
+            for table in _compat.decomposition_tables():
                 table.pop(op, None)
     module = torch._decomp.decompositions
     for name in dir(module):
@@ -100,12 +102,12 @@ def switch_off_rnn_kernels() -> int:
     """Replace every RNN kernel with one that raises; returns how many were replaced. Cannot be undone."""
     if torch.nn.RNNBase.__init__ is _refuse:
         return 0  # already off in this process
-    handle = torch._C._dispatch_library("IMPL", "aten", "", __file__, 0)
+    handle = _compat.dispatch_library(__file__)
     count = 0
     for name in OPS:
         for overload in _overloads(name):
             for key in KEYS:
-                if torch._C._dispatch_has_kernel_for_dispatch_key(f"aten::{overload}", key):
+                if _compat.has_kernel(f"aten::{overload}", key):
                     handle.impl(overload, key, _refuse, False)
                     count += 1
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))  # never freed: nothing can deregister the override

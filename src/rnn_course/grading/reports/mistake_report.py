@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course.grading import mistakes
-from rnn_course.grading.preprocessors import is_test_cell
+from rnn_course.grading.judge import mistakes
+from rnn_course.grading.steps.cells import is_test_cell
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -40,8 +40,9 @@ import threading
 from pathlib import Path
 
 import rnn_course
-from rnn_course.grading.kernel_side import KERNEL_SIDE
-from rnn_course.grading.sandbox_site import INSIDE_MARKER  # exists only inside a sandbox
+from rnn_course.grading.errors import SandboxUnavailable
+from rnn_course.grading.sandbox.kernel_side import KERNEL_SIDE
+from rnn_course.grading.sandbox.site_hook import INSIDE_MARKER  # exists only inside a sandbox
 
 # What every graded notebook will import anyway; anything imported here costs nothing per kernel.
 PRELOAD = (
@@ -69,10 +70,6 @@ SITE_HOOK = "rnn_course_sandbox.pth"  # in site-packages: switches off RNN kerne
 ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL")  # the fork server's, to give each kernel its own uid
 MOUNT_CAP = "CAP_SYS_ADMIN"  # the fork server's, to mount each kernel's scratch; no kernel keeps it
 COMPILERS = ("/usr/lib/gcc", "/usr/libexec/gcc", "/usr/lib/llvm-14", "/usr/lib/llvm-15", "/usr/lib/llvm-16")
-
-
-class SandboxUnavailable(RuntimeError):
-    """No sandbox can be made here; the message says why and what to do."""
 
 
 def _fix() -> str:
@@ -132,7 +129,7 @@ def ensure_site_hook() -> None:
     path = Path(_site_packages()) / SITE_HOOK
     # Outside a sandbox the line costs one stat() and imports nothing (so it is harmless if the course goes).
     line = (f"import os; os.path.exists({INSIDE_MARKER!r}) and "
-            "__import__('rnn_course.grading.sandbox_site').grading.sandbox_site.install()\n")
+            "__import__('rnn_course.grading.sandbox.site_hook').grading.sandbox.site_hook.install()\n")
     try:
         if not path.exists() or path.read_text() != line:
             path.write_text(line)
@@ -150,10 +147,19 @@ def check_sandbox() -> None:
 
 
 def _package_files() -> list[str]:
-    """The files of this package a sandbox shows: its __init__ files and the kernel-side modules."""
+    """The files of this package a sandbox shows: the kernel-side modules and the __init__.py files above."""
     package = Path(rnn_course.__file__).resolve().parent
-    grading = package / "grading"
-    return [str(package / "__init__.py")] + [str(grading / f"{name}.py") for name in KERNEL_SIDE]
+    files = [package / "grading" / name for name in KERNEL_SIDE]
+    inits = {folder / "__init__.py" for path in files for folder in path.parents
+             if folder.is_relative_to(package)}
+    return [str(path) for path in sorted(inits) + files]
+
+
+def _package_folders() -> list[str]:
+    """The folders of this package that hold a file the sandbox shows, parents first."""
+    package = Path(rnn_course.__file__).resolve().parent
+    folders = {str(Path(path).parent) for path in _package_files()} - {str(package)}
+    return sorted(folders, key=lambda folder: (folder.count("/"), folder))
 
 
 def _read_only_empty(path: str) -> list[str]:
@@ -197,7 +203,9 @@ def bwrap_command(
         if os.path.isdir(path):
             command += _read_only_empty(path)
     package = str(Path(rnn_course.__file__).resolve().parent)
-    command += ["--tmpfs", package, "--dir", os.path.join(package, "grading")]
+    command += ["--tmpfs", package]
+    for path in _package_folders():
+        command += ["--dir", path]
     for path in _package_files():
         command += ["--ro-bind", path, path]
     command += ["--remount-ro", package]
@@ -243,7 +251,8 @@ class KernelHost:
         listener.bind(self.address)
         os.chmod(self.address, 0o700)  # connecting needs write access: the grader's alone
         listener.listen(16)
-        serve = [sys.executable, "-m", "rnn_course.grading.fork_server", str(listener.fileno()), *PRELOAD]
+        server = "rnn_course.grading.sandbox.fork_server"
+        serve = [sys.executable, "-m", server, str(listener.fileno()), *PRELOAD]
         env = kernel_env(self.scratch, sandboxed)
         marker_read, marker_write = os.pipe()  # bwrap copies what it reads here into INSIDE_MARKER
         os.write(marker_write, b"rnn-course grading sandbox\n")

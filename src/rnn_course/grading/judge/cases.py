@@ -2,7 +2,7 @@
 
 Everything here is a pure function of a check's arguments (sizes, options, a seed), so the grader can rebuild
 exactly what the learner's code was given without trusting anything the kernel says about it. The kernel
-imports this module (kernel_side.py), so it holds inputs and weights only, never a reference answer.
+imports this module (sandbox/kernel_side.py), so it holds inputs and weights only, never a reference answer.
 """
 
 from __future__ import annotations
@@ -40,6 +40,13 @@ def rnn_weights(input_size, hidden_size, *, num_layers=1, bias=True, bidirection
     return weights
 
 
+CHECKS = {  # what a test cell calls -> the kind of check it is
+    "check_rnn_cell": "rnn_cell",
+    "check_rnn_forward": "rnn_forward",
+    "check_parameters": "parameters",
+    "check_myrnn": "myrnn",
+    "check_packed": "packed",
+}
 PARAMETER_SEED = 2024  # the parameters check builds MyRNN under torch.manual_seed(PARAMETER_SEED + k)
 PARAMETER_SAMPLE = 1000  # it builds MyRNN again until it has drawn at least this many values
 PARAMETER_BUILDS = 100  # but never more often than this

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rnn_course.grading.errors import GradebookError
+
 POSTGRES_HINT = (
     "for PostgreSQL install the postgres extra (pip install -e '.[postgres]') "
     "and write db_url as postgresql+psycopg://user@host/gradebook"
@@ -19,19 +21,19 @@ def shown(db_url: str) -> str:
 
 
 def require_driver(db_url: str) -> None:
-    """Raise one RuntimeError line if SQLAlchemy cannot load the database driver `db_url` names."""
+    """Raise GradebookError (one line) if SQLAlchemy cannot load the database driver `db_url` names."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
         make_url(db_url).get_dialect().import_dbapi()
     except ImportError as error:
-        raise RuntimeError(
+        raise GradebookError(
             f"gradebook {shown(db_url)}: its driver (Python module {error.name!r}) is not installed; "
             + POSTGRES_HINT
         ) from None
     except (NoSuchModuleError, ArgumentError) as error:
-        raise RuntimeError(f"gradebook {shown(db_url)!r}: not a database URL SQLAlchemy knows ({error}); "
+        raise GradebookError(f"gradebook {shown(db_url)!r}: not a database URL SQLAlchemy knows ({error}); "
                            + POSTGRES_HINT) from None
 
 

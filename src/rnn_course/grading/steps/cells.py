@@ -1,7 +1,5 @@
-"""Helpers shared by the course's nbgrader preprocessors, which run in the grader's process (one per file):
-RestoreFromSource (restore.py), DecideVerdicts (verdicts.py), HideHiddenTests (hide_hidden.py),
-TrimTracebacks (tracebacks.py), OfflineMath (offline_math.py), ReadableTables (readable_tables.py).
-"""
+"""What the steps ask of a cell: its grade id, whether it is a test cell, an error output that scores it 0,
+and the source notebook it came from."""
 
 from __future__ import annotations
 
@@ -10,8 +8,6 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
-
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 def grade_id(cell: NotebookNode) -> str | None:

@@ -1,7 +1,7 @@
 """Warm, sandboxed kernels for jupyter_client: each notebook gets a fresh kernel forked from a warm host.
 
 A stock kernel starts a new Python and pays `import torch` (about a second here) for every submission.
-The host (sandbox.py) pays it once. Each kernel is still its own fresh process, in a fresh scratch folder
+The host (host.py) pays it once. Each kernel is still its own fresh process, in a fresh scratch folder
 holding a copy of its own submission, and whatever it starts is killed when its notebook ends.
 
 `SandboxKernelManager` swaps jupyter_client's process launcher (its provisioner) for one that asks this
@@ -26,7 +26,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import DottedObjectName, Type
 
 from rnn_course.grading.config import Sandbox, limits_as_dict
-from rnn_course.grading.sandbox import KernelHost, host_for_this_thread, kernel_env
+from rnn_course.grading.sandbox.host import KernelHost, host_for_this_thread, kernel_env
 
 
 class HostedProcess:
@@ -146,7 +146,7 @@ class QuickReadyClient(AsyncKernelClient):
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernels come from this thread's host, sandboxed unless configured off."""
 
-    client_class = DottedObjectName("rnn_course.grading.kernels.QuickReadyClient")
+    client_class = DottedObjectName("rnn_course.grading.sandbox.kernels.QuickReadyClient")
     client_factory = Type(QuickReadyClient, klass=AsyncKernelClient)
 
     async def _async_pre_start_kernel(self, **kw):

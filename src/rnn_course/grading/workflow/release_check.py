@@ -22,10 +22,17 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader import utils
 
-from rnn_course.grading.preprocessors import HIDDEN_BEGIN, HIDDEN_END, grade_id, is_test_cell
+from rnn_course.grading.steps.cells import grade_id, is_test_cell
+from rnn_course.grading.steps.regions import (
+    HIDDEN_BEGIN,
+    HIDDEN_END,
+    MARKERS,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    region_rows,
+    regions,
+)
 
-SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 MIN_SECRET = 12  # characters: shorter lines (`return h`, `else:`) say nothing and appear everywhere
 
 
@@ -38,19 +45,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.notebook}: cell {self.cell}, line {self.line}: {self.what}"
-
-
-def regions(text: str, begin: str, end: str) -> tuple[list[str], list[str]]:
-    """The lines inside begin/end regions, and the lines outside them (markers dropped)."""
-    inside, outside, within = [], [], False
-    for line in text.splitlines():
-        if begin in line:
-            within = True
-        elif end in line:
-            within = False
-        else:
-            (inside if within else outside).append(line)
-    return inside, outside
 
 
 def code_key(line: str) -> str:
@@ -71,19 +65,6 @@ def text_key(text: str) -> str:
 
 FRAGMENTS = (ast.Call, ast.BinOp, ast.Compare, ast.BoolOp, ast.Subscript, ast.IfExp, ast.Lambda, ast.ListComp,
              ast.DictComp, ast.SetComp, ast.GeneratorExp)
-
-
-def _region_rows(text: str, begin: str, end: str) -> set[int]:
-    """Line numbers (from 1) strictly inside begin/end regions."""
-    rows, within = set(), False
-    for number, line in enumerate(text.splitlines(), 1):
-        if begin in line:
-            within = True
-        elif end in line:
-            within = False
-        elif within:
-            rows.add(number)
-    return rows
 
 
 def _fragments(text: str, rows: set[int]) -> set[str]:
@@ -114,10 +95,10 @@ def _secrets(source: NotebookNode) -> dict[str, str]:
             continue
         if cell.cell_type != "code":
             continue
-        solution = _region_rows(cell.source, SOLUTION_BEGIN, SOLUTION_END)
+        solution = region_rows(cell.source, SOLUTION_BEGIN, SOLUTION_END)
         if utils.is_solution(cell) and SOLUTION_BEGIN not in cell.source:  # cleared whole
             solution = set(range(1, len(cell.source.splitlines()) + 1))
-        hidden = _region_rows(cell.source, HIDDEN_BEGIN, HIDDEN_END)
+        hidden = region_rows(cell.source, HIDDEN_BEGIN, HIDDEN_END)
         for rows, kind in ((solution, "solution"), (hidden, "hidden test")):
             for key in sorted(_fragments(cell.source, rows), key=len, reverse=True):
                 if len(key) >= MIN_SECRET:
@@ -270,3 +251,12 @@ def passing_tests(released_path: str, name: str) -> list[Problem]:
     return [Problem(name, _label(cell, index), 1, "this test passes on the blank release")
             for index, cell in enumerate(released.cells)
             if is_test_cell(cell) and cell.source.strip() in passed]
+
+
+def hidden_test_lines(source: NotebookNode) -> list[str]:
+    """The code lines only hidden tests have: none of them may reach a learner."""
+    code = [cell.source for cell in source.cells if cell.cell_type == "code"]
+    parts = [regions(text, HIDDEN_BEGIN, HIDDEN_END) for text in code]
+    shown = "\n".join(code_key(line) for _, outside in parts for line in outside)
+    return [line.strip() for inside, _ in parts for line in inside
+            if len(code_key(line)) >= MIN_SECRET and code_key(line) not in shown]

@@ -1,0 +1,127 @@
+"""Every private part of nbgrader, jupyter_client, nbclient, nbconvert, PyTorch and the standard library
+that this package uses, in one place, with the versions it was read against.
+
+Importing this module checks that each library installed is inside its range (CHECKED) and refuses any
+other version in one line, before a changed private part can fail in the middle of a grading run. To
+support a newer version, read each touchpoint below against it, then widen the range.
+
+Calls go through the functions here. Methods that our subclasses override or call on themselves are listed
+in OVERRIDDEN (a unit test checks that each still exists):
+- jupyter_client: QuickReadyClient (sandbox/kernels.py) is `_async_wait_for_ready` copied with one
+  constant changed; SandboxKernelManager hooks `_async_pre_start_kernel` and `_async_cleanup_resources`;
+- nbclient: LimitedExecute (steps/execute.py) overrides `_get_timeout`, reads `_display_id_map` and calls
+  `_async_cleanup_kernel`;
+- nbgrader: StagedAutograde (runner/worker.py) overrides `_input_directory`, sets `_sanitizing` and calls
+  `_init_preprocessors`, `_format_dest` and `_format_source`.
+
+Kernel side: sandbox/forbid.py uses the torch functions, so this module imports only the standard library
+and errors.py, and the sandbox mounts both.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+
+from rnn_course.grading.errors import IncompatibleVersion
+
+# package: (lowest version allowed, first version refused); the comment says which version was read.
+CHECKED = {
+    "nbgrader": ("0.9.6", "0.9.7"),  # read against 0.9.6
+    "jupyter_client": ("8.0", "8.11"),  # read against 8.10.0
+    "nbclient": ("0.10", "0.12"),  # read against 0.11.0
+    "nbconvert": ("7.0", "7.18"),  # read against 7.17.2
+    "torch": ("2.13", "2.14"),  # read against 2.13.0
+}
+
+OVERRIDDEN = {
+    "jupyter_client.asynchronous.AsyncKernelClient": (
+        "_async_wait_for_ready", "_handle_kernel_info_reply", "_async_is_alive"),
+    "jupyter_client.manager.AsyncKernelManager": ("_async_pre_start_kernel", "_async_cleanup_resources"),
+    "nbclient.client.NotebookClient": ("_get_timeout", "_display_id_map", "_async_cleanup_kernel"),
+    "nbgrader.converters.autograde.Autograde": (
+        "_input_directory", "_init_preprocessors", "_format_dest", "_format_source"),
+}  # fmt: skip
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The numeric release of a version string: '2.13.0+cpu' -> (2, 13, 0)."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0].split("rc")[0])[:3])
+
+
+def check_versions(checked: dict[str, tuple[str, str]] = CHECKED) -> None:
+    """Raise IncompatibleVersion, one line, for the first installed library outside its range."""
+    for package, (lowest, refused) in checked.items():
+        try:
+            installed = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not installed here (the learner's own environment, say): nothing of it is used
+        if not _release(lowest) <= _release(installed) < _release(refused):
+            raise IncompatibleVersion(
+                f"{package} {installed} is installed, but rnn_course.grading uses private parts of it read "
+                f"only for versions >={lowest},<{refused} (see rnn_course/grading/_compat.py): install one "
+                "of those (make setup)"
+            )
+
+
+check_versions()
+
+
+# ---------------------------------------------------------------- PyTorch (sandbox/forbid.py)
+
+
+def dispatch_library(path: str):
+    """A handle for registering aten kernels (torch.library.Library, minus its Python bookkeeping)."""
+    import torch
+
+    return torch._C._dispatch_library("IMPL", "aten", "", path, 0)
+
+
+def has_kernel(op_name: str, key: str) -> bool:
+    import torch
+
+    return torch._C._dispatch_has_kernel_for_dispatch_key(op_name, key)
+
+
+def python_kernels(op) -> dict:
+    """The kernels of an OpOverload that decompose() and the Python dispatcher run, by dispatch key."""
+    return op.py_kernels
+
+
+def clear_dispatch_cache(op) -> None:
+    op._dispatch_cache.clear()
+
+
+def decomposition_tables() -> tuple[dict, ...]:
+    """PyTorch's tables of Python decompositions (torch._decomp)."""
+    import torch._decomp
+
+    return (torch._decomp.decomposition_table, *torch._decomp.global_decomposition_table.values())
+
+
+# ---------------------------------------------------------------- nbgrader and nbconvert (runner/)
+
+
+def validate_metadata_with(validator) -> None:
+    """Make nbgrader validate each cell's metadata with `validator` in place of the jsonschema module."""
+    from nbgrader.nbgraderformat import common
+
+    common.jsonschema = validator
+
+
+def late_penalty(assign, scored, penalty):
+    """AssignLatePenalties' own check of a penalty against the notebook's score."""
+    return assign._check_late_penalty(scored, penalty)
+
+
+def exporter_preprocessors(exporter) -> list:
+    """The preprocessor instances an nbconvert exporter ran on the last notebook."""
+    return exporter._preprocessors
+
+
+# ---------------------------------------------------------------- the standard library (runner/pool.py)
+
+
+def pool_processes(pool) -> list:
+    """The worker processes of a ProcessPoolExecutor (empty once it is shut down)."""
+    return list((pool._processes or {}).values())

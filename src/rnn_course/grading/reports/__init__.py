@@ -1,0 +1,1 @@
+"""Course-wide reports read from graded notebooks."""

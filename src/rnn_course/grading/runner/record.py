@@ -1,0 +1,167 @@
+"""The single gradebook writer: one transaction per submission, then its autograded folder put in place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+from rnn_course.grading import _compat, database
+from rnn_course.grading.errors import GradebookLost
+from rnn_course.grading.lms import deadlines
+from rnn_course.grading.runner.report import Result, Status
+from rnn_course.grading.runner.worker import Outcome
+from rnn_course.grading.steps.restore import restored_cells
+
+
+class _OneTransaction:
+    """Route nbgrader's many commits on a gradebook into a single one (or none, if anything fails)."""
+
+    def __init__(self, gradebook):
+        self.gradebook = gradebook
+
+    def __enter__(self):
+        self.gradebook.db.commit = self.gradebook.db.flush
+        return self.gradebook
+
+    def __exit__(self, kind, error, trace):
+        del self.gradebook.db.commit
+        if kind is None:
+            self.gradebook.db.commit()
+        else:
+            self.gradebook.db.rollback()
+
+
+def _save_grades(gradebook, notebook, resources) -> None:
+    """nbgrader's SaveAutoGrades and AssignLatePenalties, on our open gradebook instead of a new one."""
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+    from nbgrader.preprocessors.base import NbGraderPreprocessor
+
+    save = SaveAutoGrades(config=resources["config"])
+    save.notebook_id, save.assignment_id, save.student_id = (
+        resources["nbgrader"][key] for key in ("notebook", "assignment", "student")
+    )
+    save.gradebook = gradebook
+    NbGraderPreprocessor.preprocess(save, notebook, resources)
+
+    late = AssignLatePenalties(config=resources["config"])
+    late.init_plugin()
+    submission = gradebook.find_submission(save.assignment_id, save.student_id)
+    scored = gradebook.find_submission_notebook(save.notebook_id, save.assignment_id, save.student_id)
+    scored.late_submission_penalty = None
+    if submission.total_seconds_late > 0:
+        penalty = late.plugin_inst.late_submission_penalty(
+            save.student_id, scored.score, submission.total_seconds_late
+        )
+        if penalty is not None:
+            scored.late_submission_penalty = _compat.late_penalty(late, scored, penalty)
+
+
+def _record(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> None:
+    """Write one submission to the gradebook in a single transaction, as nbgrader's autograde would."""
+    import nbformat
+
+    source = coursedir.format_path(coursedir.submitted_directory, outcome.student, assignment)
+    timestamp = coursedir.get_existing_timestamp(source)
+    with warnings.catch_warnings(), _OneTransaction(gradebook):
+        warnings.simplefilter("ignore", category=Warning)  # nbgrader's own SQLAlchemy chatter, seen stock too
+        gradebook.update_or_create_student(outcome.student)
+        if timestamp:
+            gradebook.update_or_create_submission(assignment, outcome.student, timestamp=timestamp)
+        else:
+            gradebook.update_or_create_submission(assignment, outcome.student)
+        deadlines.apply_extension(gradebook, coursedir.root, assignment, outcome.student)  # lms: extensions
+        if not outcome.ok:
+            return
+        for notebook in gradebook.find_assignment(assignment).notebooks:  # not submitted: zero, as nbgrader
+            if notebook.name not in outcome.notebooks:
+                for grade in gradebook.find_submission_notebook(
+                    notebook.name, assignment, outcome.student
+                ).grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+        for name in outcome.notebooks:
+            notebook = nbformat.read(
+                os.path.join(outcome.staged, f"{name}.ipynb"), as_version=nbformat.NO_CONVERT
+            )
+            resources = {
+                "config": config,
+                "nbgrader": {
+                    "notebook": name,
+                    "assignment": assignment,
+                    "student": outcome.student,
+                    "db_url": "",
+                },
+            }
+            _save_grades(gradebook, notebook, resources)
+
+
+def _publish(staged: str, final: str) -> None:
+    """Move the staged autograded folder into place (a rename: it appears whole or not at all)."""
+    if os.path.exists(final):
+        shutil.rmtree(final)
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    os.replace(staged, final)
+
+
+def scored(gradebook, assignment: str, result: Result) -> Result:
+    from nbgrader.api import MissingEntry
+
+    try:
+        submission = gradebook.find_submission(assignment, result.student)
+    except MissingEntry:
+        return result
+    result.score, result.max_score = float(submission.score), float(submission.max_score)
+    result.needs_manual_grade = bool(submission.needs_manual_grade)
+    return result
+
+
+def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why: str = "",
+            digest: str = "") -> Result:
+    """Record one outcome, then publish its autograded folder; a gradebook error fails only this one."""
+    result = Result(
+        outcome.student,
+        Status.GRADED if outcome.ok else Status.FAILED,
+        reason=outcome.reason,
+        seconds=round(outcome.seconds, 3),
+        content_hash=digest,
+        dropped=list(outcome.dropped),
+    )
+    recorded = False
+    try:
+        _record(gradebook, coursedir, config, assignment, outcome)
+        recorded = True
+        if outcome.ok:
+            final = coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment)
+            _publish(outcome.staged, final)
+            late = deadlines.late_note(gradebook, assignment, outcome.student)  # lms: "late: 1 day 2 h ..."
+            parts = (why, outcome.reason, graded_notes(Path(final)), late)
+            result.reason = "; ".join(part for part in parts if part)
+        return scored(gradebook, assignment, result)
+    except Exception as error:
+        if database.unreachable(error):
+            raise GradebookLost(str(error).strip().splitlines()[0], recorded) from None
+        result.status, result.reason = Status.FAILED, f"could not record: {type(error).__name__}: {error}"
+    return scored(gradebook, assignment, result)
+
+
+CLEAN_ERRORS = {"GradingError", "AssertionError", "NotImplementedError"}  # a wrong or missing answer
+
+
+def graded_notes(folder: Path) -> str:
+    """What was not clean in an autograded folder: cells the grader restored, and test errors that are not
+    a plain wrong answer ('ForbiddenCall x4'), so the report says why points were lost."""
+    import nbformat
+
+    restored, errors = 0, {}
+    for path in sorted(folder.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        restored += restored_cells(notebook)
+        for cell in notebook.cells:
+            names = {output.get("ename") for output in cell.get("outputs", []) if output.get("ename")}
+            for name in names - CLEAN_ERRORS:
+                errors[name] = errors.get(name, 0) + 1
+    notes = [f"{restored} cell(s) restored from the source"] if restored else []
+    notes += [f"{name} x{count}" for name, count in sorted(errors.items(), key=lambda item: -item[1])]
+    return ", ".join(notes)

@@ -1,0 +1,1 @@
+"""The instructor workflow, one job per module: release, feedback, export, reset, demo."""

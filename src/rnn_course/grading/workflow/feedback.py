@@ -1,0 +1,82 @@
+"""Feedback: HTML pages for every graded submission (hidden tests never shown), and for every failed one."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import nbformat
+
+from rnn_course.grading.config import load_config
+from rnn_course.grading.errors import WorkflowError
+from rnn_course.grading.runner.report import Status, read_status
+from rnn_course.grading.workflow import release_check
+
+
+def nbgrader_api(course_dir: Path):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(course_dir)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def _raise_on_failure(result: dict, what: str) -> None:
+    if not result.get("success"):
+        text = (result.get("error") or result.get("log") or "").strip().splitlines()
+        why = [line for line in text if line.strip() and "see the above traceback" not in line]
+        raise WorkflowError(f"{what} failed: {why[-1].strip() if why else 'no reason given'}")
+
+
+def feedback(course_dir: Path, assignment: str) -> list[Path]:
+    """HTML feedback for every autograded submission (refusing one that shows hidden test code), and a page
+    that says why for every submission that could not be graded."""
+    api = nbgrader_api(course_dir)
+    _raise_on_failure(api.generate_feedback(assignment, force=True), "generate_feedback")
+    source_dir = Path(course_dir) / "source" / assignment
+    sources = [nbformat.read(path, as_version=4) for path in source_dir.glob("*.ipynb")]
+    hidden = [line for source in sources for line in release_check.hidden_test_lines(source)]
+    pages = sorted(Path(course_dir, "feedback").glob(f"*/{assignment}/*.html"))
+    for page in pages:
+        leaked = leaked_lines(page.read_text(), hidden)
+        if leaked:
+            page.unlink()
+            raise WorkflowError(f"{page} showed hidden test code ({leaked[0]!r}); it was removed")
+    names = [path.stem for path in sorted(source_dir.glob("*.ipynb"))]
+    return pages + not_graded_pages(course_dir, assignment, names)
+
+
+NOT_GRADED = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{assignment}: not graded</title></head>
+<body><h1>{assignment}: your submission could not be graded</h1>
+<p>{reason}.</p>
+<p>Fix this and submit again; nothing of this submission was scored.</p></body></html>
+"""
+
+
+def not_graded_pages(course_dir: Path, assignment: str, notebooks: list[str]) -> list[Path]:
+    """A short page, where a learner looks for feedback, for each submission that failed before grading."""
+    pages = []
+    for student, last in sorted(read_status(course_dir, assignment).items()):
+        if last.get("status") != Status.FAILED:
+            continue
+        folder = Path(course_dir, "feedback", student, assignment)
+        folder.mkdir(parents=True, exist_ok=True)
+        reason = html.escape(last.get("reason", ""))
+        text = NOT_GRADED.format(assignment=html.escape(assignment), reason=reason)
+        for name in notebooks:
+            (folder / f"{name}.html").write_text(text)
+            pages.append(folder / f"{name}.html")
+    return pages
+
+
+def visible_text(page: str) -> str:
+    """What a reader of an HTML page sees: no tags, entities decoded, whitespace collapsed."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
+def leaked_lines(page: str, lines: list[str]) -> list[str]:
+    text = visible_text(page)
+    return [line for line in lines if " ".join(line.split()) in text]
