@@ -13,11 +13,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from rnn_course.grading.lms import collect, deadlines, exports, extras
 from rnn_course.grading.runner.run import autograde
 from rnn_course.grading.workflow.export import export
 from rnn_course.grading.workflow.feedback import feedback
 from rnn_course.grading.workflow.release import release
-from rnn_course.grading.lms import collect, deadlines, exports, extras
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
 from tests.grading.test_demo import rnn_course
