@@ -70,19 +70,24 @@ MAY_IMPORT = {
     "judge": {"judge"},  # pure: runs in the kernel and in the grader
     "sandbox": {"sandbox", "judge", "config", "errors", "_compat"},
     "steps": {"steps", "judge", "sandbox"} | BASE,
-    "runner": {"runner", "steps", "sandbox", "judge"} | BASE,
-    "workflow": {"workflow", "runner", "steps", "judge"} | BASE,
+    "deadlines": {"deadlines"} | BASE,  # lms/ due dates, extensions, penalties: the runner applies them
+    "runner": {"runner", "steps", "sandbox", "judge", "deadlines"} | BASE,
+    "workflow": {"workflow", "runner", "steps", "judge", "deadlines", "lms"} | BASE,
+    "lms": {"lms", "deadlines", "runner", "steps", "judge"} | BASE,  # the LMS road in and out
     "reports": {"reports", "steps", "judge"} | BASE,
     "shims": {"judge", "steps"},  # the old public paths, re-exporting what moved
-    "cli": {"cli", "workflow", "reports", "runner", "steps", "sandbox", "judge"} | BASE,
+    "cli": {"cli", "workflow", "reports", "runner", "steps", "sandbox", "judge", "lms", "deadlines"} | BASE,
 }
+DEADLINES = {"deadlines", "penalty", "extras"}  # the part of lms/ below the runner
 SHIMS = {"checks", "hide_hidden", "limits", "offline_math", "readable_tables", "restore", "runner_only",
          "sanitise", "tracebacks", "verdicts"}
 
 
 def layer(module: str) -> str:
-    name = module.removeprefix(GRADING + ".").split(".")[0]
-    return "shims" if name in SHIMS else name
+    parts = module.removeprefix(GRADING + ".").split(".")
+    if parts[0] == "lms" and parts[1:2] and parts[1] in DEADLINES:
+        return "deadlines"
+    return "shims" if parts[0] in SHIMS else parts[0]
 
 
 def test_each_layer_of_grading_imports_only_the_layers_below_it():

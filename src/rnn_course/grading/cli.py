@@ -58,7 +58,7 @@ def register(subparsers) -> None:
 
     from rnn_course.grading.lms import cli as lms_cli  # collect, roster, deadline, extension, export --for
 
-    lms_cli.register(step, export)
+    lms_cli.register(step, export, run_export)
 
 
 def _one_line_errors(step: str, run):

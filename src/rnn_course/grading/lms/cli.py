@@ -9,8 +9,10 @@ from pathlib import Path
 DEFAULT_ASSIGNMENT = "rnn_from_scratch"
 
 
-def register(step, export: argparse.ArgumentParser) -> None:
-    """Add the LMS steps with grading.cli's `step` helper, and the LMS options of `export`."""
+def register(step, export: argparse.ArgumentParser, plain_export) -> None:
+    """Add the LMS steps with grading.cli's `step` helper, and the LMS options of `export` (whose plain
+    form, `plain_export`, still writes grades.csv)."""
+    export.set_defaults(plain_export=plain_export)
     collect = step(
         "collect",
         run_collect,
@@ -117,11 +119,10 @@ def run_extension(args) -> int:
 
 
 def run_export(args) -> int:
-    from rnn_course.grading import cli
     from rnn_course.grading.lms import exports
 
     if not args.lms and not args.feedback_zip:
-        return cli.run_export(args)
+        return args.plain_export(args)
     assignment = args.assignment or DEFAULT_ASSIGNMENT
     try:
         written = []
@@ -134,7 +135,11 @@ def run_export(args) -> int:
             written.append(exports.feedback_zip(args.course_dir, assignment))
     except (RuntimeError, OSError) as error:
         return _fail("export", error)
-    cli._warn_pending("export", args)
+    from rnn_course.grading.workflow.export import pending_warning
+
+    warning = pending_warning(args.course_dir, assignment)
+    if warning:
+        print(f"grade export: warning: {warning}", file=sys.stderr)
     for path, left_out in written:
         for line in left_out:
             print(f"grade export: left out {line}", file=sys.stderr)
