@@ -72,8 +72,8 @@ MAY_IMPORT = {
     "steps": {"steps", "judge", "sandbox"} | BASE,
     "deadlines": {"deadlines"} | BASE,  # lms/ due dates, extensions, penalties: the runner applies them
     "runner": {"runner", "steps", "sandbox", "judge", "deadlines"} | BASE,
-    "workflow": {"workflow", "runner", "steps", "judge", "deadlines", "lms"} | BASE,
-    "lms": {"lms", "deadlines", "runner", "steps", "judge"} | BASE,  # the LMS road in and out
+    "workflow": {"workflow", "runner", "steps", "judge", "deadlines", "lms"} | BASE,  # export: lms.exports
+    "lms": {"lms", "deadlines", "workflow", "runner", "steps", "judge"} | BASE,  # the LMS road in and out
     "reports": {"reports", "steps", "judge"} | BASE,
     "shims": {"judge", "steps"},  # the old public paths, re-exporting what moved
     "cli": {"cli", "workflow", "reports", "runner", "steps", "sandbox", "judge", "lms", "deadlines"} | BASE,
