@@ -23,7 +23,7 @@ PART_EXTRAS = {
     "quiz/widget.py": "lab",  # the quiz in a notebook
     "quiz/__init__.py": "lab",  # quiz(): imports ipywidgets only when it shows the widget
     "quiz/stats.py": "lab",  # --plot draws with matplotlib
-    "grading/runner.py": "worker",  # --scheduler: a Dask client
+    "grading/runner/pool.py": "worker",  # --scheduler: a Dask client
 }
 LAB_ONLY = {"jupyterlab", "notebook", "ipywidgets", "anywidget", "matplotlib"}
 
@@ -122,7 +122,7 @@ class NoLab(MetaPathFinder):
 
 sys.meta_path.insert(0, NoLab())
 from rnn_course.cli import main
-import rnn_course.grading.runner, rnn_course.grading.workflow, rnn_course.grading.runner_worker
+import rnn_course.grading.runner.run, rnn_course.grading.workflow.release, rnn_course.grading.runner.worker
 sys.exit(main(["quiz", "list"]))
 """
 

@@ -22,10 +22,8 @@ def parse_time(text: str, zone: str) -> datetime.datetime:
     """A date and time as UTC without a zone (nbgrader's way); one given without a zone is in `zone`."""
     from zoneinfo import ZoneInfo
 
-    import dateutil.parser
-
     try:
-        when = dateutil.parser.isoparse(text)
+        when = datetime.datetime.fromisoformat(text.strip())
     except ValueError:
         raise RuntimeError(
             f"{text!r} is not a date and time (e.g. 2026-12-01T23:59 or 2026-12-01T23:59+01:00)"
