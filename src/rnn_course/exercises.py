@@ -284,7 +284,7 @@ class ExerciseReport:
 
     def summary(self) -> str:
         if not self.tried:
-            return f"{self.exercise}: not tried yet. Write the function's body in place of the ..., then run the cell again."
+            return f"{self.exercise}: not tried yet. Write the body in place of the ..., then run again."
         right = sum(o.status == RIGHT for o in self.outcomes)
         if self.passed:
             return f"{self.exercise}: right on all {right} sizes, as PyTorch computes it."
@@ -294,7 +294,9 @@ class ExerciseReport:
         if not self.tried:
             return self.summary()
         marks = {RIGHT: "✓ right", WRONG: "✗ wrong"}
-        lines = [f"{marks[o.status]:<8} {o.name}" + (f": {o.message}" if o.message else "") for o in self.outcomes]
+        lines = [
+            f"{marks[o.status]:<8} {o.name}" + (f": {o.message}" if o.message else "") for o in self.outcomes
+        ]
         return "\n".join([*lines, self.summary()])
 
 
@@ -310,7 +312,9 @@ def check_exercise(name: str, function) -> ExerciseReport:
     if _untried(function):
         return ExerciseReport(name, [Outcome(name, UNTRIED, "")])
     if not callable(function):
-        return ExerciseReport(name, [Outcome(name, WRONG, f"pass your function itself, not {_kind(function)}")])
+        return ExerciseReport(
+            name, [Outcome(name, WRONG, f"pass your function itself, not {_kind(function)}")]
+        )
     outcomes = []
     for case in exercise.cases():
         try:
@@ -321,12 +325,16 @@ def check_exercise(name: str, function) -> ExerciseReport:
         except ReturnedNone:  # the body is still `...` (not tried yet), or it forgot to return
             if not outcomes:
                 return ExerciseReport(name, [Outcome(name, UNTRIED, "")])
-            outcomes.append(Outcome(case.name, WRONG, "your function returned None: did it forget to return?"))
+            outcomes.append(
+                Outcome(case.name, WRONG, "your function returned None: did it forget to return?")
+            )
         except Mismatch as reason:
             outcomes.append(Outcome(case.name, WRONG, str(reason)))
         except Exception as error:  # the learner's code failed: say how, as PyTorch said it
             first = str(error).splitlines()[0] if str(error) else ""
-            outcomes.append(Outcome(case.name, WRONG, f"your function raised {type(error).__name__}: {first}"))
+            outcomes.append(
+                Outcome(case.name, WRONG, f"your function raised {type(error).__name__}: {first}")
+            )
         else:
             outcomes.append(Outcome(case.name, RIGHT, ""))
     return ExerciseReport(name, outcomes)

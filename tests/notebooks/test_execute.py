@@ -114,7 +114,9 @@ def check_exercises(client, notebook, name_of_notebook):
     for name in mine:
         empty = report_text(cells[name][0])
         assert "not tried yet" in empty and "✓" not in empty and "shape" not in empty, empty
-        right = report_text(run_extra(client, notebook, RIGHT[name][1] + f'\ncheck_exercise("{name}", {name})'))
+        right = report_text(
+            run_extra(client, notebook, RIGHT[name][1] + f'\ncheck_exercise("{name}", {name})')
+        )
         assert "right on all" in right and "✗" not in right, right
         source, said = WRONG[name]
         wrong = report_text(run_extra(client, notebook, source + f'\ncheck_exercise("{name}", {name})'))

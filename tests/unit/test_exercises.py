@@ -4,7 +4,7 @@ and nothing is given away before a try. PyTorch is the reference throughout."""
 import pytest
 import torch
 
-from rnn_course.exercises import EXERCISES, check_exercise, compare, Mismatch
+from rnn_course.exercises import EXERCISES, Mismatch, check_exercise, compare
 from tests.exercise_solutions import RIGHT, WRONG, define
 
 
@@ -30,8 +30,7 @@ def test_a_typical_mistake_is_named(name):
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
 def test_an_empty_answer_is_not_tried_yet_and_gives_nothing_away(name):
-    def empty(*args):
-        ...
+    def empty(*args): ...
 
     for answer in (empty, ...):
         report = check_exercise(name, answer)
@@ -55,7 +54,9 @@ def test_shape_and_element_messages():
         compare(torch.zeros(3, 2), want)
     got = want.clone()
     got[1, 2] = 0.5
-    with pytest.raises(Mismatch, match=r"1 of 6 elements differ; the first is at index \(1, 2\): you have 0.5000"):
+    with pytest.raises(
+        Mismatch, match=r"1 of 6 elements differ; the first is at index \(1, 2\): you have 0.5000"
+    ):
         compare(got, want)
     with pytest.raises(Mismatch, match="should be a tuple of 2 tensors"):
         compare(want, (want, want))

@@ -146,7 +146,9 @@ class Question:
         """'B', 'ac' or a choice's text -> picked indices; a typed answer stays text; ValueError if bad."""
         token = token.strip()
         if self.free:
-            same_answer(self.item.response, token, self.key, self.item.tolerance, self.item.rel_tolerance)  # raises if unreadable
+            same_answer(
+                self.item.response, token, self.key, self.item.tolerance, self.item.rel_tolerance
+            )  # raises if unreadable
             return token
         texts = [" ".join(option.text.split()) for option in self.options]
         if " ".join(token.split()) in texts:
@@ -236,7 +238,11 @@ def collisions(question: Question) -> list[str]:
     mistakes = [render_text(t, context, item.path, item.line, "'plausible'") for t in item.plausible]
     mistakes += [o.text for o in question.known_wrong]
     if item.free:
-        return [m for m in mistakes if same_answer(item.response, m, question.key, item.tolerance, item.rel_tolerance)]
+        return [
+            m
+            for m in mistakes
+            if same_answer(item.response, m, question.key, item.tolerance, item.rel_tolerance)
+        ]
     keys = {" ".join(o.text.split()) for o in question.options if o.correct}
     return [m for m in mistakes if " ".join(m.split()) in keys]
 
@@ -307,7 +313,9 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
             last_problem = "two choices render to the same text"
             continue
         if item.free:
-            if any(same_answer(item.response, o.text, key, item.tolerance, item.rel_tolerance) for o in options):
+            if any(
+                same_answer(item.response, o.text, key, item.tolerance, item.rel_tolerance) for o in options
+            ):
                 last_problem = "a listed wrong answer equals the key"
                 continue
         elif not keys <= set(texts):

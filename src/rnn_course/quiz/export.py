@@ -140,7 +140,9 @@ def to_json(bank: Bank) -> str:
             "lesson": item.lesson,
         }
         if item.free:
-            entry.update(response=item.response, tolerance=absolute_tolerance(item, question.key), answer=question.key)
+            entry.update(
+                response=item.response, tolerance=absolute_tolerance(item, question.key), answer=question.key
+            )
             entry["wrong_answers"] = [
                 {"text": o.text, "feedback": o.feedback, "misconception": o.misconception}
                 for o in question.known_wrong
@@ -251,7 +253,14 @@ def _moodle_question(question: Question, variants: int) -> ET.Element:
         for option, weight in zip(question.options, question.weights(), strict=True):
             _answer(element, weight, text_html(option.text), text_html(option.feedback or "Right."))
     elif kind == "numerical":
-        _answer(element, 1.0, question.key, "Right.", fmt="moodle_auto_format", tolerance=absolute_tolerance(item, question.key))
+        _answer(
+            element,
+            1.0,
+            question.key,
+            "Right.",
+            fmt="moodle_auto_format",
+            tolerance=absolute_tolerance(item, question.key),
+        )
         for option in question.known_wrong:
             _answer(
                 element, 0.0, option.text, text_html(option.feedback), fmt="moodle_auto_format", tolerance=0
