@@ -186,3 +186,105 @@ def train_lm(
             history.val_steps.append(step + 1)
             history.val_perplexity.append(perplexity(model, val))
     return history
+
+
+IGNORE = -100  # the target id that F.cross_entropy skips (its default ignore_index)
+
+
+def line_examples(data: torch.Tensor, newline_id: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One (input, target) pair per line of the text, ids of shape (L_i,) each: the target is the input
+    shifted by one, so each line predicts its own next characters and ends by predicting the newline."""
+    examples, start = [], 0
+    for end in (data == newline_id).nonzero().flatten().tolist():
+        if end - start >= 1:
+            line = data[start : end + 1]  # (L_i + 1,): the line and its newline
+            examples.append((line[:-1], line[1:]))  # (L_i,), (L_i,)
+        start = end + 1
+    return examples
+
+
+def pad_lines(batch: list[tuple[torch.Tensor, torch.Tensor]]):
+    """A DataLoader's collate_fn: pad the inputs with id 0 and the targets with IGNORE, time first.
+
+    Returns x (L_max, N), y (L_max, N) and the lengths (N,); the loss skips every position past a line's end.
+    """
+    xs, ys = zip(*batch, strict=True)
+    x = nn.utils.rnn.pad_sequence(list(xs), padding_value=0)  # (L_max, N)
+    y = nn.utils.rnn.pad_sequence(list(ys), padding_value=IGNORE)  # (L_max, N)
+    return x, y, torch.tensor([len(s) for s in xs])  # lengths (N,)
+
+
+def train_stateful(
+    model: nn.Module,
+    train: torch.Tensor,
+    val: torch.Tensor | None = None,
+    steps: int = 200,
+    lr: float = 1.0,
+    max_norm: float = 1.0,
+    seq_len: int = 32,
+    batch: int = 32,
+    every: int = 20,
+) -> History:
+    """Truncated BPTT: the text cut into `batch` contiguous streams, read chunk after chunk with h carried
+    from one chunk to the next and detached; back to the start (and a zero h) when the streams run out."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    per_stream = (len(train) - 1) // batch
+    x_all = train[: per_stream * batch].view(batch, per_stream).T  # (T_stream, N): column n is stream n
+    y_all = train[1 : per_stream * batch + 1].view(batch, per_stream).T  # (T_stream, N)
+    history, h, start = History(), None, 0
+    for step in range(steps):
+        if start + seq_len > per_stream:
+            h, start = None, 0  # a new pass over the text starts from a zero state
+        x, y = x_all[start : start + seq_len], y_all[start : start + seq_len]  # (L, N) each
+        start += seq_len
+        logits, h = model(x, h)  # (L, N, V), (1, N, H)
+        h = h.detach()  # keep the values for the next chunk, drop the graph: truncated BPTT
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        history.losses.append(loss.item())
+        history.norms.append(norm.item())
+        if val is not None and (step + 1) % every == 0:
+            history.val_steps.append(step + 1)
+            history.val_perplexity.append(perplexity(model, val))
+    return history
+
+
+STATEFUL_FILE = "data/stateful_compare.json"
+
+
+def compare_stateful(seeds=(0, 1, 2), steps: int = 200, batch: int = 8, seq_len: int = 32, lr: float = 1.0):
+    """Validation perplexity after the same budget (steps x batch x seq_len characters), per seed:
+    stateless random windows (train_lm) against contiguous chunks with h carried (train_stateful)."""
+    text = course_text()
+    vocab = Vocab(text)
+    train, val = split(vocab.encode(text))
+    result = {"steps": steps, "batch": batch, "seq_len": seq_len, "lr": lr, "stateless": [], "stateful": []}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = CharRNN(len(vocab))
+        train_lm(model, train, steps=steps, lr=lr, seq_len=seq_len, batch=batch, seed=seed)
+        result["stateless"].append(round(perplexity(model, val), 3))
+        torch.manual_seed(seed)
+        model = CharRNN(len(vocab))
+        train_stateful(model, train, steps=steps, lr=lr, seq_len=seq_len, batch=batch)
+        result["stateful"].append(round(perplexity(model, val), 3))
+    return result
+
+
+def cached_stateful() -> dict:
+    """What compare_stateful() computed, as shipped with the package (`python -m rnn_course.lm` redoes it)."""
+    import json
+
+    return json.loads(resources.files("rnn_course").joinpath(STATEFUL_FILE).read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    import json
+    from pathlib import Path
+
+    out = Path(__file__).parent / STATEFUL_FILE
+    out.write_text(json.dumps(compare_stateful(), indent=1) + "\n", encoding="utf-8")
+    print(out.read_text())

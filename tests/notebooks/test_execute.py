@@ -1,5 +1,7 @@
 """Every notebook executes headless, top to bottom, without an error, and each lesson's self-check works:
 with the predictions left empty it gives nothing away, filled in right it says so, filled in wrong it says so.
+The same for the "your turn" exercises: left empty they are "not tried yet", and the answers kept in
+tests/exercise_solutions.py, pasted into the lesson, are judged right (or wrong, for the typical mistakes).
 """
 
 import re
@@ -10,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import NOTEBOOKS
+from tests.exercise_solutions import RIGHT, WRONG
 from tests.notebooks.conftest import TIMES
 
 CELL_TIMEOUT_S = 120
@@ -96,8 +99,29 @@ def fill_in(source: str, predictions: dict[str, str]) -> str:
 def report_text(cell) -> str:
     """What check_predictions showed: the plain text of the cell's result."""
     results = [o for o in cell.outputs if o.output_type == "execute_result"]
-    assert len(results) == 1, "the self-check cell must end with check_predictions(...)"
+    assert len(results) == 1, "a self-check or exercise cell must end with its check"
     return results[0]["data"]["text/plain"]
+
+
+def check_exercises(client, notebook, name_of_notebook):
+    """Each exercise of this lesson: untried in the run as committed, then solved right, then wrong."""
+    mine = sorted(name for name, (nb, _) in RIGHT.items() if nb == name_of_notebook)
+    cells = {
+        name: [c for c in notebook.cells if c.cell_type == "code" and f'check_exercise("{name}"' in c.source]
+        for name in mine
+    }
+    assert all(len(found) == 1 for found in cells.values()), {n: len(f) for n, f in cells.items()}
+    for name in mine:
+        empty = report_text(cells[name][0])
+        assert "not tried yet" in empty and "✓" not in empty and "shape" not in empty, empty
+        right = report_text(
+            run_extra(client, notebook, RIGHT[name][1] + f'\ncheck_exercise("{name}", {name})')
+        )
+        assert "right on all" in right and "✗" not in right, right
+        source, said = WRONG[name]
+        wrong = report_text(run_extra(client, notebook, source + f'\ncheck_exercise("{name}", {name})'))
+        assert "✗ wrong" in wrong and said in wrong, wrong
+    return mine
 
 
 def run_extra(client, notebook, source):
@@ -128,6 +152,8 @@ def test_notebook_executes_and_its_self_check_works(path):
         TIMES[path.name] = time.perf_counter() - start
         code = [c for c in notebook.cells if c.cell_type == "code"]
         assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+        exercises = check_exercises(client, notebook, path.name)
+        assert exercises or not expected, "every lesson has at least one exercise"
         if not expected:
             return
         names = list(expected["right"])

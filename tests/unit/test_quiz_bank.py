@@ -214,13 +214,13 @@ MISCONCEPTIONS_TO_COVER = [
     "hn-is-output",
     "bidir-last-step-summarises-both",
     "view-flattens-per-sample",
-    "hn-order-guessed",
+    "hn-forward-layers-first",
     "padding-harmless",
     "out-last-on-padded",
     "lengths-on-gpu",
     "forgot-enforce-sorted",
     "mismatched-batch-first",
-    "dropout-one-layer",
+    "dropout-on-last-output",
     "no-detach-needed",
 ]
 

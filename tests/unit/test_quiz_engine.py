@@ -147,6 +147,23 @@ def test_numbers_are_read_leniently_and_compared_with_the_tolerance():
         read_number("about 7")
 
 
+def test_a_relative_tolerance_accepts_three_significant_digits_and_refuses_a_wrong_number():
+    key = "0.0009765625"  # 0.25 ** 5
+    for typed in ("0.000977", "9.77e-4", "0.00098", "0.0009765625"):
+        assert same_answer("number", typed, key, rel_tolerance=5e-3), typed
+    # 0.001 is 2.4 % off: one significant digit is not enough, and the old absolute 1e-6 refused it too.
+    assert not same_answer("number", "0.001", key, rel_tolerance=5e-3)
+    for wrong in ("0.000244", "0.0039", "0", "1"):  # one step too many or too few, no memory, no fading
+        assert not same_answer("number", wrong, key, rel_tolerance=5e-3), wrong
+    assert same_answer("number", "977", "976.5625", rel_tolerance=5e-3)  # relative: the same at any scale
+
+
+def test_free_number_items_say_their_tolerance_in_the_stem():
+    for item in BANK.items.values():
+        if item.response == "number" and item.rel_tolerance:
+            assert item.rel_tolerance == 5e-3 and "Three significant digits are enough" in item.stem, item.id
+
+
 def free_question(item_id, seed=0):
     question = render(BANK.items[item_id], seed)
     assert question.free and question.options == []  # nothing to pick from: the learner types

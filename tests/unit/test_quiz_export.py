@@ -9,7 +9,7 @@ import pytest
 
 from rnn_course.cli import main
 from rnn_course.quiz.bank import load_bank
-from rnn_course.quiz.engine import read_shape, render
+from rnn_course.quiz.engine import absolute_tolerance, read_shape, render
 from rnn_course.quiz.export import EXPORT_SEED, gift_escape, text_html, to_gift, to_json, to_moodle_xml
 from tests.conftest import ROOT
 
@@ -117,7 +117,9 @@ def test_gift_round_trips_item_by_item(gift):
         if item.response == "number":
             assert parsed["numerical"]
             value, tolerance = parsed["answers"][0][2].split(":")
-            assert float(value) == pytest.approx(float(question.key)) and float(tolerance) == item.tolerance
+            assert float(value) == pytest.approx(float(question.key)) and float(tolerance) == pytest.approx(
+                absolute_tolerance(item, question.key)
+            )
             continue
         if item.response == "shape":
             right = [a for mark, w, a, _ in parsed["answers"] if w is None]
@@ -207,7 +209,9 @@ def test_moodle_xml_round_trips_item_by_item():
         feedback = [a.findtext("feedback/text") for a in answers]
         if item.response == "number":
             assert element.get("type") == "numerical" and texts[0] == question.key and fractions[0] == 100
-            assert float(answers[0].findtext("tolerance")) == item.tolerance
+            assert float(answers[0].findtext("tolerance")) == pytest.approx(
+                absolute_tolerance(item, question.key)
+            )
             assert texts[1:] == [o.text for o in question.known_wrong] and set(fractions[1:]) <= {0}
         elif item.response == "shape":
             assert element.get("type") == "shortanswer"

@@ -275,6 +275,7 @@ class Item:
     plausible: list = field(default_factory=list)  # templates of plausible mistakes (never the key)
     response: str = ""  # "" for choices; "shape" or "number" for a typed answer
     tolerance: float = 0.0  # for `response: number`: how far a typed number may be from the key
+    rel_tolerance: float = 0.0  # ... or how far as a share of the key (5e-3: 3 significant digits suffice)
     path: str = ""
     line: int = 0
     lines: dict = field(default_factory=dict)  # field name -> first line of its text
@@ -393,6 +394,7 @@ def _item(raw, topic: str, path: str, line: int, problems: list[BankError]) -> I
         plausible=list(spec.plausible),
         response=spec.response or "",
         tolerance=spec.tolerance,
+        rel_tolerance=spec.rel_tolerance,
         path=path,
         line=raw.line,
         lines=lines,

@@ -94,12 +94,20 @@ def read_number(text: str) -> float:
         raise ValueError(f"'{text}' is not a number; type one such as 0.25 or 1e-9") from None
 
 
-def same_answer(response: str, typed, key, tolerance: float = 0.0) -> bool:
-    """Whether a typed (or computed) free-response answer equals the key; ValueError if it cannot be read."""
+def same_answer(response: str, typed, key, tolerance: float = 0.0, rel_tolerance: float = 0.0) -> bool:
+    """Whether a typed (or computed) free-response answer equals the key; ValueError if it cannot be read.
+
+    A number may be off by `tolerance` (absolute) or by `rel_tolerance` times the key, whichever is larger.
+    """
     if response == "shape":
         return read_shape(typed) == read_shape(key)
     want = read_number(key)
-    return abs(read_number(typed) - want) <= max(tolerance, 1e-9 * abs(want))
+    return abs(read_number(typed) - want) <= max(tolerance, rel_tolerance * abs(want), 1e-9 * abs(want))
+
+
+def absolute_tolerance(item, key) -> float:
+    """How far a typed number may be from this key, as one absolute margin (what LMS exports want)."""
+    return max(item.tolerance, item.rel_tolerance * abs(read_number(key)))
 
 
 @dataclass
@@ -138,7 +146,9 @@ class Question:
         """'B', 'ac' or a choice's text -> picked indices; a typed answer stays text; ValueError if bad."""
         token = token.strip()
         if self.free:
-            same_answer(self.item.response, token, self.key, self.item.tolerance)  # raises if unreadable
+            same_answer(
+                self.item.response, token, self.key, self.item.tolerance, self.item.rel_tolerance
+            )  # raises if unreadable
             return token
         texts = [" ".join(option.text.split()) for option in self.options]
         if " ".join(token.split()) in texts:
@@ -173,11 +183,11 @@ class Question:
     def grade_typed(self, typed: str) -> Result:
         """Right when the typed answer reads as the key; a typical wrong answer brings its misconception."""
         item = self.item
-        right = same_answer(item.response, typed, self.key, item.tolerance)
+        right = same_answer(item.response, typed, self.key, item.tolerance, item.rel_tolerance)
         wrong = [
             o
             for o in self.known_wrong
-            if not right and same_answer(item.response, typed, o.text, item.tolerance)
+            if not right and same_answer(item.response, typed, o.text, item.tolerance, item.rel_tolerance)
         ]
         return Result(self, set(), right, wrong[:1], [], typed=str(typed).strip(), credit=float(right))
 
@@ -228,7 +238,11 @@ def collisions(question: Question) -> list[str]:
     mistakes = [render_text(t, context, item.path, item.line, "'plausible'") for t in item.plausible]
     mistakes += [o.text for o in question.known_wrong]
     if item.free:
-        return [m for m in mistakes if same_answer(item.response, m, question.key, item.tolerance)]
+        return [
+            m
+            for m in mistakes
+            if same_answer(item.response, m, question.key, item.tolerance, item.rel_tolerance)
+        ]
     keys = {" ".join(o.text.split()) for o in question.options if o.correct}
     return [m for m in mistakes if " ".join(m.split()) in keys]
 
@@ -299,7 +313,9 @@ def render(item: Item, seed: int, verify_static: bool = False, shuffle: bool = T
             last_problem = "two choices render to the same text"
             continue
         if item.free:
-            if any(same_answer(item.response, o.text, key, item.tolerance) for o in options):
+            if any(
+                same_answer(item.response, o.text, key, item.tolerance, item.rel_tolerance) for o in options
+            ):
                 last_problem = "a listed wrong answer equals the key"
                 continue
         elif not keys <= set(texts):
@@ -339,7 +355,7 @@ def _agrees(item: Item, computed, key) -> bool:
     """Does what torch computed in `verify` equal the keyed answer?"""
     if item.free:
         try:
-            return same_answer(item.response, str(computed), key, item.tolerance)
+            return same_answer(item.response, str(computed), key, item.tolerance, item.rel_tolerance)
         except ValueError:
             return False
     return normalise(computed) == normalise(key)

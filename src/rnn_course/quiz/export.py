@@ -18,7 +18,7 @@ import re
 from xml.etree import ElementTree as ET
 
 from rnn_course.quiz.bank import Bank, Item
-from rnn_course.quiz.engine import Question, derive_seed, read_shape, render
+from rnn_course.quiz.engine import Question, absolute_tolerance, derive_seed, read_shape, render
 
 EXPORT_SEED = 0  # a template exported once is the variant drawn with this seed
 CATEGORY = "rnn-course"
@@ -140,7 +140,9 @@ def to_json(bank: Bank) -> str:
             "lesson": item.lesson,
         }
         if item.free:
-            entry.update(response=item.response, tolerance=item.tolerance, answer=question.key)
+            entry.update(
+                response=item.response, tolerance=absolute_tolerance(item, question.key), answer=question.key
+            )
             entry["wrong_answers"] = [
                 {"text": o.text, "feedback": o.feedback, "misconception": o.misconception}
                 for o in question.known_wrong
@@ -184,7 +186,7 @@ def _gift_question(question: Question, variants: int) -> str:
     title = f"::{gift_escape(question_name(question))}::[html]{gift_escape(question_html(question))}"
     lines = [f"// {comment}", f"{title} {{{numerical}"]
     if item.response == "number":
-        lines.append(f"\t={question.key}:{item.tolerance:g}#Right.")
+        lines.append(f"\t={question.key}:{absolute_tolerance(item, question.key):g}#Right.")
         for option in question.known_wrong:
             lines.append(f"\t=%0%{option.text}:0#{gift_escape(text_html(option.feedback))}")
     elif item.response == "shape":
@@ -251,7 +253,14 @@ def _moodle_question(question: Question, variants: int) -> ET.Element:
         for option, weight in zip(question.options, question.weights(), strict=True):
             _answer(element, weight, text_html(option.text), text_html(option.feedback or "Right."))
     elif kind == "numerical":
-        _answer(element, 1.0, question.key, "Right.", fmt="moodle_auto_format", tolerance=item.tolerance)
+        _answer(
+            element,
+            1.0,
+            question.key,
+            "Right.",
+            fmt="moodle_auto_format",
+            tolerance=absolute_tolerance(item, question.key),
+        )
         for option in question.known_wrong:
             _answer(
                 element, 0.0, option.text, text_html(option.feedback), fmt="moodle_auto_format", tolerance=0

@@ -112,6 +112,7 @@ class ItemSpec(Strict):
     choices: list[ChoiceSpec] = []
     response: Literal["shape", "number"] | None = None
     tolerance: Annotated[float, Field(ge=0)] = 0.0
+    rel_tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.0
     wrong_answers: list[ChoiceSpec] = []
     answer: Annotated[str | list[str], PlainValidator(_answer)]
     solution: Annotated[list[Text], Field(min_length=1)]
