@@ -67,14 +67,14 @@ class Store:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return _fresh()
-        except (OSError, UnicodeDecodeError) as error:
-            return self._set_aside(f"could not be read ({error})")
+        except (OSError, UnicodeDecodeError):
+            return self._set_aside("could not be read")
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
-            return self._set_aside(f"is not valid JSON ({error})")
+        except json.JSONDecodeError:
+            return self._set_aside("was damaged")
         if not _valid(data):
-            return self._set_aside("does not have the expected layout")
+            return self._set_aside("was not in the form this course writes")
         return data
 
     def _set_aside(self, why: str) -> dict:
@@ -82,10 +82,11 @@ class Store:
         try:
             os.replace(self.path, backup)
             kept = f"it was kept as {backup}"
-        except OSError as error:
-            kept = f"it could not be moved aside ({error}) and was left in place"
+        except OSError:
+            kept = "it could not be moved aside and was left in place"
         self.notices.append(
-            f"Your quiz progress file {self.path} {why}; {kept}. A fresh progress file was started."
+            f"Your quiz progress file {why}, so {kept} and a fresh progress file was started. "
+            "Answers from before are not counted in your progress or your spaced review."
         )
         return _fresh()
 
