@@ -67,8 +67,13 @@ def memory_reach_plot(lengths, reach: dict) -> FigureHTML:
     """Test accuracy against sequence length (cue at step 0, answer after the last step), per module."""
     figure = new_figure(5, 3)
     ax = figure.subplots()
+    styles = iter([("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")])  # lines that coincide stay visible
     for kind, accuracies in reach.items():
-        ax.plot(lengths, accuracies, marker="o", label=f"nn.{kind.upper()}")
+        marker, line = next(styles, ("o", "-"))
+        ax.plot(
+            lengths, accuracies, marker=marker, linestyle=line, markersize=7, markerfacecolor="none",
+            linewidth=1.5, label=f"nn.{kind.upper()}",
+        )  # fmt: skip
     ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set(xlabel="sequence length (the cue is step 0)", ylabel="test accuracy", ylim=(0.4, 1.05))
     ax.grid(alpha=0.3)
