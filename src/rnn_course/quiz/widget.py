@@ -166,7 +166,9 @@ class QuizWidget(widgets.VBox):
             parts.append(f"{waiting} to retry")
         return " · ".join(parts)
 
-    def _show_question(self) -> None:
+    def _show_question(self, focus: bool = False) -> None:
+        """Draw the current question; with `focus`, the focus moves to it before the buttons change, so the
+        Next button that had it is never disabled under it."""
         question = self.session.current
         item = question.item
         self.header.value = f"{self.progress()} · {html.escape(item.topic)} · {html.escape(item.difficulty)}"
@@ -180,6 +182,8 @@ class QuizWidget(widgets.VBox):
             self._show_text_box(question)
         else:
             self._show_choices(question)
+        if focus:
+            self.helper.focus_on(f"#{self.question_id}")  # read first; Tab goes on to the choices
         self.check_button.disabled = False
         self.hint_button.disabled = False
         self.solution_button.disabled = True
@@ -263,10 +267,11 @@ class QuizWidget(widgets.VBox):
                 return
         result = self.session.answer(selected)
         self.last_result = result
-        self._lock_choices(True)
-        self.check_button.disabled = True
         self.solution_button.disabled = False
         self.next_button.disabled = False
+        self.helper.focus_on(".rnn-quiz-next")  # first, so the focus is not left on a control being locked
+        self._lock_choices(True)
+        self.check_button.disabled = True
         notes = self.session.store.notices if self.session.store is not None else []
         notes = [n for n in notes + self.session.notices if n not in self.shown_notes]
         self.shown_notes += notes
@@ -275,7 +280,6 @@ class QuizWidget(widgets.VBox):
         self.sections["verdict"] = self._verdict_html(result)
         self._show_feedback()
         self._show_score()
-        self.helper.focus_on(".rnn-quiz-next")  # Check and the choices are locked: the focus goes on
 
     def _verdict_html(self, result: Result) -> str:
         question = result.question
@@ -329,31 +333,18 @@ class QuizWidget(widgets.VBox):
         )
         self.sections.pop("later", None)
         self._show_feedback()
+        self.helper.focus_on(".rnn-quiz-next")  # the Solution button has the focus and disables itself
         self.solution_button.disabled = True
-        self.helper.focus_on(".rnn-quiz-next")  # the Solution button had the focus and is now disabled
 
     def next(self) -> None:
         self.session.advance()
         if self.session.done:
             self._show_summary()
             return
-        self._show_question()
-        self.helper.focus_on(f"#{self.question_id}")  # the question is read first; Tab reaches its choices
+        self._show_question(focus=True)
 
     def _show_summary(self) -> None:
         session = self.session
-        self.header.value = "<b>Done.</b>"
-        self.stem.value = ""
-        self.code.value = ""
-        if self.choices is not None:
-            self.choices.close()
-            self.choices = None
-        self.choices_box.children = []
-        for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
-            button.disabled = True
-            button.layout.display = "none"  # no dead buttons on the end screen
-        if session.item_ids is None:  # a review's questions come back on their own schedule
-            self.again_button.layout.display = None
         review = []
         for result in session.results:
             for option in result.wrong_picked:
@@ -377,7 +368,19 @@ class QuizWidget(widgets.VBox):
         self.sections = {"verdict": summary}
         self._show_feedback()
         self._show_score()
-        self.helper.focus_on(f"#{self.uid}-summary")  # Next is gone: the focus goes to what it brought
+        self.helper.focus_on(f"#{self.uid}-summary")  # first: Next, which has the focus, goes away
+        self.header.value = "<b>Done.</b>"
+        self.stem.value = ""
+        self.code.value = ""
+        if self.choices is not None:
+            self.choices.close()
+            self.choices = None
+        self.choices_box.children = []
+        for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
+            button.disabled = True
+            button.layout.display = "none"  # no dead buttons on the end screen
+        if session.item_ids is None:  # a review's questions come back on their own schedule
+            self.again_button.layout.display = None
 
     def _next_review(self) -> str:
         """When the spaced review next has questions for this learner, in words ('' without a record)."""
@@ -409,8 +412,7 @@ class QuizWidget(widgets.VBox):
         for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
             button.layout.display = None
         self.last_result = None
-        self._show_question()
-        self.helper.focus_on(f"#{self.question_id}")
+        self._show_question(focus=True)
 
 
 def free_response_box(question) -> widgets.Text:
