@@ -379,6 +379,7 @@ class PackingExplorer(Explorer):
             self._show_refusal(lengths, err)
             return
         try:
+            pixels = self.figure.update(layout)  # first: the numbers and the picture leave together
             self.error.value = ""
             self.layout_shown = layout
             self.fields.value = (
@@ -387,13 +388,16 @@ class PackingExplorer(Explorer):
                 f"<code>sorted_indices={_as_list(layout.sorted_indices)}</code><br>"
                 f"<code>unsorted_indices={_as_list(layout.unsorted_indices)}</code>"
             )
-            self.image.show(self.figure.update(layout), _packing_alt(lengths, layout))
+            self.image.show(pixels, _packing_alt(lengths, layout))
         except Exception as err:
             self.layout_shown, self.fields.value = None, ""
             self.error.value = _unexpected(err)
 
     def _show_refusal(self, lengths, err):
         """PyTorch's error; the fields empty; the picture keeps only the padded grid, which is still valid."""
+        padded = pad_sequence(labelled_batch(lengths), batch_first=True)  # (N, L_max)
+        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
+        pixels = self.figure.update_refused(lengths, padded, reason)  # first, as in update()
         self.layout_shown = None
         self.error.value = error_html(
             "pack_padded_sequence raised an error",
@@ -401,10 +405,8 @@ class PackingExplorer(Explorer):
             "It wants the lengths sorted longest first unless enforce_sorted=False.",
         )
         self.fields.value = "<i>No PackedSequence: packing these lengths raised the error above.</i>"
-        padded = pad_sequence(labelled_batch(lengths), batch_first=True)  # (N, L_max)
-        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
         self.image.show(
-            self.figure.update_refused(lengths, padded, reason),
+            pixels,
             f"A padded batch of {len(lengths)} sequences with lengths {lengths}; no packed data, because "
             "pack_padded_sequence refused these lengths.",
         )
