@@ -10,8 +10,8 @@ disables itself leaves the focus nowhere.
 from __future__ import annotations
 
 import html
-import itertools
 import re
+import secrets
 
 import ipywidgets as widgets
 
@@ -92,9 +92,6 @@ def _marks(credit: float) -> str:
     return f"{credit:g}" if credit != int(credit) else str(int(credit))
 
 
-_QUIZ_IDS = itertools.count(1)
-
-
 class QuizWidget(widgets.VBox):
     """Walks through a Session: progress line, question, choice group, buttons, a live feedback area."""
 
@@ -120,7 +117,7 @@ class QuizWidget(widgets.VBox):
         self.feedback = LiveHTML()  # a live region: the verdict is read out when it appears
         self.score = widgets.HTML()
         self.helper = KeyboardHelper(root="rnn-quiz")  # keys stay in the quiz; focus moves where it should
-        self.uid = f"rnn-quiz-{next(_QUIZ_IDS)}"
+        self.uid = f"rnn-quiz-{secrets.token_hex(4)}"  # ids unique in a page of several notebooks
         self.shown = 0  # questions shown so far: each gets its own element id
         for widget, name in [
             (self.check_button, "rnn-quiz-check"),
