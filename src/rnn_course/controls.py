@@ -14,13 +14,18 @@ import traitlets
 _CHOICE_ESM = """
 let groups = 0;
 function render({ model, el }) {
-  // JupyterLab's command-mode shortcuts (ArrowUp/Down select a cell, Enter edits it) skip this element,
-  // so the keys reach the choice the learner is on.
-  el.setAttribute("data-lm-suppress-shortcuts", "true");
   const name = `rnn-choice-${Math.random().toString(36).slice(2)}-${groups++}`;  // one group per view
   const fieldset = document.createElement("fieldset");
   fieldset.className = "rnn-choice-group";
+  // The keys typed on a choice are the group's: JupyterLab's command mode (which matches any focused radio,
+  // whatever attribute a parent carries) must not move or cut the cell. The radios act first; then stop.
+  fieldset.addEventListener("keydown", (event) => {
+    if (!event.ctrlKey && !event.metaKey && event.key !== "Tab" && event.key !== "Escape") {
+      event.stopPropagation();
+    }
+  });
   const legend = document.createElement("legend");
+  legend.id = `${name}-legend`;
   fieldset.append(legend);
   el.append(fieldset);
   let inputs = [];
@@ -35,6 +40,14 @@ function render({ model, el }) {
     const multi = model.get("multi");
     fieldset.setAttribute("role", multi ? "group" : "radiogroup");
     legend.textContent = model.get("label");
+    const question = model.get("labelledby");  // the question names the group; the legend says what to do
+    if (question) {
+      fieldset.setAttribute("aria-labelledby", question);
+      fieldset.setAttribute("aria-describedby", legend.id);
+    } else {
+      fieldset.removeAttribute("aria-labelledby");
+      fieldset.removeAttribute("aria-describedby");
+    }
     fieldset.querySelectorAll("label").forEach((node) => node.remove());
     inputs = model.get("options").map((html, i) => {
       const label = document.createElement("label");
@@ -63,12 +76,12 @@ function render({ model, el }) {
   const focus = (msg) => {
     if (msg && msg.do === "focus") (inputs.find((input) => input.checked) || inputs[0])?.focus();
   };
-  model.on("change:options change:multi change:label", draw);
+  model.on("change:options change:multi change:label change:labelledby", draw);
   model.on("change:value change:disabled", sync);
   model.on("msg:custom", focus);
   draw();
   return () => {
-    model.off("change:options change:multi change:label", draw);
+    model.off("change:options change:multi change:label change:labelledby", draw);
     model.off("change:value change:disabled", sync);
     model.off("msg:custom", focus);
   };
@@ -100,7 +113,10 @@ class ChoiceGroup(anywidget.AnyWidget):
     )
     value = traitlets.List(traitlets.Int(), help="indices of the checked choices").tag(sync=True)
     disabled = traitlets.Bool(False, help="lock every choice").tag(sync=True)
-    label = traitlets.Unicode("", help="the group's accessible name, shown as its legend").tag(sync=True)
+    label = traitlets.Unicode("", help="the group's legend; its name unless `labelledby` is set").tag(
+        sync=True
+    )
+    labelledby = traitlets.Unicode("", help="id of the element whose text names the group").tag(sync=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -248,19 +264,32 @@ class PlotImage(anywidget.AnyWidget):
             self.set_pixels(rgba)
 
 
-_NAMES_ESM = """
+_HELPER_ESM = """
+// Keys a widget answers itself: JupyterLab's command mode must never see them. Its shortcuts are matched
+// on the document in the bubbling phase against any focused element that is not :read-write (a radio,
+// a select, a slider handle, a button), so `data-lm-suppress-shortcuts` is not enough: the event is
+// stopped at the widget's root instead, after the focused control has acted on it.
+const OWNED = new Set([
+  "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown",
+  "Enter", " ", "Backspace", "Delete",
+]);
+const owned = (event) =>
+  !event.ctrlKey && !event.metaKey && (OWNED.has(event.key) || event.key.length === 1);
+
 function render({ model, el }) {
   el.style.display = "none";
-  let observer = null, timer = null;
-  const name = (root) => {
+  let root = null, observer = null, timer = null;
+  const name = () => {
     for (const slider of root.querySelectorAll(".widget-slider")) {  // noUiSlider leaves its handle unnamed
-      const handle = slider.querySelector(".noUi-handle");
       const label = slider.querySelector(".widget-label");
-      if (handle && label && handle.getAttribute("aria-label") !== label.textContent) {
+      if (!label) continue;
+      const handle = slider.querySelector(".noUi-handle");
+      if (handle && handle.getAttribute("aria-label") !== label.textContent) {
         handle.setAttribute("aria-label", label.textContent);
       }
       const readout = slider.querySelector(".widget-readout");  // an editable box with the value
-      if (readout && label && readout.getAttribute("aria-label") !== `${label.textContent}, value`) {
+      if (readout && readout.getAttribute("aria-label") !== `${label.textContent}, value`) {
+        readout.setAttribute("role", "textbox");  // a name needs a role (aria-prohibited-attr)
         readout.setAttribute("aria-label", `${label.textContent}, value`);
       }
     }
@@ -271,27 +300,59 @@ function render({ model, el }) {
         buttons.setAttribute("role", "group");
         buttons.setAttribute("aria-label", label.textContent);
       }
+      for (const button of group.querySelectorAll(".widget-toggle-button")) {  // on: not by colour alone
+        const pressed = String(button.classList.contains("mod-active"));
+        if (button.getAttribute("aria-pressed") !== pressed) button.setAttribute("aria-pressed", pressed);
+      }
     }
   };
-  const attach = () => {
-    const root = el.closest("." + model.get("root"));
-    if (!root) { timer = setTimeout(attach, 100); return; }  // not in the page yet
-    name(root);
-    observer = new MutationObserver(() => name(root));  // children only: setting a name never re-triggers
-    observer.observe(root, { childList: true, subtree: true });
+  const keep = (event) => { if (owned(event)) event.stopPropagation(); };
+  let asked = 0;
+  const focus = () => {  // the element that should have the focus, once it is in the page and enabled
+    const { selector } = model.get("focus");
+    if (!selector) return;
+    const ticket = ++asked, started = performance.now();
+    const attempt = () => {
+      if (ticket !== asked) return;  // a newer request came
+      const target = root?.querySelector(selector);
+      if (target && !target.disabled && target.getClientRects().length) { target.focus(); return; }
+      if (performance.now() - started < 5000) requestAnimationFrame(attempt);
+    };
+    attempt();
   };
+  const attach = () => {
+    root = el.closest("." + model.get("root"));
+    if (!root) { timer = setTimeout(attach, 100); return; }  // not in the page yet
+    root.addEventListener("keydown", keep);
+    name();
+    observer = new MutationObserver(name);  // setting a name or aria-pressed never re-triggers it
+    observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+  };
+  model.on("change:focus", focus);
   attach();
-  return () => { clearTimeout(timer); observer?.disconnect(); };
+  return () => {
+    clearTimeout(timer);
+    observer?.disconnect();
+    root?.removeEventListener("keydown", keep);
+    model.off("change:focus", focus);
+  };
 }
 export default { render };
 """
 
 
-class NameSliders(anywidget.AnyWidget):
-    """Invisible helper: names each slider (handle, value box) and toggle group in `root` after its label."""
+class KeyboardHelper(anywidget.AnyWidget):
+    """Invisible helper of the widget whose CSS class is `root`: it keeps the keys typed in that widget from
+    JupyterLab's notebook shortcuts, names its sliders (handle and value box) and toggle groups after their
+    labels, marks the toggle that is on with aria-pressed, and moves the focus when asked."""
 
-    _esm = _NAMES_ESM
-    root = traitlets.Unicode(help="CSS class of the explorer whose controls are named").tag(sync=True)
+    _esm = _HELPER_ESM
+    root = traitlets.Unicode(help="CSS class of the widget this helper serves").tag(sync=True)
+    focus = traitlets.Dict(help="{'selector': CSS selector in root, 'n': request number}").tag(sync=True)
+
+    def focus_on(self, selector: str) -> None:
+        """Move the focus to the first element of root matching `selector`, once it is shown and enabled."""
+        self.focus = {"selector": selector, "n": self.focus.get("n", 0) + 1}
 
 
-__all__ = ["ChoiceGroup", "LiveHTML", "NameSliders", "PlotImage"]
+__all__ = ["ChoiceGroup", "LiveHTML", "KeyboardHelper", "PlotImage"]

@@ -9,6 +9,7 @@ The reasons live here, not in the notebook, so the notebook's source does not gi
 """
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 import torch
@@ -64,6 +65,13 @@ REASONS = {
 }
 
 
+# Predictions that name a set of things ("which rows"): [2, 1] and {1, 2} are as right as [1, 2].
+UNORDERED = {"predicted_out_last_is_zero_for"}
+# Predictions of where a state sits in `output`: the same numbers read from h_n answer another question.
+IN_OUTPUT = {"predicted_backward_top"}
+WIDTH = 100  # the plain-text report wraps between words at this width
+
+
 @dataclass
 class Verdict:
     """One prediction judged: its name, right / wrong / not tried yet, and what to tell the learner."""
@@ -96,10 +104,10 @@ def _kind_problem(guess, truth) -> str | None:
     if isinstance(truth, (int, float)):
         ok = isinstance(guess, (int, float)) and not isinstance(guess, bool)
         return None if ok else "answer with a number"
+    if isinstance(truth, list):  # a list of indices, before the shapes: [1, 2] is no shape
+        return None if isinstance(guess, (list, tuple, set)) else "answer with a list such as [1, 2]"
     if isinstance(truth, torch.Size) or _is_shape(truth):
         return None if _is_shape(guess) else "answer with a shape, a tuple of whole numbers such as (2, 3)"
-    if isinstance(truth, list):
-        return None if isinstance(guess, (list, tuple)) else "answer with a list such as [1, 2]"
     return None
 
 
@@ -111,9 +119,15 @@ def same(guess, truth) -> bool:
         return guess is truth
     if isinstance(truth, (int, float)):
         return math.isclose(guess, truth, rel_tol=1e-3, abs_tol=1e-9)
+    if isinstance(guess, set) or isinstance(truth, set):
+        return set(guess) == set(truth)
     if isinstance(truth, (tuple, list, torch.Size)):
         return list(guess) == list(truth)
     return guess == truth
+
+
+def _same_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
 def judge(name: str, guess, truth, reason: str) -> Verdict:
@@ -123,6 +137,10 @@ def judge(name: str, guess, truth, reason: str) -> Verdict:
     problem = _kind_problem(guess, truth)
     if problem is not None:
         return Verdict(name, WRONG, f"you wrote {_show(guess)}: {problem}")
+    if name in UNORDERED and isinstance(truth, list):
+        guess, truth = set(guess), set(truth)
+    if name in IN_OUTPUT and isinstance(guess, torch.Tensor) and _same_storage(guess, truth):
+        return Verdict(name, WRONG, "that reads the state from h_n; say where it sits in output. " + reason)
     if same(guess, truth):
         return Verdict(name, RIGHT, reason)
     if isinstance(truth, torch.Tensor):
@@ -156,7 +174,10 @@ class Report:
 
     def __repr__(self) -> str:
         marks = {RIGHT: "✓ right", WRONG: "✗ wrong", UNTRIED: "… not tried yet"}
-        lines = [f"{marks[v.status]:<16} {v.name}: {v.message}" for v in self.verdicts]
+        lines = [
+            textwrap.fill(f"{marks[v.status]:<16} {v.name}: {v.message}", WIDTH, subsequent_indent=" " * 17)
+            for v in self.verdicts
+        ]  # wrapped between words: the output area would otherwise cut lines anywhere
         return "\n".join([*lines, self.summary()])
 
 

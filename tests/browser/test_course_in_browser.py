@@ -402,9 +402,11 @@ def test_a_quiz_is_answered_with_the_keyboard_alone(executed_notebook):
     session.answer(first.correct_indices)
     wait_for_question(page, quiz, session.advance())
     harness.wait_until(
-        page, "() => document.activeElement.type === 'radio'", None,
-        "on a new question the focus is not on its choices", UPDATE_MS,
+        page, "() => document.activeElement.classList.contains('rnn-quiz-question')", None,
+        "on a new question the focus is not on the question", UPDATE_MS,
     )  # fmt: skip
+    page.keyboard.press("Tab")  # and Tab goes on to its choices
+    assert page.evaluate_handle(focused).evaluate("el => el.type === 'radio'")
     assert_no_traceback(page)
 
 

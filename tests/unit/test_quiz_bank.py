@@ -279,7 +279,8 @@ def test_the_practice_notebook_states_the_real_set_sizes(bank):
     for name, words in stated.items():
         assert [NUMBER_WORDS[w.lower()] for w in words] == [sizes[name]] * len(words), (name, words)
     quiz_page = (ROOT / "docs" / "quizzes.md").read_text()
-    assert f"({sizes['test']} questions, easy to hard)" in quiz_page  # the docs page on taking quizzes
+    assert f"`test` ({sizes['test']} questions)" in quiz_page  # the docs page on taking quizzes
+    assert "easy to hard" not in quiz_page  # the test is shuffled: it does not go from easy to hard
 
 
 def test_the_practice_notebook_promises_checked_keys_only_if_they_are(bank):

@@ -102,7 +102,8 @@ def test_interactive_session_with_hint_and_quit(capsys, monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
     assert main(["quiz", "practice", "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    assert "Hint: Think about what" in out and "'zz' is not a choice" in out and "Score: 0 / 5" in out
+    assert "Hint: Think about what" in out and "'zz' is not a choice" in out
+    assert "Stopped after 0 of 5 questions." in out and "Score so far: 0 / 5" in out
 
 
 def test_free_response_answers_in_the_terminal(capsys):

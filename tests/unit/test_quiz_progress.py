@@ -120,3 +120,15 @@ def test_the_store_records_the_choice_picked_and_the_answer_typed(tmp_path):
     assert item.choices[first["picked"][0]].text == question.options[wrong].text and first["typed"] is None
     assert first["credit"] == 0 and first["misconceptions"] == [question.options[wrong].misconception]
     assert typed["typed"] == "torch.Size([1, 2])" and typed["picked"] == [] and typed["correct"] is False
+
+
+def test_attempt_numbers_go_on_after_a_damaged_file_is_set_aside(tmp_path):
+    store = Store(tmp_path)
+    for number in (1, 2, 3):
+        store.record(**{**attempt(number), "attempt": number})
+    path = tmp_path / FILE_NAME
+    path.write_text(path.read_text()[:-40])  # cut short: no longer JSON
+    again = Store(tmp_path)
+    assert again.next_attempt("learner_a", "practice") == 4  # not 1: the draws of attempt 1 would come back
+    assert again.notices and "Expecting" not in again.notices[0]
+    assert Store(tmp_path).next_attempt("learner_a", "practice") == 4  # kept in the fresh file

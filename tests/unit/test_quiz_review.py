@@ -38,11 +38,34 @@ def test_right_answers_climb_the_boxes_and_a_miss_sends_an_item_back_to_box_one(
     ]
     deck = cards(history, BANK)
     assert set(deck) == {"shapes-unbatched", "shapes-error-text"}  # a removed item is ignored
-    assert deck["shapes-unbatched"].box == 3 and deck["shapes-error-text"].box == 1
+    assert deck["shapes-unbatched"].box == 4 and deck["shapes-error-text"].box == 1
     assert deck["shapes-error-text"].due == NOW - DAY + BOX_WAIT_S[0]
-    assert deck["shapes-unbatched"].due == NOW - 10 * DAY + BOX_WAIT_S[2]
+    assert deck["shapes-unbatched"].due == NOW - 10 * DAY + BOX_WAIT_S[3]
     assert due(deck, NOW) == ["shapes-unbatched", "shapes-error-text"]  # longest overdue first
     assert due(deck, NOW - 9.9 * DAY) == []
+
+
+def test_the_boxes_are_the_ones_the_docs_promise():
+    """docs/quizzes.md: a miss -> box 1, due after 10 minutes; a right answer one box up: 1, 3, 7, 21 days."""
+    docs = " ".join((ROOT / "docs" / "quizzes.md").read_text().split())
+    assert "(due again after 10 minutes)" in docs and "(due after 1, 3, 7, then 21 days)" in docs
+    assert BOX_WAIT_S == (600, 1 * DAY, 3 * DAY, 7 * DAY, 21 * DAY)
+
+    def wait(*answers):
+        """(correct, retry) answers a minute apart -> how long after the last one the item is due."""
+        history = [
+            {**answer("shapes-unbatched", right, NOW + 60 * k), "retry": retry}
+            for k, (right, retry) in enumerate(answers)
+        ]
+        return cards(history, BANK)["shapes-unbatched"].due - (NOW + 60 * (len(answers) - 1))
+
+    first_right = wait((True, False))
+    assert first_right == 1 * DAY  # a right first answer goes up from box 1 to box 2
+    assert wait((False, False)) == 10 * 60  # a miss: box 1
+    assert wait((False, False), (True, True)) <= first_right  # a right retry of a miss proves less
+    assert wait((False, False), (True, True)) == 10 * 60
+    assert [wait(*[(True, False)] * n) for n in (2, 3, 4, 5)] == [3 * DAY, 7 * DAY, 21 * DAY, 21 * DAY]
+    assert wait((True, False), (True, False), (False, False)) == 10 * 60
 
 
 def test_a_missed_item_comes_back_soon_and_a_mastered_one_rarely():
@@ -52,11 +75,12 @@ def test_a_missed_item_comes_back_soon_and_a_mastered_one_rarely():
 
 
 def test_outlook_says_what_is_due_and_when():
-    deck = cards([answer("shapes-unbatched", True, NOW), answer("shapes-error-text", False, NOW - DAY)], BANK)
-    lines = outlook(deck, NOW)
-    assert lines[0] == "Spaced review: 1 item(s) due now (shapes-error-text)"
-    assert lines[1] == "  next: shapes-unbatched (box 1) in 10 minutes"
-    assert when(2 * DAY) == "in 2 days" and when(-1) == "now"
+    deck = cards([answer("shapes-unbatched", True, NOW), answer("packing-layout", False, NOW - DAY)], BANK)
+    lines = outlook(deck, NOW, BANK)
+    assert lines[0] == "Spaced review: 1 question due now (from 04_packing.ipynb)"
+    assert lines[1] == "  next: 1 question in 1 day (from 02_shapes.ipynb)"
+    assert not any("box" in line or "shapes-unbatched" in line for line in lines)  # words, not ids
+    assert when(2 * DAY) == "in 2 days" and when(-1) == "now" and when(DAY - 60) == "in 1 day"
 
 
 def seed_history(data_dir, item_ids, correct=False, days_ago=2):
@@ -87,7 +111,7 @@ def test_terminal_review_with_nothing_due_says_when(data_dir, capsys):
     seed_history(data_dir, ["shapes-unbatched"], correct=True, days_ago=0)
     assert main(["quiz", "review", "--learner", "learner_a"]) == 0
     out = capsys.readouterr().out
-    assert "Nothing is due for review." in out and "next: shapes-unbatched (box 1) in 10 minutes" in out
+    assert "Nothing is due for review." in out and "next: 1 question in 1 day (from 02_shapes.ipynb)" in out
 
 
 def test_progress_shows_what_is_due_and_when(data_dir, capsys):
@@ -95,8 +119,8 @@ def test_progress_shows_what_is_due_and_when(data_dir, capsys):
     seed_history(data_dir, ["shapes-unbatched"], correct=True, days_ago=0)
     assert main(["quiz", "progress", "--learner", "learner_a"]) == 0
     out = capsys.readouterr().out
-    assert "Spaced review: 1 item(s) due now (shapes-error-text)" in out
-    assert "next: shapes-unbatched (box 1) in 10 minutes" in out
+    assert "Spaced review: 1 question due now (from 02_shapes.ipynb)" in out
+    assert "next: 1 question in 1 day (from 02_shapes.ipynb)" in out
 
 
 def test_the_review_widget_asks_the_due_items(data_dir):

@@ -121,7 +121,9 @@ def test_choices_are_one_named_group_with_markdown_rendered():
     assert w.choices.label == "Choices: pick one"
     assert [label[:3] for label in w.choices.options] == ["A. ", "B. ", "C. ", "D. "]
     assert all("`" not in label for label in w.choices.options)
-    assert "\n" not in w.stem.value and w.stem.value.startswith("<p>")
+    assert "\n" not in w.stem.value and "><p>" in w.stem.value
+    question = f'id="{w.question_id}"'  # the question names the group (aria-labelledby)
+    assert question in w.stem.value and w.choices.labelledby == w.question_id
 
 
 def test_quiz_shows_exactly_one_widget_and_returns_nothing():
@@ -168,9 +170,14 @@ def test_a_whole_run_with_one_miss_ends_with_a_summary_and_saves_progress(data_d
     assert steps == 6  # five questions and the retry of the missed one
     assert w.score.value == "Score: 4 / 5"
     assert "4 of 5 right on the first try" in w.feedback.value and "Second tries: 1 of 1" in w.feedback.value
+    assert "marks" not in w.feedback.value  # no part marks: the count says it all
     assert "Worth reviewing:</p><ul><li>You may think that " in w.feedback.value
-    assert "<a href=" in w.feedback.value
+    assert "<a class=\"rnn-lesson-link\" href=" in w.feedback.value
     assert w.choices_box.children == () and w.next_button.disabled
+    buttons = (w.check_button, w.hint_button, w.solution_button, w.next_button)
+    assert all(b.layout.display == "none" for b in buttons) and w.again_button.layout.display is None
+    assert "Spaced review: 1 question is due" in w.feedback.value and 'quiz("review")' in w.feedback.value
+    assert w.helper.focus["selector"] == f"#{w.uid}-summary" and f'id="{w.uid}-summary"' in w.feedback.value
     attempts = Store(data_dir).attempts("learner_a")
     assert len(attempts) == 6 and sum(not a["correct"] for a in attempts) == 1
 
@@ -185,11 +192,87 @@ def test_multi_select_uses_checkboxes():
     question = w.session.current
     pick(w, {min(question.correct_indices)})  # only half of the right set
     w.check_button.click()
-    assert "Not quite." in w.feedback.value and "left out a right choice" in w.feedback.value
+    assert "Partly right:</b> 0.5 of 1 mark" in w.feedback.value
+    assert "left out 1 right choice." in w.feedback.value
+    left_out = question.options[max(question.correct_indices)].text
+    assert html.escape(left_out) not in w.feedback.value  # named by the Solution, not before
 
 
 def test_a_corrupt_progress_file_is_reported_in_the_widget(data_dir):
     (data_dir / "progress.json").write_text("{broken")
     w = quiz_widget("practice", seed=1, learner="learner_a")
-    assert "kept as" in w.feedback.value and "fresh progress file" in w.feedback.value
+    assert "kept as" in w.notes.value and "fresh progress file" in w.notes.value
+    assert "Note" not in w.feedback.value  # the verdict's live region reads verdicts only
+    assert "Expecting" not in w.notes.value  # no parser message
 
+
+
+def run_through(w, answer_of):
+    """Answer every question (first tries and retries) with answer_of(question); press Next after each."""
+    given = []
+    while not w.session.done:
+        question = w.session.current
+        picked = answer_of(question)
+        given.append((question, picked))
+        pick(w, picked)
+        w.check_button.click()
+        w.next_button.click()
+    return given
+
+
+def test_the_summary_counts_questions_right_apart_from_part_marks():
+    w = quiz_widget("lesson4", seed=2, learner="learner_a")
+
+    def half_on_select_all_else_wrong_first(question):
+        if question.multi and not question.retry:
+            return {min(question.correct_indices)}  # part of the mark, not right
+        if not question.retry and question is w.session.queue[0]:
+            return wrong(question)
+        return question.correct_indices
+
+    given = run_through(w, half_on_select_all_else_wrong_first)
+    firsts = [(q, p) for q, p in given if not q.retry]
+    right = sum(p == q.correct_indices for q, p in firsts)
+    retried = [(q, p) for q, p in given if q.retry]
+    assert len(firsts) == w.session.total and len(retried) == 2
+    assert f"You answered {right} of {w.session.total} right on the first try." in w.feedback.value
+    assert f"Score: {w.session.score} of {w.session.total} marks" in w.feedback.value
+    assert w.session.score == right + 0.5
+    assert f"Second tries: {len(retried)} of {len(retried)} right." in w.feedback.value
+
+
+def test_enter_in_the_answer_box_checks_the_typed_answer():
+    w = quiz_widget("lesson5", seed=4, learner="learner_a")
+    while not w.session.current.free:
+        pick(w, w.session.current.correct_indices)
+        w.check_button.click()
+        w.next_button.click()
+    w.choices.value = w.session.current.key
+    w.choices._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []}
+    )  # what the page sends on Enter in the box
+    assert "Correct." in w.feedback.value and w.check_button.disabled
+
+
+def test_focus_goes_where_the_learner_continues_and_never_to_a_disabled_button():
+    w = quiz_widget("practice", seed=1, learner="learner_a")
+    pick(w, wrong(w.session.current))
+    w.check_button.click()
+    assert w.helper.focus["selector"] == ".rnn-quiz-next" and not w.next_button.disabled
+    w.solution_button.click()
+    assert w.solution_button.disabled and w.helper.focus["selector"] == ".rnn-quiz-next"
+    asked = w.helper.focus["n"]
+    w.next_button.click()
+    assert w.helper.focus == {"selector": f"#{w.question_id}", "n": asked + 1}
+    assert f'id="{w.question_id}"' in w.stem.value and 'tabindex="-1"' in w.stem.value
+
+
+def test_try_again_starts_a_new_attempt_with_new_draws(data_dir):
+    w = quiz_widget("practice", seed=1, learner="learner_a")
+    first = [q.labels() for q in w.session.queue]
+    run_through(w, lambda q: q.correct_indices)
+    w.again_button.click()
+    assert w.session.attempt == 2 and not w.session.done and w.score.value == "Score: 0 / 5"
+    assert w.again_button.layout.display == "none" and w.next_button.layout.display is None
+    assert [q.labels() for q in w.session.queue] != first
+    assert w.helper.focus["selector"] == f"#{w.question_id}"

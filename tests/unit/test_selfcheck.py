@@ -95,3 +95,29 @@ def test_unknown_lessons_and_names_and_bad_pairs_are_clear_errors():
         check_predictions("lesson1", predicted_typo=(1, 1))
     with pytest.raises(TypeError, match=r"\(your prediction, the truth\)"):
         check_predictions("lesson1", predicted_output_shape=(1, 2, 3))
+
+
+def test_which_rows_is_a_set_and_where_in_output_is_not_h_n():
+    rows = judge_named("lesson4", "predicted_out_last_is_zero_for", [2, 1], [1, 2])
+    assert rows.status == RIGHT
+    assert judge_named("lesson4", "predicted_out_last_is_zero_for", {1, 2}, [1, 2]).status == RIGHT
+    assert judge_named("lesson4", "predicted_out_last_is_zero_for", [1], [1, 2]).status == WRONG
+    rnn = torch.nn.RNN(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+    output, h_n = rnn(torch.randn(4, 6, 3))
+    truth = h_n.view(2, 2, 4, 5)[1, 1]
+    assert judge_named("lesson2", "predicted_backward_top", output[:, 0, 5:], truth).status == RIGHT
+    from_h_n = judge_named("lesson2", "predicted_backward_top", h_n[-1], truth)
+    assert from_h_n.status == WRONG and "in output" in from_h_n.message
+
+
+def judge_named(lesson, name, guess, truth):
+    (verdict,) = check_predictions(lesson, **{name: (guess, truth)}).verdicts
+    return verdict
+
+
+def test_the_plain_text_report_wraps_between_words():
+    report = check_predictions("lesson2", predicted_h_n_shape=((1, 2), (4, 4, 5)))
+    lines = repr(report).splitlines()
+    assert len(lines) > 2 and all(len(line) <= 100 for line in lines)
+    words = " ".join(line.strip() for line in lines)
+    assert "batch_first never moves its axes" in words

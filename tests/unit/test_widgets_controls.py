@@ -5,7 +5,7 @@ import zlib
 import pytest
 import traitlets
 
-from rnn_course.controls import ChoiceGroup, LiveHTML, NameSliders, PlotImage
+from rnn_course.controls import ChoiceGroup, KeyboardHelper, LiveHTML, PlotImage
 
 
 class Sent(list):
@@ -65,8 +65,8 @@ def test_marks_are_lists_of_three_fractions():
 
 
 def test_every_control_ships_its_script_and_syncs_its_state():
-    for widget in (ChoiceGroup(), LiveHTML(value="<b>Correct.</b>"), PlotImage(), NameSliders(root="x")):
+    for widget in (ChoiceGroup(), LiveHTML(value="<b>Correct.</b>"), PlotImage(), KeyboardHelper(root="x")):
         assert "export default" in widget._esm and "function render" in widget._esm
-    assert "data-lm-suppress-shortcuts" in ChoiceGroup._esm  # JupyterLab leaves its keys to the group
+    assert "stopPropagation" in ChoiceGroup._esm and "stopPropagation" in KeyboardHelper._esm  # keys stay
     assert 'aria-live", "polite"' in LiveHTML._esm and 'role", "img"' in PlotImage._esm
     assert LiveHTML(value="<b>x</b>").get_state()["value"] == "<b>x</b>"

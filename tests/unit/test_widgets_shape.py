@@ -125,7 +125,7 @@ def test_the_rows_a_change_moves_are_highlighted():
 def test_the_shape_explorer_writes_h_not_h_out_and_names_its_sliders():
     explorer = explorer_with_matching_sizes()
     assert "H_out" not in explorer.readout.value and "(D*num_layers, N, H)" in explorer.readout.value
-    assert any("NameSliders" == type(child).__name__ for child in explorer.widget.children)
+    assert any("KeyboardHelper" == type(child).__name__ for child in explorer.widget.children)
     for control in explorer.controls.values():
         # at most about 6.5 px a character: every description fits the 170 px label column
         assert control.description and len(control.description) <= 25

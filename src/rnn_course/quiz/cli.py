@@ -10,6 +10,13 @@ from rnn_course.quiz.bank import load_bank
 from rnn_course.quiz.engine import Question, Result, Session, belief, letter
 
 COMMANDS = ("list", "check", "export", "progress", "stats", "review")
+TOPIC_NAMES = {
+    "syntax": "nn.RNN syntax",
+    "shapes": "shapes",
+    "hidden_state": "hidden state",
+    "packing": "packing",
+    "using_rnn": "using an RNN",
+}
 
 
 def register(subparsers) -> None:
@@ -157,7 +164,8 @@ def show_progress(learner: str | None) -> int:
     print(f"Progress of {learner} (first tries answered right):")
     for topic, (right, total) in sorted(report["topics"].items()):
         bar = "#" * round(10 * right / total)
-        print(f"  {topic:14} {right:3} / {total:<3} {bar:10} {100 * right / total:4.0f}%")
+        name = TOPIC_NAMES.get(topic, topic)
+        print(f"  {name:16} {right:3} / {total:<3} {bar:10} {100 * right / total:4.0f}%")
     bank = load_bank()
     if report["misconceptions"]:
         print("Misconceptions met most often (what you may have thought):")
@@ -165,7 +173,7 @@ def show_progress(learner: str | None) -> int:
             print(f"  {count} x  {bank.misconceptions.get(key, key)}")
     from rnn_course.quiz.review import cards, outlook
 
-    for line in outlook(cards(store.attempts(learner), bank)):
+    for line in outlook(cards(store.attempts(learner), bank), bank=bank):
         print(line)
     return 0
 
@@ -204,7 +212,7 @@ def show(question: Question, number: int, total: int, out=None) -> None:
     out = out or sys.stdout
     item = question.item
     again = " (again)" if question.retry else ""
-    print(f"\n[{number}/{total}]{again} {item.topic} · {item.difficulty}", file=out)
+    print(f"\n[{number}/{total}]{again} {item.topic.replace('_', ' ')} · {item.difficulty}", file=out)
     print(textwrap.indent(question.stem.strip(), "  "), file=out)
     if question.code.strip():
         print(textwrap.indent(question.code.rstrip(), "    | "), file=out)
@@ -217,37 +225,50 @@ def show(question: Question, number: int, total: int, out=None) -> None:
         print(f"  {label}", file=out)
 
 
-def explain(result: Result, bank, out=None) -> None:
+def solution(question: Question, out=None) -> None:
+    """The answer, the worked solution and the lesson section."""
     out = out or sys.stdout
-    question = result.question
     right = (
         question.key
         if question.free
         else ", ".join(f"{letter(i)}. {question.options[i].text}" for i in sorted(question.correct_indices))
     )
-    if result.correct:
-        print("  Correct.", file=out)
-        return
-    print(f"  Not quite. The answer: {right}", file=out)
-    for option in result.wrong_picked:
-        print(f"  - {option.text}: {option.feedback}", file=out)
-        print(f"    {belief(bank, option.misconception)}", file=out)
-    for option in result.missed if question.multi else []:
-        print(f"  - missed: {option.text}", file=out)
+    print(f"  The answer: {right}", file=out)
     print("  Solution:", file=out)
     for step, text in enumerate(question.solution, 1):
         print(f"    {step}. {text}", file=out)
     lesson = question.item.lesson
     print(f'  Read again: {lesson["notebook"]}, section "{lesson["section"]}"', file=out)
-    if not question.retry:
+
+
+def explain(result: Result, bank, out=None) -> None:
+    """The verdict. A first miss keeps the answer back, since the question comes back later; `s` shows it."""
+    out = out or sys.stdout
+    question = result.question
+    if result.correct:
+        print("  Correct.", file=out)
+        return
+    if result.credit > 0:
+        print(f"  Partly right: {result.credit:g} of 1 mark.", file=out)
+    else:
+        print("  Not quite.", file=out)
+    for option in result.wrong_picked:
+        print(f"  - {option.text}: {option.feedback}", file=out)
+        print(f"    {belief(bank, option.misconception)}", file=out)
+    missed = len(result.missed) if question.multi else 0
+    if missed:
+        print(f"  - you left out {missed} right choice{'s' if missed > 1 else ''}", file=out)
+    if question.retry:
+        solution(question, out)
+    else:
         print("  This question comes back later in the session.", file=out)
 
 
 def _ask(question: Question) -> set[int] | str | None:
-    """Prompt until a valid answer; 'h' hint, 's' solution, 'q' quit (returns None)."""
+    """Prompt until a valid answer; 'h' hint, 'q' quit (returns None). The solution comes after an answer."""
     while True:
         try:
-            reply = input("  Your answer (h: hint, s: solution, q: quit): ").strip()
+            reply = input("  Your answer (h: hint, q: quit): ").strip()
         except EOFError:
             return None
         if reply.lower() == "q":
@@ -256,13 +277,31 @@ def _ask(question: Question) -> set[int] | str | None:
             print(f"  Hint: {question.hint.strip()}")
             continue
         if reply.lower() == "s":
-            for step, text in enumerate(question.solution, 1):
-                print(f"    {step}. {text}")
+            print("  The worked solution comes after your answer.")
             continue
         try:
             return question.parse(reply)
         except ValueError as error:
             print(f"  {error}")
+
+
+def _after(question: Question, result: Result) -> bool:
+    """After the verdict: Enter goes on, 's' shows the worked solution, 'q' quits (returns False)."""
+    shown = result.correct is False and question.retry  # explain() already showed it
+    while True:
+        offer = "" if shown else "s: solution, "
+        try:
+            reply = input(f"  Enter: next question, {offer}q: quit: ").strip().lower()
+        except EOFError:
+            return False
+        if reply == "q":
+            return False
+        if reply == "s" and not shown:
+            solution(question)
+            shown = True
+            continue
+        if reply == "":
+            return True
 
 
 def take(args) -> int:
@@ -295,12 +334,14 @@ def take(args) -> int:
     else:
         session = Session(bank, args.target, learner=learner, attempt=attempt, seed=args.seed, store=store)
     answers = list(args.answers) if args.answers is not None else None
+    told = _tell(store.notices if store else [])  # a damaged progress file is told on the first screen
     print(f"{session.title}: {session.total} questions")
     number = 0
+    stopped = False
     while not session.done:
         question = session.current
         number += 1
-        show(question, number, len(session.queue))
+        show(question, session.items.index(question.item) + 1, session.total)
         if answers is not None:
             if not answers:
                 print("  (no answer given; stopping)")
@@ -316,10 +357,35 @@ def take(args) -> int:
         else:
             selected = _ask(question)
             if selected is None:
+                stopped = True
                 break
-        explain(session.answer(selected), bank)
+        result = session.answer(selected)
+        explain(result, bank)
+        if answers is None and not _after(question, result):
+            session.advance()
+            stopped = not session.done
+            break
         session.advance()
-    for notice in (store.notices if store else []) + session.notices:
-        print(notice, file=sys.stderr)
-    print("\n" + session.summary())
+    _tell([n for n in (store.notices if store else []) + session.notices if n not in told])
+    if stopped:
+        print(f"\nStopped after {len(session.first_results)} of {session.total} questions.")
+    print("\n" + session.summary(stopped=stopped))
+    if store is not None and not stopped:
+        from rnn_course.quiz.review import cards, next_review
+
+        try:
+            line = next_review(cards(store.attempts(learner), bank), "`rnn-course quiz review`")
+        except OSError:
+            line = ""
+        if line:
+            print(line)
     return 0
+
+
+def _tell(notices: list[str]) -> list[str]:
+    """Print notes for the learner on standard error, after what standard output holds so far."""
+    sys.stdout.flush()
+    for notice in notices:
+        print(f"Note: {notice}", file=sys.stderr)
+    sys.stderr.flush()
+    return list(notices)

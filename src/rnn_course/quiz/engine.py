@@ -431,6 +431,25 @@ class Session:
         return int(total) if total == int(total) else total
 
     @property
+    def first_right(self) -> int:
+        """Questions answered fully right on the first try (a count, never a mark)."""
+        return sum(self.first_results.values())
+
+    def first_try_line(self) -> str:
+        """'You answered 3 of 5 right on the first try.' (a count of questions, whatever the marks)."""
+        answered = len(self.first_results)
+        if answered == self.total:
+            return f"You answered {self.first_right} of {self.total} right on the first try."
+        return (
+            f"You answered {self.first_right} of {answered} right on the first try "
+            f"({self.total - answered} of the {self.total} questions not reached)."
+        )
+
+    def marks_line(self) -> str:
+        """The score in marks, where select-all questions gave part of theirs."""
+        return f"Score: {self.score} of {self.total} marks (a select-all question can give part of its mark)."
+
+    @property
     def current(self) -> Question | None:
         return self.queue[self.position] if self.position < len(self.queue) else None
 
@@ -487,13 +506,12 @@ class Session:
             seen += [m for m in result.misconceptions if m not in seen]
         return seen
 
-    def summary(self) -> str:
-        lines = [f"Score: {self.score} / {self.total}"]
+    def summary(self, stopped: bool = False) -> str:
+        lines = [f"Score{' so far' if stopped else ''}: {self.score} / {self.total}", self.first_try_line()]
         retried = [r for r in self.results if r.question.retry]
         if retried:
             lines.append(
-                f"Retries: {sum(r.correct for r in retried)} of {len(retried)} missed items right "
-                "the second time."
+                f"Second tries: {sum(r.correct for r in retried)} of {len(retried)} missed questions right."
             )
         for key in self.missed_misconceptions():
             lines.append(belief(self.bank, key))

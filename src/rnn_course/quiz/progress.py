@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import time
 from collections import Counter
@@ -34,8 +35,17 @@ def data_dir() -> Path:
     return Path(os.environ.get(ENV_VAR) or platformdirs.user_data_dir("rnn-course", appauthor=False))
 
 
-def _fresh() -> dict:
-    return {"version": VERSION, "attempts": []}
+def _fresh(attempts_before: int = 0) -> dict:
+    """An empty store; after a reset, `attempts_before` keeps attempt numbers (and so the draws) new."""
+    data = {"version": VERSION, "attempts": []}
+    if attempts_before:
+        data["attempts_before"] = attempts_before
+    return data
+
+
+def _highest_attempt(text: str) -> int:
+    """The highest attempt number still legible in a damaged file (0 if none)."""
+    return max((int(n) for n in re.findall(r'"attempt"\s*:\s*(\d+)', text)), default=0)
 
 
 def _valid(data) -> bool:
@@ -74,27 +84,30 @@ class Store:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return _fresh()
-        except (OSError, UnicodeDecodeError) as error:
-            return self._set_aside(f"could not be read ({error})")
+        except (OSError, UnicodeDecodeError):
+            return self._set_aside("could not be read", "")
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
-            return self._set_aside(f"is not valid JSON ({error})")
+        except json.JSONDecodeError:
+            return self._set_aside("was damaged", text)
         if not _valid(data):
-            return self._set_aside("does not have the expected layout")
+            return self._set_aside("was not in the form this course writes", text)
         return data
 
-    def _set_aside(self, why: str) -> dict:
+    def _set_aside(self, why: str, text: str) -> dict:
         backup = self.path.with_name(f"{FILE_NAME}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        fresh = _fresh(_highest_attempt(text))
         try:
             os.replace(self.path, backup)
             kept = f"it was kept as {backup}"
-        except OSError as error:
-            kept = f"it could not be moved aside ({error}) and was left in place"
+            self._write(fresh)  # now, so that attempt numbers go on from where they were
+        except OSError:
+            kept = "it could not be moved aside and was left in place"
         self.notices.append(
-            f"Your quiz progress file {self.path} {why}; {kept}. A fresh progress file was started."
+            f"Your quiz progress file {why}, so {kept} and a fresh progress file was started. "
+            "Answers from before are not counted in your progress or your spaced review."
         )
-        return _fresh()
+        return fresh
 
     def _write(self, data: dict) -> None:
         """Write to a temporary file in the same folder, then atomically replace the store."""
@@ -128,8 +141,11 @@ class Store:
 
     def next_attempt(self, learner: str, set_name: str) -> int:
         """1 + the number of sessions this learner already started on this set (seeds the next variants)."""
-        done = {a.get("attempt") for a in self.attempts(learner) if a.get("set_name") == set_name}
-        return max((n for n in done if isinstance(n, int)), default=0) + 1
+        data = self.load()
+        mine = [a for a in data["attempts"] if a["learner"] == learner and a.get("set_name") == set_name]
+        done = [a.get("attempt") for a in mine if isinstance(a.get("attempt"), int)]
+        before = data.get("attempts_before", 0)  # numbers used before a damaged file was set aside
+        return max(done, default=before if isinstance(before, int) else 0) + 1
 
     def report(self, learner: str | None = None) -> dict:
         """Per-topic mastery (first tries right / first tries) and the misconceptions met most often."""

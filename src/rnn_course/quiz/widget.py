@@ -1,17 +1,21 @@
 """The notebook quiz: one question at a time; check, hint, solution, misconception feedback, a score.
 
 Keyboard, as in any form: Tab moves between the choice group and the buttons, arrow keys move within the
-group (the radios share a name), Enter on a choice checks the answer, Enter or Space presses a button.
+group (the radios share a name), Enter on a choice or in the answer box checks the answer, Enter or Space
+presses a button. Every key typed in the quiz stays in it: none reaches JupyterLab's notebook shortcuts.
+The question names the choice group; after Next the focus is on the new question, and no button that
+disables itself leaves the focus nowhere.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import secrets
 
 import ipywidgets as widgets
 
-from rnn_course.controls import ChoiceGroup, LiveHTML
+from rnn_course.controls import ChoiceGroup, KeyboardHelper, LiveHTML
 from rnn_course.quiz.engine import Question, Result, Session, letter
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s+")
@@ -66,7 +70,11 @@ def section_link(lesson: dict) -> str:
     plain = re.sub(r"<[^>]+>", "", title)
     anchor = html.unescape(plain).replace(" ", "-")
     href = html.escape(f"{notebook}#{anchor}", quote=True)
-    return f'<a href="{href}" target="_blank">{html.escape(notebook)}, “{title}”</a>'
+    return (
+        f'<a class="rnn-lesson-link" href="{href}" target="_blank" '
+        f'style="color: var(--jp-content-link-color, #1565c0); text-decoration: underline">'
+        f"{html.escape(notebook)}, “{title}”</a>"
+    )
 
 
 def _choice_name(question: Question, option) -> str:
@@ -77,6 +85,11 @@ def _choice_name(question: Question, option) -> str:
 
 def _notes_html(notes: list[str]) -> str:
     return "".join(f"<p><b>Note:</b> {html.escape(n)}</p>" for n in notes)
+
+
+def _marks(credit: float) -> str:
+    """0.5 -> '0.5', 1.0 -> '1'."""
+    return f"{credit:g}" if credit != int(credit) else str(int(credit))
 
 
 class QuizWidget(widgets.VBox):
@@ -97,13 +110,21 @@ class QuizWidget(widgets.VBox):
             description="Solution", tooltip="Show the worked solution (after checking)"
         )
         self.next_button = widgets.Button(description="Next", tooltip="Go to the next question")
+        self.again_button = widgets.Button(
+            description="Try again", tooltip="Take this quiz again, new draws", layout={"display": "none"}
+        )
+        self.notes = widgets.HTML().add_class("rnn-quiz-notes")  # progress-file notes, apart from verdicts
         self.feedback = LiveHTML()  # a live region: the verdict is read out when it appears
         self.score = widgets.HTML()
+        self.helper = KeyboardHelper(root="rnn-quiz")  # keys stay in the quiz; focus moves where it should
+        self.uid = f"rnn-quiz-{secrets.token_hex(4)}"  # ids unique in a page of several notebooks
+        self.shown = 0  # questions shown so far: each gets its own element id
         for widget, name in [
             (self.check_button, "rnn-quiz-check"),
             (self.hint_button, "rnn-quiz-hint"),
             (self.solution_button, "rnn-quiz-solution"),
             (self.next_button, "rnn-quiz-next"),
+            (self.again_button, "rnn-quiz-again"),
             (self.feedback, "rnn-quiz-feedback"),
             (self.score, "rnn-quiz-score"),
         ]:
@@ -112,13 +133,19 @@ class QuizWidget(widgets.VBox):
         self.hint_button.on_click(lambda _: self.show_hint())
         self.solution_button.on_click(lambda _: self.show_solution())
         self.next_button.on_click(lambda _: self.next())
+        self.again_button.on_click(lambda _: self.try_again())
         self.last_result: Result | None = None
         self.sections: dict[str, str] = {}  # feedback parts, shown together in a fixed order
-        buttons = widgets.HBox([self.check_button, self.hint_button, self.solution_button, self.next_button])
-        title = widgets.HTML(f"<b>{html.escape(session.title)}</b>")
-        super().__init__(
-            [title, self.header, self.stem, self.code, self.choices_box, buttons, self.feedback, self.score]
+        buttons = widgets.HBox(
+            [self.check_button, self.hint_button, self.solution_button, self.next_button, self.again_button]
         )
+        self.title_html = widgets.HTML(f"<b>{html.escape(session.title)}</b>")
+        super().__init__(
+            [
+                self.title_html, self.header, self.notes, self.stem, self.code, self.choices_box, buttons,
+                self.feedback, self.score, self.helper,
+            ]
+        )  # fmt: skip
         self.add_class("rnn-quiz")
         self.notices = list(notices or [])
         self.shown_notes = list(self.notices)
@@ -136,22 +163,31 @@ class QuizWidget(widgets.VBox):
             parts.append(f"{waiting} to retry")
         return " · ".join(parts)
 
-    def _show_question(self) -> None:
+    def _show_question(self, focus: bool = False) -> None:
+        """Draw the current question; with `focus`, the focus moves to it before the buttons change, so the
+        Next button that had it is never disabled under it."""
         question = self.session.current
         item = question.item
         self.header.value = f"{self.progress()} · {html.escape(item.topic)} · {html.escape(item.difficulty)}"
-        self.stem.value = markdown_html(question.stem)
+        self.shown += 1
+        self.stem.value = (
+            f'<div id="{self.question_id}" class="rnn-quiz-question" tabindex="-1">'
+            f"{markdown_html(question.stem)}</div>"
+        )
         self.code.value = f"<pre>{html.escape(question.code.rstrip())}</pre>" if question.code.strip() else ""
         if question.free:
             self._show_text_box(question)
         else:
             self._show_choices(question)
+        if focus:
+            self.helper.focus_on(f"#{self.question_id}")  # read first; Tab goes on to the choices
         self.check_button.disabled = False
         self.hint_button.disabled = False
         self.solution_button.disabled = True
         self.next_button.disabled = True
-        self.sections = {"notes": _notes_html(self.notices)}
+        self.notes.value = _notes_html(self.notices)
         self.notices = []
+        self.sections = {}
         self._show_feedback()
         self._show_score()
 
@@ -165,13 +201,25 @@ class QuizWidget(widgets.VBox):
         labels = [
             f"{letter(i)}. {markdown_html(o.text, inline=True)}" for i, o in enumerate(question.options)
         ]
-        group = ChoiceGroup(options=labels, multi=question.multi, label=legend)
+        group = ChoiceGroup(options=labels, multi=question.multi, label=legend, labelledby=self.question_id)
         group.on_submit(self.check)
         self._place(group)
 
+    @property
+    def question_id(self) -> str:
+        """The id of the element that holds the question shown now (it names the choice group)."""
+        return f"{self.uid}-q{self.shown}"
+
     def _show_text_box(self, question: Question) -> None:
-        """The text box of a free-response item."""
-        self._place(free_response_box(question))
+        """The text box of a free-response item; Enter in it checks the answer."""
+        box = free_response_box(question)
+        box.on_msg(lambda _box, content, _buffers: self._on_text_message(content))
+        self._place(box)
+
+    def _on_text_message(self, content) -> None:
+        """The page's text box sends {'event': 'submit'} on Enter (its value is already synced)."""
+        if isinstance(content, dict) and content.get("event") == "submit":
+            self.check()
 
     def _place(self, control) -> None:
         """Put this question's answer control where the last one was; the last one is closed."""
@@ -181,7 +229,7 @@ class QuizWidget(widgets.VBox):
         self.choices_box.children = [control]
 
     def _show_feedback(self) -> None:
-        order = ("notes", "hint", "verdict", "solution", "later")
+        order = ("hint", "verdict", "solution", "later")
         self.feedback.value = "".join(self.sections.get(key, "") for key in order)
 
     def _show_score(self) -> None:
@@ -216,17 +264,19 @@ class QuizWidget(widgets.VBox):
                 return
         result = self.session.answer(selected)
         self.last_result = result
-        self._lock_choices(True)
-        self.check_button.disabled = True
         self.solution_button.disabled = False
         self.next_button.disabled = False
+        self.helper.focus_on(".rnn-quiz-next")  # first, so the focus is not left on a control being locked
+        self._lock_choices(True)
+        self.check_button.disabled = True
         notes = self.session.store.notices if self.session.store is not None else []
         notes = [n for n in notes + self.session.notices if n not in self.shown_notes]
         self.shown_notes += notes
-        self.sections["verdict"] = self._verdict_html(result) + _notes_html(notes)
+        if notes:
+            self.notes.value += _notes_html(notes)
+        self.sections["verdict"] = self._verdict_html(result)
         self._show_feedback()
         self._show_score()
-        self.next_button.focus()
 
     def _verdict_html(self, result: Result) -> str:
         question = result.question
@@ -234,7 +284,11 @@ class QuizWidget(widgets.VBox):
             reasons = [o.feedback for o in question.options if o.correct and o.feedback]
             reason = reasons[0] if reasons else (question.solution[-1] if question.solution else "")
             return f"<p><b>Correct.</b> {markdown_html(reason, inline=True)}</p>"
-        parts = ["<p><b>Not quite.</b></p><ul>"]
+        if result.credit > 0:  # select-all: part of the mark
+            head = f"<p><b>Partly right:</b> {_marks(result.credit)} of 1 mark.</p><ul>"
+        else:
+            head = "<p><b>Not quite.</b></p><ul>"
+        parts = [head]
         for option in result.wrong_picked:
             belief = self.session.bank.misconceptions.get(option.misconception, option.misconception)
             name, why = _choice_name(question, option), markdown_html(option.feedback, inline=True)
@@ -243,9 +297,9 @@ class QuizWidget(widgets.VBox):
                 + (f"<br><i>{as_belief(belief)}</i>" if belief else "")
                 + "</li>"
             )
-        for option in result.missed if question.multi else []:
-            name = _choice_name(question, option)
-            parts.append(f"<li>You left out a right choice: <code>{name}</code></li>")
+        missed = len(result.missed) if question.multi else 0
+        if missed:  # how many, not which: the Solution names them
+            parts.append(f"<li>You left out {missed} right choice{'s' if missed > 1 else ''}.</li>")
         parts.append("</ul>")
         if not question.retry:
             self.sections["later"] = "<p>This question comes back later in the session.</p>"
@@ -276,6 +330,7 @@ class QuizWidget(widgets.VBox):
         )
         self.sections.pop("later", None)
         self._show_feedback()
+        self.helper.focus_on(".rnn-quiz-next")  # the Solution button has the focus and disables itself
         self.solution_button.disabled = True
 
     def next(self) -> None:
@@ -283,17 +338,10 @@ class QuizWidget(widgets.VBox):
         if self.session.done:
             self._show_summary()
             return
-        self._show_question()
-        self.choices.focus()
+        self._show_question(focus=True)
 
     def _show_summary(self) -> None:
         session = self.session
-        self.header.value = "<b>Done.</b>"
-        self.stem.value = ""
-        self.code.value = ""
-        self.choices_box.children = []
-        for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
-            button.disabled = True
         review = []
         for result in session.results:
             for option in result.wrong_picked:
@@ -303,15 +351,65 @@ class QuizWidget(widgets.VBox):
                 entry = f"<li>{as_belief(text)} See {section_link(result.question.item.lesson)}.</li>"
                 if entry not in review:
                     review.append(entry)
-        summary = f"<p>You answered {session.score} of {session.total} right on the first try.</p>"
+        summary = f'<p id="{self.uid}-summary" tabindex="-1">{html.escape(session.first_try_line())}</p>'
+        if session.score != session.first_right:
+            summary += f"<p>{html.escape(session.marks_line())}</p>"
         retried = [r for r in session.results if r.question.retry]
         if retried:
             summary += f"<p>Second tries: {sum(r.correct for r in retried)} of {len(retried)} right.</p>"
         if review:
             summary += "<p>Worth reviewing:</p><ul>" + "".join(review) + "</ul>"
+        upcoming = self._next_review()
+        if upcoming:
+            summary += f"<p>{html.escape(upcoming, quote=False)}</p>"
         self.sections = {"verdict": summary}
         self._show_feedback()
         self._show_score()
+        self.helper.focus_on(f"#{self.uid}-summary")  # first: Next, which has the focus, goes away
+        self.header.value = "<b>Done.</b>"
+        self.stem.value = ""
+        self.code.value = ""
+        if self.choices is not None:
+            self.choices.close()
+            self.choices = None
+        self.choices_box.children = []
+        for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
+            button.disabled = True
+            button.layout.display = "none"  # no dead buttons on the end screen
+        if session.item_ids is None:  # a review's questions come back on their own schedule
+            self.again_button.layout.display = None
+
+    def _next_review(self) -> str:
+        """When the spaced review next has questions for this learner, in words ('' without a record)."""
+        from rnn_course.quiz.review import cards, next_review
+
+        store = self.session.store
+        if store is None:
+            return ""
+        try:
+            attempts = store.attempts(self.session.learner)
+        except OSError:
+            return ""
+        return next_review(cards(attempts, self.session.bank), 'quiz("review")')
+
+    def try_again(self) -> None:
+        """A new attempt at the same set: new draws and a new choice order, the record kept."""
+        old = self.session
+        attempt = old.attempt + 1
+        if old.store is not None:
+            try:
+                attempt = max(attempt, old.store.next_attempt(old.learner, old.set_name))
+            except OSError:
+                pass
+        seed = None if old.seed is None else old.seed + 1
+        self.session = Session(
+            old.bank, old.set_name, learner=old.learner, attempt=attempt, seed=seed, store=old.store
+        )
+        self.again_button.layout.display = "none"
+        for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
+            button.layout.display = None
+        self.last_result = None
+        self._show_question(focus=True)
 
 
 def free_response_box(question) -> widgets.Text:
@@ -322,7 +420,7 @@ def free_response_box(question) -> widgets.Text:
         placeholder=f"e.g. {example}",
         description="Your answer",
         tooltip=f"Type a {question.item.response}, for example {example}",
-        continuous_update=False,
+        continuous_update=True,  # the value is in the kernel before Enter asks to check it
         layout={"width": "24em"},
     )
     box.add_class("rnn-quiz-free")

@@ -330,9 +330,10 @@ class PackingFigure(BlitFigure):
             self.ax_grid.text(t + 0.5, -0.45, "", ha="center", fontsize=FONT) for t in range(MAX_LENGTH)
         ]
         self.ax_data.set_xlim(-0.2, cells + self.GAP * (MAX_LENGTH - 1) + 0.2)
-        self.ax_data.set_ylim(1.75, -0.35)
+        self.ax_data.set_ylim(2.1, -0.35)
         self.ax_data.set_title(
-            "PackedSequence.data: step by step, longest sequence first", fontsize=FONT + 0.5
+            "PackedSequence.data: step by step, longest sequence first; under step t, batch_sizes[t]",
+            fontsize=FONT + 0.5,
         )
         for ax in (self.ax_grid, self.ax_data):
             ax.set_axis_off()
@@ -349,7 +350,8 @@ class PackingFigure(BlitFigure):
         self.data_boxes = [self._box(self.ax_data, k, 0) for k in range(cells)]
         self.data_texts = [self._label(self.ax_data, k, 0) for k in range(cells)]
         self.group_texts = [
-            self.ax_data.text(0, 1.25, "", ha="center", va="top", fontsize=FONT) for _ in range(MAX_LENGTH)
+            self.ax_data.text(0, 1.2, "", ha="center", va="top", fontsize=FONT, linespacing=1.1)
+            for _ in range(MAX_LENGTH)
         ]
         self.group_lines = [self.ax_data.plot([], [], color="0.3", lw=1)[0] for _ in range(MAX_LENGTH)]
         self.data_notice = self.ax_data.text(
@@ -384,8 +386,8 @@ class PackingFigure(BlitFigure):
         x = 0.0
         positions = []
         for t, size in enumerate(layout.batch_sizes.tolist()):  # group t holds batch_sizes[t] values
-            self.group_texts[t].set_position((x + size / 2, 1.25))
-            self.group_texts[t].set_text(f"t={t}: {size}")
+            self.group_texts[t].set_position((x + size / 2, 1.2))
+            self.group_texts[t].set_text(f"t={t}\n{size}")  # two short lines: a group of one is narrow
             self.group_lines[t].set_data([x + 0.04, x + size - 0.04], [1.1, 1.1])
             positions += [x + k for k in range(size)]
             x += size + self.GAP
@@ -436,8 +438,8 @@ class PackingFigure(BlitFigure):
         return [int(t.get_text()) for t in self.data_texts if t.get_text()]
 
     def drawn_batch_sizes(self) -> list[int]:
-        """The batch size written over each time-step group."""
-        return [int(t.get_text().split(": ")[1]) for t in self.group_texts if t.get_text()]
+        """The batch size written under each time-step group (the second line of its label)."""
+        return [int(t.get_text().split("\n")[1]) for t in self.group_texts if t.get_text()]
 
     def drawn_lengths(self) -> list[int]:
         """The lengths written beside the rows of the padded grid."""

@@ -5,8 +5,10 @@ import html
 import ipywidgets as widgets
 import torch.nn as nn
 
+from rnn_course.controls import KeyboardHelper
 from rnn_course.lm import Sampler, Vocab
 from rnn_course.viz.curves import img_html, new_figure
+from rnn_course.viz.widgets import error_html
 
 TOP = 10  # bars shown: the most likely next characters
 LABEL = {"description_width": "90px"}  # wide enough for "temperature" in full
@@ -58,12 +60,13 @@ class SamplingExplorer:
             readout_format=".2f",
             style=LABEL,
         )
-        self.prompt = widgets.Text(value=prompt, description="prompt", style=LABEL)
+        # A new prompt restarts sampling on Enter or when the box is left, not at each keystroke.
+        self.prompt = widgets.Text(value=prompt, description="prompt", style=LABEL, continuous_update=False)
         self.one = widgets.Button(description="Next character", tooltip="Draw one character and feed it back")
         self.many = widgets.Button(description="Next 50", tooltip="Draw 50 characters, one at a time")
         self.restart = widgets.Button(description="Start over", tooltip="Start again from the prompt")
         self.text = widgets.HTML().add_class("rnn-sampling-text")
-        self.error = widgets.HTML()
+        self.error = widgets.HTML().add_class("rnn-sampling-error")
         self.plot = widgets.HTML().add_class("rnn-sampling-plot")
         self.bars = ProbabilityBars()
         self.one.on_click(lambda _: self.step(1))
@@ -72,7 +75,10 @@ class SamplingExplorer:
         self.temperature.observe(lambda _: self.draw(), names="value")
         self.prompt.observe(lambda _: self.start(), names="value")
         buttons = widgets.HBox([self.one, self.many, self.restart])
-        self.widget = widgets.VBox([self.prompt, self.temperature, buttons, self.text, self.error, self.plot])
+        helper = KeyboardHelper(root="rnn-sampling-explorer")  # names the slider, keeps the keys in here
+        self.widget = widgets.VBox(
+            [self.prompt, self.temperature, buttons, self.text, self.error, self.plot, helper]
+        )
         self.widget.add_class("rnn-sampling-explorer")
         self.start()
 
@@ -86,11 +92,20 @@ class SamplingExplorer:
             self.given = len(self.prompt.value)
         except ValueError as err:  # an empty prompt, or a character the model never saw
             self.sampler = None
-            self.error.value = f"<p role='alert'><b>Cannot start:</b> {html.escape(str(err))}</p>"
+            self.error.value = error_html(
+                "Cannot start from this prompt", str(err), "Change the prompt; the buttons work again then."
+            )
             self.text.value, self.plot.value = "", ""
+            self._enable(False)
             return
         self.error.value = ""
+        self._enable(True)
         self.draw()
+
+    def _enable(self, usable: bool) -> None:
+        """The buttons draw characters: without a sampler they are disabled, not silently dead."""
+        for button in (self.one, self.many, self.restart):
+            button.disabled = not usable
 
     def step(self, count: int) -> None:
         if self.sampler is None:

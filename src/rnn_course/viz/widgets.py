@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import torch.nn as nn
 from torch.nn.utils.rnn import pad_sequence
 
-from rnn_course.controls import NameSliders, PlotImage
+from rnn_course.controls import KeyboardHelper, PlotImage
 from rnn_course.threads import one_thread
 from rnn_course.viz.figures import HiddenStateFigure, PackingFigure
 from rnn_course.viz.hidden import (
@@ -134,7 +134,7 @@ class ShapeExplorer(Explorer):
                 c["h0_kind"],
             ]
         )
-        names = NameSliders(root="rnn-shape-explorer")
+        names = KeyboardHelper(root="rnn-shape-explorer")
         self.widget = widgets.VBox(
             [widgets.HBox([module, data], layout={"flex_flow": "row wrap"}), self.readout, self.error, names]
         )
@@ -158,7 +158,8 @@ class ShapeExplorer(Explorer):
             with one_thread():
                 self.report = shape_report(self.config())
             self.readout.value = shape_table(self.report, self.shown)
-            self.shown = dict(self.report.shapes)
+            if not self.report.error:  # after an error, rows are compared with the last valid settings
+                self.shown = dict(self.report.shapes)
             if self.report.error:
                 self.error.value = error_html(
                     "nn.RNN raised an error", self.report.error, self.report.explanation
@@ -185,7 +186,7 @@ def shape_table(report, before: dict) -> str:
             rows.append(f"<tr><td><code>{name}</code></td>{cells}<td></td></tr>")
             continue
         shape = tuple(report.shapes[name])
-        changed = bool(before) and before.get(name) != shape
+        changed = name in before and before[name] != shape
         style = f" style='{CHANGED}'" if changed else ""
         mark = "<b>changed</b>" if changed else ""
         rows.append(
@@ -193,7 +194,7 @@ def shape_table(report, before: dict) -> str:
             f"<td>({', '.join(report.axes[name])})</td><td>{mark}</td></tr>"
         )
     return (
-        "<table class='rnn-shape-table'><tr><th>tensor</th><th>shape</th><th>axes</th><th></th></tr>"
+        "<table class='rnn-shape-table'><tr><th>tensor</th><th>shape</th><th>axes</th><th>change</th></tr>"
         f"{''.join(rows)}</table>"
     )
 
@@ -255,7 +256,7 @@ class HiddenStateExplorer(Explorer):
         self.figure = HiddenStateFigure(hidden_size, steps)
         self.image = _plot("rnn-hidden-plot", self.figure)
         controls = widgets.VBox([self.signal, self.nonlinearity, self.hidden_size, self.radius, self.step])
-        names = NameSliders(root="rnn-hidden-explorer")
+        names = KeyboardHelper(root="rnn-hidden-explorer")
         self.widget = widgets.VBox([controls, self.readout, self.error, self.image, names])
         self.widget.add_class("rnn-hidden-explorer")
         for control in (self.signal, self.nonlinearity, self.hidden_size, self.radius):
@@ -350,7 +351,7 @@ class PackingExplorer(Explorer):
         self.error = widgets.HTML().add_class("rnn-packing-error")
         self.figure = PackingFigure()
         self.image = _plot("rnn-packing-plot", self.figure)
-        names = NameSliders(root="rnn-packing-explorer")
+        names = KeyboardHelper(root="rnn-packing-explorer")
         self.widget = widgets.VBox(
             [
                 widgets.HBox([widgets.VBox(self.lengths), self.enforce_sorted]),
@@ -378,6 +379,7 @@ class PackingExplorer(Explorer):
             self._show_refusal(lengths, err)
             return
         try:
+            pixels = self.figure.update(layout)  # first: the numbers and the picture leave together
             self.error.value = ""
             self.layout_shown = layout
             self.fields.value = (
@@ -386,13 +388,16 @@ class PackingExplorer(Explorer):
                 f"<code>sorted_indices={_as_list(layout.sorted_indices)}</code><br>"
                 f"<code>unsorted_indices={_as_list(layout.unsorted_indices)}</code>"
             )
-            self.image.show(self.figure.update(layout), _packing_alt(lengths, layout))
+            self.image.show(pixels, _packing_alt(lengths, layout))
         except Exception as err:
             self.layout_shown, self.fields.value = None, ""
             self.error.value = _unexpected(err)
 
     def _show_refusal(self, lengths, err):
         """PyTorch's error; the fields empty; the picture keeps only the padded grid, which is still valid."""
+        padded = pad_sequence(labelled_batch(lengths), batch_first=True)  # (N, L_max)
+        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
+        pixels = self.figure.update_refused(lengths, padded, reason)  # first, as in update()
         self.layout_shown = None
         self.error.value = error_html(
             "pack_padded_sequence raised an error",
@@ -400,10 +405,8 @@ class PackingExplorer(Explorer):
             "It wants the lengths sorted longest first unless enforce_sorted=False.",
         )
         self.fields.value = "<i>No PackedSequence: packing these lengths raised the error above.</i>"
-        padded = pad_sequence(labelled_batch(lengths), batch_first=True)  # (N, L_max)
-        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
         self.image.show(
-            self.figure.update_refused(lengths, padded, reason),
+            pixels,
             f"A padded batch of {len(lengths)} sequences with lengths {lengths}; no packed data, because "
             "pack_padded_sequence refused these lengths.",
         )
