@@ -15,7 +15,7 @@ LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup constraints lab quiz test test-fast lint format docs bench bench-widgets bench-browser bench-autograde bench-scale \
-        assignments collect autograde feedback export mistakes demo reset clean check-python
+        assignments collect autograde feedback export mistakes demo reset hub clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -124,6 +124,20 @@ demo: setup ## release, collect the demo submissions, autograde, feedback, expor
 
 reset: setup ## remove the demo students (gradebook, submitted/, autograded/, feedback/, grades.csv)
 	$(BIN)/rnn-course grade reset
+
+# The course's JupyterHub (docs/instructors/hub.md): run as root, from a checkout and a $(VENV) that every
+# account can read. Its database and cookie secret live in HUB_STATE; the exchange in RNN_COURSE_EXCHANGE.
+HUB_STATE ?= /srv/rnn-course-hub
+EXCHANGE  ?= $(or $(RNN_COURSE_EXCHANGE),/srv/nbgrader/exchange)
+
+hub: setup ## run the course's JupyterHub as root: PAM logins, a JupyterLab per learner, nbgrader's exchange
+	@[ "$$(id -u)" -eq 0 ] || { echo "make hub runs as root: the hub starts each learner's server as that user"; exit 1; }
+	@command -v configurable-http-proxy >/dev/null || \
+	  { echo "configurable-http-proxy is missing; install it with: npm install -g configurable-http-proxy"; exit 1; }
+	install -d -m 0777 $(EXCHANGE)
+	install -d -m 0700 $(HUB_STATE)
+	cd $(HUB_STATE) && RNN_COURSE_EXCHANGE=$(EXCHANGE) $(abspath $(BIN))/jupyterhub \
+	  -f $(abspath grader/hub/jupyterhub_config.py)
 
 clean: ## remove generated files (keeps .venv; use `make clean VENV_TOO=1` to drop it)
 	rm -rf grader/release grader/submitted grader/autograded grader/feedback grader/gradebook.db \

@@ -22,10 +22,11 @@ c.CourseDirectory.course_id = "rnn_course"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 # No c.CourseDirectory.assignment_id here: stock commands take it as an argument
 # (`nbgrader autograde rnn_from_scratch`), and nbgrader refuses it in both places.
-# The exchange is not used (submissions are copied into submitted/), but the formgrader warns unless its
-# folder exists, so it is made here (git-ignored).
-c.Exchange.root = os.path.join(HERE, ".exchange")
-os.makedirs(c.Exchange.root, exist_ok=True)
+# nbgrader's exchange, shared with the learners on a hub (docs/instructors/hub.md): release_assignment and
+# release_feedback write to it, learners fetch and submit through it, `nbgrader collect` reads from it.
+# It lives outside the course folder; an administrator makes it (`install -d -m 0777 ...`; `make hub` does).
+# Without a hub it is not needed: submissions come from the LMS (`rnn-course grade collect`).
+c.Exchange.root = os.environ.get("RNN_COURSE_EXCHANGE", "/srv/nbgrader/exchange")
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

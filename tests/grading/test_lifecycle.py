@@ -319,9 +319,13 @@ def test_ctrl_c_ends_with_one_line_and_a_run_report(course, second):
 # ---- stock nbgrader and the formgrader
 
 
-def test_stock_nbgrader_commands_take_the_assignment_as_an_argument_and_autograde_refuses(tmp_path):
+def test_stock_nbgrader_commands_take_the_assignment_as_an_argument_and_autograde_refuses(
+    tmp_path, monkeypatch
+):
     """Stock generate_assignment and generate_feedback work; stock autograde (unsandboxed) refuses."""
     course_dir = copy_course(tmp_path / "course")
+    (tmp_path / "exchange").mkdir()  # outside the course, as on a hub (docs/instructors/hub.md)
+    monkeypatch.setenv("RNN_COURSE_EXCHANGE", str(tmp_path / "exchange"))
     submissions.write(submissions.build(submissions.CORRECT), course_dir, "solo")
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
 

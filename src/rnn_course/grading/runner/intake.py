@@ -4,8 +4,9 @@ A submission comes from an LMS zip or a tar and can hold anything a file system 
 source/, or to another learner's folder), hard links (to the gradebook), device nodes, FIFOs, sockets or a
 file of gigabytes. Before anything is read, `refusal` walks the folder with lstat and names the first such
 thing; the runner then refuses the submission with that reason and the batch goes on. `copy_submission`
-copies only the assignment's notebooks and timestamp.txt, each opened without following links and checked
-again on the open file, and returns every other file it left behind, for the run report.
+copies only the assignment's notebooks, timestamp.txt and nbgrader's submission_secret.txt, each opened
+without following links and checked again on the open file, and returns every other file it left behind,
+for the run report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import stat
 from pathlib import Path
 
 TIMESTAMP = "timestamp.txt"
+SECRET = "submission_secret.txt"  # nbgrader's exchange: release_feedback names the feedback with it
 _KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
           stat.S_IFSOCK: "a socket"}
 
@@ -81,9 +83,9 @@ def _copy_regular(source: str, dest: str, max_bytes: int) -> None:
 
 
 def copy_submission(folder: Path, dest: Path, notebooks: tuple[str, ...], max_bytes: int) -> list[str]:
-    """Copy the assignment's notebooks (and timestamp.txt) from `folder` into `dest`; return the paths,
+    """Copy the assignment's notebooks (and TIMESTAMP, SECRET) from `folder` into `dest`; return the paths,
     relative to `folder`, of every file left behind. Raises Refused for anything that is not a plain file."""
-    keep = {f"{name}.ipynb" for name in notebooks} | {TIMESTAMP}
+    keep = {f"{name}.ipynb" for name in notebooks} | {TIMESTAMP, SECRET}
     dest.mkdir(parents=True, exist_ok=True)
     dropped = []
     for root, dirs, files in os.walk(folder):

@@ -79,9 +79,10 @@ class StagedAutograde(Autograde):
         # graded folder gets those and the instructor's source files, never the learner's other files.
         dest_path = self._format_dest(assignment_id, student_id)
         os.makedirs(dest_path, exist_ok=True)
-        timestamp = os.path.join(self._format_source(assignment_id, student_id), intake.TIMESTAMP)
-        if os.path.isfile(timestamp):
-            shutil.copyfile(timestamp, os.path.join(dest_path, intake.TIMESTAMP))
+        for name in (intake.TIMESTAMP, intake.SECRET):  # the secret: for nbgrader's release_feedback
+            kept = os.path.join(self._format_source(assignment_id, student_id), name)
+            if os.path.isfile(kept):
+                shutil.copyfile(kept, os.path.join(dest_path, name))
         source_path = self.coursedir.format_path(self.coursedir.source_directory, ".", assignment_id)
         source_files = set(find_all_files(source_path, self.coursedir.ignore + ["*.ipynb"]))
         source_files -= {
