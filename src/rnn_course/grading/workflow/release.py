@@ -103,8 +103,10 @@ def edit_blocked(config, assignment: str) -> str | None:
     existing cells is fine. This says so up front, in one line, and what to do.
     """
     from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.coursedir import CourseDirectory
 
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+    coursedir = CourseDirectory(config=config)  # its defaults too (db_url) where the course sets none
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         try:
             known = gradebook.find_assignment(assignment)
         except MissingEntry:
