@@ -14,8 +14,9 @@ PORT   ?= 8888
 LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
-.PHONY: help setup constraints lab quiz test test-fast lint format docs bench bench-widgets bench-browser bench-autograde bench-scale \
-        assignments collect autograde feedback export mistakes demo reset hub clean check-python
+.PHONY: help setup constraints lab quiz test test-fast lint format docs config-reference bench bench-widgets \
+        bench-browser bench-autograde bench-scale assignments collect autograde feedback export mistakes demo reset \
+        hub clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -83,7 +84,10 @@ test: setup ## every tier: lint, unit, clean notebooks, executed notebooks, grad
 test-fast: setup ## unit tests only (no notebooks, grading or browser)
 	$(BIN)/python -m pytest tests/unit
 
-docs: setup ## build the documentation site from docs/ into site/, in strict mode (a broken link fails)
+config-reference: setup ## regenerate docs/instructors/config-reference.md from the settings' traits
+	$(BIN)/python -m rnn_course.grading.config
+
+docs: config-reference ## build the documentation site from docs/ into site/, in strict mode (a broken link fails)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 bench: bench-widgets bench-browser ## every latency benchmark: in-kernel widgets, then end to end in the browser

@@ -82,16 +82,12 @@ c.GenerateFeedback.preprocessors = [
     ReadableTables,
 ]
 
-# ---- autograde runner limits (grading/steps/execute.py; the docs' configuration page explains them) ----
-# A cell or notebook over a limit scores 0 for that part, with a reason in the run report; the batch goes on.
+# ---- autograde runner limits (grading/steps/execute.py) ----
+# GradingLimits (time, memory, output, submission size), Sandbox and, below, LatePolicy and CollectLimits keep
+# their defaults, which live in rnn_course/grading/config.py only; docs/instructors/config-reference.md lists
+# each with its default. Set here only what this course wants different, e.g.
+#     c.GradingLimits.memory_mb = 4096
 # Per-cell wall time is c.Execute.timeout above.
-c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
-c.GradingLimits.memory_mb = 2048  # address space a kernel may add to its warm start (RLIMIT_AS)
-c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce (all message types counted)
-c.GradingLimits.max_notebook_output_bytes = 5_000_000  # output the whole notebook may produce
-c.GradingLimits.max_submission_bytes = 20_000_000  # a submitted folder, checked before anything is copied
-c.GradingLimits.max_processes = 64  # processes and threads a kernel may add (RLIMIT_NPROC, own user id)
-c.Sandbox.enabled = True  # every kernel in a bubblewrap sandbox; `--no-sandbox` turns it off for one run
 # ---- end of autograde runner limits ----
 
 # ---- deadlines and the LMS (rnn_course.grading.lms; docs/instructors/lms.md) ----
@@ -99,6 +95,5 @@ c.Sandbox.enabled = True  # every kernel in a bubblewrap sandbox; `--no-sandbox`
 from rnn_course.grading.lms.penalty import PenaltyPerDay  # noqa: E402
 
 c.AssignLatePenalties.plugin_class = PenaltyPerDay
-c.LatePolicy.penalty_per_day = 0.0  # share of the score taken per started day late (0.1: 10%); 0: no penalty
-c.LatePolicy.timezone = "UTC"  # of due dates given without a zone, and of the times in an LMS zip
+# No late penalty and UTC due dates are LatePolicy's defaults; e.g. c.LatePolicy.penalty_per_day = 0.1
 # ---- end of deadlines and the LMS ----

@@ -5,13 +5,22 @@ import warnings
 import pytest
 from traitlets.config import Config
 
-from rnn_course.grading.config import GradingLimits, Sandbox, limits_as_dict
+from rnn_course.grading.config import (
+    CELL_TIMEOUT_DEFAULT,
+    CONFIGURABLES,
+    GradingLimits,
+    Sandbox,
+    limits_as_dict,
+)
 
 
 def test_defaults_and_overrides():
-    assert limits_as_dict(Config()) == {"cell_timeout": 30, "notebook_timeout": 300, "memory_mb": 2048,
-                                         "max_output_bytes": 1_000_000, "max_processes": 64,
-                                         "scratch_mb": 256, "scratch_files": 10_000}
+    """The defaults are the traits' own (they live in config.py only), plus nbgrader's cell timeout."""
+    defaults = {name: trait.default_value for name, trait in GradingLimits.class_traits(config=True).items()}
+    names = ("notebook_timeout", "memory_mb", "max_output_bytes", "max_processes", "scratch_mb",
+             "scratch_files", "max_file_mb")
+    expected = {name: defaults[name] for name in names}
+    assert limits_as_dict(Config()) == {"cell_timeout": CELL_TIMEOUT_DEFAULT, **expected}
     config = Config()
     config.GradingLimits.memory_mb = 512
     config.Execute.timeout = 7
@@ -31,6 +40,6 @@ def test_a_misspelt_setting_is_reported_with_a_suggestion():
 
 
 def test_every_setting_has_a_help_text():
-    for cls in (GradingLimits, Sandbox):
+    for cls in CONFIGURABLES:
         for name, trait in cls.class_traits(config=True).items():
             assert len(trait.help) > 20, (cls.__name__, name)

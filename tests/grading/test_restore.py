@@ -7,7 +7,7 @@ import pytest
 
 from rnn_course.grading.config import load_config
 from rnn_course.grading.steps.hide_hidden import HideHiddenTests
-from rnn_course.grading.steps.regions import HIDDEN_BEGIN
+from rnn_course.grading.steps.regions import Markers
 from rnn_course.grading.steps.restore import RestoreFromSource, restore_cells
 from tests.grading import submissions
 from tests.grading.conftest import copy_course
@@ -96,7 +96,7 @@ def test_feedback_shows_no_hidden_test_code_nor_its_traceback():
                                            traceback=["checks.check_myrnn(MyRNN, **config)", "GradingError"])]
     hidden = HideHiddenTests()
     cell, _ = hidden.preprocess_cell(cell, {}, 0)
-    assert HIDDEN_BEGIN not in cell.source and "random_configs" not in cell.source
+    assert Markers.from_config().hidden_begin not in cell.source and "random_configs" not in cell.source
     assert "checks.check_myrnn(MyRNN, input_size=2" in cell.source  # the visible part stays
     assert cell.outputs[0].traceback == ["GradingError: values differ"]
 

@@ -151,7 +151,9 @@ def run_mistakes(args) -> int:
 
     report = mistake_report.count(args.course_dir, args.assignment)
     if not report.students:
-        where = args.course_dir / "autograded"
+        from rnn_course.grading.config import course_path, load_config
+
+        where = course_path(load_config(args.course_dir), "autograded")
         return _fail("mistakes", f"no autograded {args.assignment} in {where}; autograde first")
     print(mistake_report.format_report(report))
     print(f"wrote {mistake_report.write_csv(report, args.to or args.course_dir / 'mistakes.csv')}")

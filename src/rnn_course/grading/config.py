@@ -1,10 +1,12 @@
 """Grading settings from the course's nbgrader_config.py: what a kernel may use, and how it is contained.
 
-    c.GradingLimits.memory_mb = 2048
+    c.GradingLimits.memory_mb = 4096
     c.Sandbox.enabled = True
 
 Each setting is a traitlets trait with a default and a help text, as in nbgrader itself, and its default lives
-here only; a misspelt name is reported with a suggestion ("Did you mean `memory_mb`?").
+here only: the course's nbgrader_config.py sets only what differs, and docs/instructors/config-reference.md
+is generated from these classes (`reference_markdown`, `make config-reference`). A misspelt name is reported
+with a suggestion ("Did you mean `memory_mb`?").
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class GradingLimits(Configurable):
     scratch_files = Int(10_000, help="Files and folders a kernel may make in its scratch folder.").tag(
         config=True
     )
+    max_file_mb = Int(
+        256, help="MiB one file a kernel writes may grow to (RLIMIT_FSIZE); past it the write fails."
+    ).tag(config=True)
 
 
 class Sandbox(Configurable):
@@ -105,6 +110,46 @@ class CollectLimits(Configurable):
 # ---- end of the LMS road ----
 
 
+CONFIGURABLES = (GradingLimits, Sandbox, LatePolicy, CollectLimits)  # every class the reference lists
+REFERENCE = "docs/instructors/config-reference.md"  # relative to the repository root
+
+
+def _default(value) -> str:
+    return f"{value:_}" if type(value) is int and abs(value) >= 10_000 else repr(value)
+
+
+def reference_markdown() -> str:
+    """The configuration reference (docs/instructors/config-reference.md), generated from the traits as
+    nbgrader's `--help-all` is: every setting with its class, name, type, default and help."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated from src/rnn_course/grading/config.py by `make config-reference`; do not edit. -->",
+        "",
+        "Every setting the grader adds to nbgrader's, with its default. Set one in the course's",
+        "`nbgrader_config.py` only to change it, e.g. `c.GradingLimits.memory_mb = 4096`; nbgrader's own",
+        "settings (`c.Execute.timeout`, `c.CourseDirectory.*`, ...) are in nbgrader's documentation.",
+    ]
+    for cls in CONFIGURABLES:
+        lines += ["", f"## {cls.__name__}", "", " ".join((cls.__doc__ or "").split())]
+        for name, trait in sorted(cls.class_traits(config=True).items()):
+            lines += [
+                "",
+                f"### `c.{cls.__name__}.{name}`",
+                "",
+                f"{type(trait).__name__}, default `{_default(trait.default_value)}`. "
+                + " ".join(trait.help.split()),
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def write_reference(root: Path) -> Path:
+    """Write the reference under the repository root."""
+    path = Path(root) / REFERENCE
+    path.write_text(reference_markdown(), encoding="utf-8")
+    return path
+
+
 CELL_TIMEOUT_DEFAULT = 30  # c.Execute.timeout, nbgrader's own setting, when the course does not set one
 
 
@@ -127,6 +172,25 @@ def load_config(course_dir: Path) -> Config:
     return config
 
 
+def course_path(config: Config, step: str, student: str = ".", assignment: str = ".") -> Path:
+    """A folder of the course as nbgrader's CourseDirectory names it (format_path): step is "source",
+    "release", "submitted", "autograded" or "feedback", whose name is its `<step>_directory` setting
+    (c.CourseDirectory.autograded_directory = "graded"); student may be "*" for a glob."""
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=config)
+    return Path(coursedir.format_path(getattr(coursedir, f"{step}_directory"), student, assignment))
+
+
+def student_folders(config: Config, step: str, assignment: str) -> list[Path]:
+    """Every student's folder of `assignment` at a step (e.g. autograded/<student>/<assignment>), sorted."""
+    import glob
+
+    parts = str(course_path(config, step, "\0", assignment)).split("\0")  # student: "*", the rest literal
+    return [Path(path) for path in sorted(glob.glob("*".join(glob.escape(part) for part in parts)))
+            if Path(path).is_dir()]
+
+
 def limits_as_dict(config: Config) -> dict:
     """The limits a kernel is started with: GradingLimits plus the cell timeout, as plain data."""
     limits = GradingLimits(config=config)
@@ -139,4 +203,9 @@ def limits_as_dict(config: Config) -> dict:
         "max_processes": limits.max_processes,
         "scratch_mb": limits.scratch_mb,
         "scratch_files": limits.scratch_files,
+        "max_file_mb": limits.max_file_mb,
     }
+
+
+if __name__ == "__main__":  # `python -m rnn_course.grading.config`, run in the repository root
+    print(write_reference(Path.cwd()))

@@ -381,16 +381,15 @@ def _unpack(item: Item, data: bytes, limits, zone, budget) -> list[Item]:
 
 def collect(course_dir: Path, source: Path, assignment: str) -> tuple[list[Row], Path]:
     """Collect `source` (a zip or a folder) into submitted/; return the report's rows and its path."""
-    from rnn_course.grading.config import CollectLimits, LatePolicy, load_config
+    from rnn_course.grading.config import CollectLimits, LatePolicy, course_path, load_config
 
     course_dir, source = Path(course_dir).resolve(), Path(source)
     config = load_config(course_dir)
     limits, zone = CollectLimits(config=config), _zone(LatePolicy(config=config).timezone)
-    notebooks = tuple(sorted(path.stem for path in (course_dir / "source" / assignment).glob("*.ipynb")))
+    source_dir = course_path(config, "source", ".", assignment)
+    notebooks = tuple(sorted(path.stem for path in source_dir.glob("*.ipynb")))
     if not notebooks:
-        raise CollectError(
-            f"no notebook in {course_dir / 'source' / assignment}: is {assignment!r} the assignment?"
-        )
+        raise CollectError(f"no notebook in {source_dir}: is {assignment!r} the assignment?")
     if not source.exists():
         raise CollectError(f"{source}: no such file or folder")
     learners = roster.learners(course_dir)
@@ -413,7 +412,7 @@ def collect(course_dir: Path, source: Path, assignment: str) -> tuple[list[Row],
     try:
         rows, submissions = _sort(items, people, limits, zone, budget)
         for submission in submissions.values():
-            _write(course_dir, assignment, notebooks, submission, data)
+            _write(config, assignment, notebooks, submission, data)
     finally:
         for archive in to_close:
             archive.close()
@@ -471,10 +470,12 @@ def _sort(items: list[Item], people: Roster, limits, zone, budget: _Budget) -> t
 
 
 def _write(
-    course_dir: Path, assignment: str, notebooks: tuple[str, ...], submission: _Submission, data: dict
+    config, assignment: str, notebooks: tuple[str, ...], submission: _Submission, data: dict
 ) -> None:
     """Choose this learner's notebooks, write submitted/<student>/<assignment>/, fill the rows."""
     from nbgrader.utils import parse_utc
+
+    from rnn_course.grading.config import course_path
 
     chosen: dict[str, tuple[Item, bytes, Row]] = {}
     others: list[tuple[str, bytes]] = []
@@ -506,7 +507,7 @@ def _write(
             chosen[name] = (item, content, row)
         except _Skip as why:
             row.status, row.reason = "failed", str(why)
-    folder = course_dir / "submitted" / submission.student / assignment
+    folder = course_path(config, "submitted", submission.student, assignment)
     if folder.is_symlink() or folder.parent.is_symlink():
         raise CollectError(f"{folder}: a symbolic link in submitted/; remove it first")
     shutil.rmtree(folder, ignore_errors=True)

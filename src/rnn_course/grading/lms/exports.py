@@ -289,12 +289,14 @@ def export_for(
 def feedback_zip(course_dir: Path, assignment: str, to: Path | None = None) -> tuple[Path, list[str]]:
     """The feedback pages, named as Moodle's "Upload multiple feedback files in a zip" reads them:
     `Full Name_1234567_assignsubmission_file_<page>.html`. Returns the zip and who was left out."""
+    from rnn_course.grading.config import load_config, student_folders
+
     course_dir = Path(course_dir)
     collected = extras.load(course_dir)["submissions"].get(assignment, {})
     to = Path(to or course_dir / f"feedback-{assignment}.zip")
     left_out = []
     with zipfile.ZipFile(to, "w", zipfile.ZIP_DEFLATED) as archive:
-        for folder in sorted((course_dir / "feedback").glob(f"*/{assignment}")):
+        for folder in student_folders(load_config(course_dir), "feedback", assignment):
             student = folder.parent.name
             entry = collected.get(student, {})
             if not entry.get("moodle_participant"):

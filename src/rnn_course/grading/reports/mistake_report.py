@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from rnn_course.grading.config import load_config, student_folders
 from rnn_course.grading.judge import mistakes
 from rnn_course.grading.steps.cells import is_test_cell
 
@@ -45,7 +46,7 @@ def named_mistakes(notebook) -> dict[str, int]:
 def count(course_dir: Path, assignment: str) -> MistakeReport:
     """Every autograded submission of `assignment`, and which mistakes its verdicts name."""
     report = MistakeReport(assignment)
-    for folder in sorted(Path(course_dir, "autograded").glob(f"*/{assignment}")):
+    for folder in student_folders(load_config(course_dir), "autograded", assignment):
         notebooks = sorted(folder.glob("*.ipynb"))
         if not notebooks:
             continue

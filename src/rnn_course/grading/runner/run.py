@@ -56,7 +56,8 @@ def autograde(
     coursedir = CourseDirectory(config=config)
     if workers is not None and workers < 1:
         raise RunRefused(f"--workers must be at least 1, not {workers}")
-    if not (course_dir / "nbgrader_config.py").exists() and not (course_dir / "source").is_dir():
+    sources = Path(coursedir.format_path(coursedir.source_directory, ".", "."))
+    if not (course_dir / "nbgrader_config.py").exists() and not sources.is_dir():
         raise RunRefused(f"{course_dir} is not an nbgrader course (no nbgrader_config.py, no source/)")
     workers = workers or default_workers()
     report = RunReport(

@@ -29,7 +29,7 @@ from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
 from rnn_course.grading import _compat
-from rnn_course.grading.config import GradingLimits, load_config
+from rnn_course.grading.config import GradingLimits, Sandbox, load_config
 from rnn_course.grading.runner import intake
 from rnn_course.grading.sandbox.host import host_for_this_thread
 from rnn_course.grading.steps.execute import LimitedExecute
@@ -266,7 +266,7 @@ def init_worker(sandboxed: bool, course_dir: str) -> None:
     # a multi-threaded torch op hangs or crashes; one thread a worker is safe, and each worker has a core.
     torch.set_num_threads(1)
     try:
-        host_for_this_thread(sandboxed, (course_dir,))
+        host_for_this_thread(sandboxed, (course_dir,), Sandbox(config=load_config(course_dir)).first_uid)
     except Exception:  # noqa: S110 - only a warm-up: the first kernel tries again and reports why it failed
         pass
     parent = os.getppid()

@@ -35,7 +35,6 @@ from rnn_course.grading.sandbox.site_hook import INSIDE_MARKER  # standard libra
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MNT_DETACH = 2, 4, 8, 4096, 2
-MAX_FILE_BYTES = 256 * 2**20  # no file a kernel writes may grow past this (RLIMIT_FSIZE)
 # PyTorch's RNN as Python source: unreadable in the sandbox once imported (and switched off, forbid.py).
 HIDDEN_SOURCES = ("torch.nn.modules.rnn", "torch._decomp.decompositions")
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -200,7 +199,8 @@ def _become_kernel(request: dict) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         sys.path[0] = request["cwd"]
-        apply_rlimits(request["limits"]["memory_mb"], request["limits"]["max_processes"])
+        limits = request["limits"]
+        apply_rlimits(limits["memory_mb"], limits["max_processes"], limits["max_file_mb"])
         from ipykernel.kernelapp import IPKernelApp
 
         # The kernel exits on its own if the fork server goes (say the grading run was killed).
@@ -315,13 +315,13 @@ def _cap(kind: int, wanted: int) -> None:
     resource.setrlimit(kind, (value, value))
 
 
-def apply_rlimits(memory_mb: int, max_processes: int) -> None:
+def apply_rlimits(memory_mb: int, max_processes: int, max_file_mb: int) -> None:
     """Cap memory (address space), processes, file size and core dumps; each holds for any user id but 0."""
     # The warm kernel already maps torch (a few GB of address space), so the cap is relative to now.
     _cap(resource.RLIMIT_AS, _address_space_now() + memory_mb * 2**20)
     _cap(resource.RLIMIT_NPROC, _tasks_of_this_user() + max_processes)
     _cap(resource.RLIMIT_CORE, 0)
-    _cap(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
+    _cap(resource.RLIMIT_FSIZE, max_file_mb * 2**20)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ One `KernelHost` is a fork server (fork_server.py) that has imported torch, star
   install) read-only, without compilers; of this package only the modules a kernel runs (KERNEL_SIDE: the
   checks, not the grader's reference or its catalogue of mistakes); a private read-only /tmp; and one scratch
   folder. Every kernel gets a fresh folder in it: run/ for its sockets (read-only once they are bound), and
-  a tmpfs of its own (`Sandbox.scratch_mb`, `scratch_files`, never executable) holding a copy of its
+  a tmpfs of its own (`GradingLimits.scratch_mb`, `scratch_files`, never executable) holding a copy of its
   submission, its home and its temporary files. The course folder, source/, release/, the gradebook, other
   submissions and home folders are simply not there;
 - new PID, network, IPC and UTS namespaces: no network at all (loopback included), no other process in sight;
@@ -40,6 +40,7 @@ import threading
 from pathlib import Path
 
 import rnn_course
+from rnn_course.grading.config import Sandbox
 from rnn_course.grading.errors import SandboxUnavailable
 from rnn_course.grading.sandbox.kernel_side import KERNEL_SIDE
 from rnn_course.grading.sandbox.site_hook import INSIDE_MARKER  # exists only inside a sandbox
@@ -238,9 +239,9 @@ def bwrap_command(
 class KernelHost:
     """A warm fork server, sandboxed or not, and the scratch folders of the kernels it starts."""
 
-    def __init__(self, sandboxed: bool = True, hidden: tuple[str, ...] = (), first_uid: int = 200_000):
+    def __init__(self, sandboxed: bool = True, hidden: tuple[str, ...] = (), first_uid: int | None = None):
         self.sandboxed = sandboxed
-        self.first_uid = first_uid
+        self.first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
         self.private = tempfile.mkdtemp(prefix="rnn-sandbox-", dir="/tmp")  # the sandbox makes its own /tmp
         os.chmod(self.private, 0o711)  # a kernel must pass through it to its folder; it lists nothing here
         self.scratch = os.path.join(self.private, "scratch")
@@ -378,11 +379,13 @@ _lock = threading.Lock()
 
 
 def host_for_this_thread(
-    sandboxed: bool, hidden: tuple[str, ...] = (), first_uid: int = 200_000
+    sandboxed: bool, hidden: tuple[str, ...] = (), first_uid: int | None = None
 ) -> KernelHost:
-    """This thread's warm host, started on first use and again if it died (one kernel at a time each)."""
+    """This thread's warm host, started on first use and again if it died or its settings changed (one
+    kernel at a time each); first_uid defaults to Sandbox.first_uid's default."""
+    first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
     host = getattr(_hosts, "host", None)
-    if host is None or not host.alive() or host.sandboxed != sandboxed:
+    if host is None or not host.alive() or host.sandboxed != sandboxed or host.first_uid != first_uid:
         if host is not None:
             host.close()
         host = KernelHost(sandboxed, hidden, first_uid)

@@ -1,13 +1,9 @@
 """Per-submission limits: wall time per cell and per notebook, memory, output size and process count.
 
-The defaults below hold unless the course's `nbgrader_config.py` overrides them:
-
-    c.Execute.timeout = 30                  # seconds per cell (nbgrader's own setting)
-    c.GradingLimits.notebook_timeout = 300  # seconds per notebook, kernel start included
-    c.GradingLimits.memory_mb = 2048        # address space a kernel may add on top of its warm start
-    c.GradingLimits.max_output_bytes = 1_000_000  # output one cell may produce
-    c.GradingLimits.max_notebook_output_bytes = 5_000_000  # output the whole notebook may produce
-    c.GradingLimits.max_processes = 64      # processes a kernel may add (RLIMIT_NPROC; see below)
+The limits are nbgrader's c.Execute.timeout (seconds per cell) and the GradingLimits traits of
+rnn_course.grading.config (seconds per notebook, memory a kernel may add on top of its warm start, output per
+cell and per notebook, threads, scratch space, file size); their defaults live there only, and the course's
+`nbgrader_config.py` overrides them.
 
 A cell over a limit ends with an error output, so nbgrader scores it 0, and the reason is reported;
 the rest of the notebook and of the batch goes on. A cell that does not stop when interrupted at its time

@@ -16,7 +16,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor
 
 from rnn_course.grading.steps.cells import grade_id, source_notebook_path
-from rnn_course.grading.steps.regions import HIDDEN_BEGIN, HIDDEN_END, cut
+from rnn_course.grading.steps.regions import Markers, regions
 
 NOTE_HEADING = "**Note from the grader:**"
 MISSING_ANSWER = "this answer cell was not in the submission"
@@ -24,8 +24,11 @@ DIFFERS = "differs from the assignment; the assignment's version was used"
 MISSING = "not in the submission; taken from the assignment"
 
 
-def restore_cells(submission: NotebookNode, source: NotebookNode) -> tuple[list[NotebookNode], list[str]]:
-    """Rebuild a submission on the source's skeleton; return the cells and a list of what was changed."""
+def restore_cells(submission: NotebookNode, source: NotebookNode, markers: Markers | None = None
+                  ) -> tuple[list[NotebookNode], list[str]]:
+    """Rebuild a submission on the source's skeleton; return the cells and a list of what was changed.
+    markers: the course's (Markers.from_config); nbgrader's defaults if not given."""
+    markers = markers or Markers.from_config()
     source_ids = [grade_id(cell) for cell in source.cells]
     kind = {grade_id(cell): cell for cell in source.cells}
     first_answer = next(i for i, cell in enumerate(source.cells) if utils.is_solution(cell))
@@ -46,7 +49,7 @@ def restore_cells(submission: NotebookNode, source: NotebookNode) -> tuple[list[
                 if cell.cell_type != answer.cell_type:
                     changes.append(f"answer cell {cell_id}: cell type restored to {answer.cell_type}")
                 answers[cell_id] = answer
-            elif _shown(cell) != _shown(kind[cell_id]):
+            elif _shown(cell, markers) != _shown(kind[cell_id], markers):
                 changes.append(f"{_role(kind[cell_id])} cell {cell_id}: {DIFFERS}")
             if source_ids.index(cell_id) >= source_ids.index(setup_anchor):
                 anchor = cell_id
@@ -76,9 +79,11 @@ def restore_cells(submission: NotebookNode, source: NotebookNode) -> tuple[list[
     return cells, changes
 
 
-def _shown(cell: NotebookNode) -> tuple[str, str]:
-    """A cell as the release shows it: its type, and its text without hidden tests."""
-    return cell.cell_type, cut(cell.source, HIDDEN_BEGIN, HIDDEN_END).strip()
+def _shown(cell: NotebookNode, markers: Markers) -> tuple[str, str]:
+    """A cell as the release shows it: its type, and its text without hidden tests (and their marker lines,
+    which nbgrader's ClearHiddenTests drops too)."""
+    _, outside = regions(cell.source, markers.hidden_begin, markers.hidden_end)
+    return cell.cell_type, "\n".join(outside).strip()
 
 
 def _role(cell: NotebookNode) -> str:
@@ -105,7 +110,7 @@ class RestoreFromSource(Preprocessor):
 
     def preprocess(self, nb, resources):
         source = nbformat.read(source_notebook_path(self.config, resources), as_version=4)
-        cells, changes = restore_cells(nb, source)
+        cells, changes = restore_cells(nb, source, Markers.from_config(self.config))
         nb.cells = cells
         for change in changes:
             self.log.warning("%s/%s: %s", resources["nbgrader"]["student"], resources["nbgrader"]["notebook"],

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 
+from rnn_course.grading.config import course_path, load_config
 from rnn_course.grading.errors import WorkflowError
 from rnn_course.grading.runner.run import autograde
 from rnn_course.grading.steps.cells import is_test_cell
@@ -41,10 +42,11 @@ class DemoRow:
 def collect_demo(course_dir: Path, assignment: str) -> dict[str, float]:
     """Copy demo_submissions/<student>/ into submitted/; return the expected auto scores."""
     course_dir = Path(course_dir)
+    config = load_config(course_dir)
     demo = course_dir / "demo_submissions"
     expected = json.loads((demo / EXPECTED_SCORES).read_text())
     for student in expected:
-        target = course_dir / "submitted" / student / assignment
+        target = course_path(config, "submitted", student, assignment)
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(demo / student / assignment, target)
     return {student: float(score) for student, score in expected.items()}
@@ -74,7 +76,8 @@ def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progr
 def test_errors(course_dir: Path, assignment: str, student: str) -> str:
     """Why test cells lost points, from the autograded notebooks: 'ForbiddenCall x4, GradingError x2'."""
     counts: dict[str, int] = {}
-    for path in sorted(Path(course_dir, "autograded", student, assignment).glob("*.ipynb")):
+    folder = course_path(load_config(course_dir), "autograded", student, assignment)
+    for path in sorted(folder.glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             if is_test_cell(cell):
                 names = {output.get("ename") for output in cell.get("outputs", []) if output.get("ename")}

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course.grading.config import load_config
+from rnn_course.grading.config import course_path, load_config, student_folders
 from rnn_course.grading.errors import WorkflowError
 from rnn_course.grading.runner.report import Status, read_status
+from rnn_course.grading.steps.regions import Markers
 from rnn_course.grading.workflow import release_check
 
 
@@ -34,10 +35,13 @@ def feedback(course_dir: Path, assignment: str) -> list[Path]:
     that says why for every submission that could not be graded."""
     api = nbgrader_api(course_dir)
     _raise_on_failure(api.generate_feedback(assignment, force=True), "generate_feedback")
-    source_dir = Path(course_dir) / "source" / assignment
+    config = load_config(course_dir)
+    source_dir = course_path(config, "source", ".", assignment)
     sources = [nbformat.read(path, as_version=4) for path in source_dir.glob("*.ipynb")]
-    hidden = [line for source in sources for line in release_check.hidden_test_lines(source)]
-    pages = sorted(Path(course_dir, "feedback").glob(f"*/{assignment}/*.html"))
+    markers = Markers.from_config(config)
+    hidden = [line for source in sources for line in release_check.hidden_test_lines(source, markers)]
+    pages = [page for folder in student_folders(config, "feedback", assignment)
+             for page in sorted(folder.glob("*.html"))]
     for page in pages:
         leaked = leaked_lines(page.read_text(), hidden)
         if leaked:
@@ -58,10 +62,11 @@ NOT_GRADED = """<!DOCTYPE html>
 def not_graded_pages(course_dir: Path, assignment: str, notebooks: list[str]) -> list[Path]:
     """A short page, where a learner looks for feedback, for each submission that failed before grading."""
     pages = []
+    config = load_config(course_dir)
     for student, last in sorted(read_status(course_dir, assignment).items()):
         if last.get("status") != Status.FAILED:
             continue
-        folder = Path(course_dir, "feedback", student, assignment)
+        folder = course_path(config, "feedback", student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
         reason = html.escape(last.get("reason", ""))
         text = NOT_GRADED.format(assignment=html.escape(assignment), reason=reason)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course.grading.config import load_config
+from rnn_course.grading.config import course_path, load_config
 from rnn_course.grading.errors import WorkflowError
 from rnn_course.grading.runner.report import RUNS_DIR
 from rnn_course.grading.steps.cells import grade_id
+from rnn_course.grading.steps.regions import Markers
 from rnn_course.grading.workflow import release_check
 
 
@@ -26,7 +27,7 @@ def release(course_dir: Path, assignment: str) -> list[str]:
     """
     course_dir = Path(course_dir).resolve()
     config = load_config(course_dir)
-    source_dir = course_dir / "source" / assignment
+    source_dir = course_path(config, "source", ".", assignment)
     if not sorted(source_dir.glob("*.ipynb")):
         raise WorkflowError(f"no notebook in {source_dir}: is {assignment!r} the assignment's name?")
     blocked = edit_blocked(config, assignment)
@@ -40,7 +41,7 @@ def release(course_dir: Path, assignment: str) -> list[str]:
         if problems:
             return problems
         _generate(config, assignment, staging, database=True)
-        final = course_dir / "release" / assignment
+        final = course_path(config, "release", ".", assignment)
         old = staging / "previous"
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
@@ -102,9 +103,10 @@ def edit_blocked(config, assignment: str) -> str | None:
     existing cells is fine. This says so up front, in one line, and what to do.
     """
     from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.coursedir import CourseDirectory
 
-    root = Path(config.CourseDirectory.root)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gradebook:
+    coursedir = CourseDirectory(config=config)  # its defaults too (db_url) where the course sets none
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         try:
             known = gradebook.find_assignment(assignment)
         except MissingEntry:
@@ -113,7 +115,7 @@ def edit_blocked(config, assignment: str) -> str | None:
         if not submitted:
             return None
         old_notebooks = {notebook.name: notebook for notebook in known.notebooks}
-        new_paths = sorted((root / "source" / assignment).glob("*.ipynb"))
+        new_paths = sorted(course_path(config, "source", ".", assignment).glob("*.ipynb"))
         new_names = {path.stem for path in new_paths}
         changes = [f"notebook {name} added" for name in sorted(new_names - set(old_notebooks))]
         changes += [f"notebook {name} removed" for name in sorted(set(old_notebooks) - new_names)]
@@ -137,10 +139,11 @@ def edit_blocked(config, assignment: str) -> str | None:
 
 def check_release(course_dir: Path, assignment: str, release_dir: Path | None = None) -> list[str]:
     """Every problem of the released notebooks (see release_check), one line each: notebook, cell, line."""
-    course_dir = Path(course_dir)
-    source_dir = course_dir / "source" / assignment
-    release_dir = Path(release_dir or course_dir / "release" / assignment)
-    text_stub = load_config(course_dir).ClearSolutions.get("text_stub", "YOUR ANSWER HERE")
+    config = load_config(Path(course_dir))
+    source_dir = course_path(config, "source", ".", assignment)
+    release_dir = Path(release_dir or course_path(config, "release", ".", assignment))
+    text_stub = config.ClearSolutions.get("text_stub", "YOUR ANSWER HERE")
+    markers = Markers.from_config(config)
     problems: list[object] = []
     for source_path in sorted(source_dir.glob("*.ipynb")):
         release_path = release_dir / source_path.name
@@ -149,6 +152,7 @@ def check_release(course_dir: Path, assignment: str, release_dir: Path | None = 
             continue
         source = nbformat.read(source_path, as_version=4)
         released = nbformat.read(release_path, as_version=4)
-        found = release_check.check_notebook(source, released, source_path.name, text_stub=text_stub)
+        found = release_check.check_notebook(source, released, source_path.name, text_stub=text_stub,
+                                             markers=markers)
         problems += found or release_check.passing_tests(str(release_path), source_path.name)
     return [str(problem) for problem in problems]

@@ -23,15 +23,7 @@ from nbformat import NotebookNode
 from nbgrader import utils
 
 from rnn_course.grading.steps.cells import grade_id, is_test_cell
-from rnn_course.grading.steps.regions import (
-    HIDDEN_BEGIN,
-    HIDDEN_END,
-    MARKERS,
-    SOLUTION_BEGIN,
-    SOLUTION_END,
-    region_rows,
-    regions,
-)
+from rnn_course.grading.steps.regions import Markers, region_rows, regions
 
 MIN_SECRET = 12  # characters: shorter lines (`return h`, `else:`) say nothing and appear everywhere
 
@@ -84,7 +76,7 @@ def _fragments(text: str, rows: set[int]) -> set[str]:
     return keys
 
 
-def _secrets(source: NotebookNode) -> dict[str, str]:
+def _secrets(source: NotebookNode, markers: Markers) -> dict[str, str]:
     """{searched text: what it is} for every solution and hidden-test line of the source."""
     found: dict[str, str] = {}
     for cell in source.cells:
@@ -95,10 +87,10 @@ def _secrets(source: NotebookNode) -> dict[str, str]:
             continue
         if cell.cell_type != "code":
             continue
-        solution = region_rows(cell.source, SOLUTION_BEGIN, SOLUTION_END)
-        if utils.is_solution(cell) and SOLUTION_BEGIN not in cell.source:  # cleared whole
+        solution = region_rows(cell.source, markers.solution_begin, markers.solution_end)
+        if utils.is_solution(cell) and markers.solution_begin not in cell.source:  # cleared whole
             solution = set(range(1, len(cell.source.splitlines()) + 1))
-        hidden = region_rows(cell.source, HIDDEN_BEGIN, HIDDEN_END)
+        hidden = region_rows(cell.source, markers.hidden_begin, markers.hidden_end)
         for rows, kind in ((solution, "solution"), (hidden, "hidden test")):
             for key in sorted(_fragments(cell.source, rows), key=len, reverse=True):
                 if len(key) >= MIN_SECRET:
@@ -106,14 +98,14 @@ def _secrets(source: NotebookNode) -> dict[str, str]:
     return found
 
 
-def _shown_code(source: NotebookNode) -> str:
+def _shown_code(source: NotebookNode, markers: Markers) -> str:
     """Code lines the source shows on purpose: locked cells, and test cells outside hidden regions."""
     shown = []
     for cell in source.cells:
         if cell.cell_type == "code" and not utils.is_solution(cell) and (utils.is_locked(cell) or
                                                                           utils.is_grade(cell)):
-            _, visible = regions(cell.source, HIDDEN_BEGIN, HIDDEN_END)
-            _, visible = regions("\n".join(visible), SOLUTION_BEGIN, SOLUTION_END)
+            _, visible = regions(cell.source, markers.hidden_begin, markers.hidden_end)
+            _, visible = regions("\n".join(visible), markers.solution_begin, markers.solution_end)
             shown += [code_key(line) for line in visible]
     return "\n".join(shown)
 
@@ -181,8 +173,10 @@ def _beyond_the_stub(body: list[ast.stmt], where: str) -> list[tuple[int, str]]:
 
 
 def check_notebook(source: NotebookNode, released: NotebookNode, name: str, *,
-                   text_stub: str = "YOUR ANSWER HERE") -> list[Problem]:
-    """Every problem of one released notebook, against its source."""
+                   text_stub: str = "YOUR ANSWER HERE", markers: Markers | None = None) -> list[Problem]:
+    """Every problem of one released notebook, against its source; markers: the course's (nbgrader's
+    defaults if not given)."""
+    markers = markers or Markers.from_config()
     problems: list[Problem] = []
     by_id = {grade_id(cell): cell for cell in released.cells if grade_id(cell)}
     index_of = {id(cell): index for index, cell in enumerate(released.cells)}
@@ -195,12 +189,12 @@ def check_notebook(source: NotebookNode, released: NotebookNode, name: str, *,
         if cell_id and cell_id not in by_id:
             problems.append(Problem(name, cell_id, 1, "missing from the release"))
 
-    secrets = _secrets(source)
-    shown = _shown_code(source)
+    secrets = _secrets(source, markers)
+    shown = _shown_code(source, markers)
     for cell in released.cells:
         lines = cell.source.splitlines()
         for number, line in enumerate(lines, 1):
-            if any(marker in line for marker in MARKERS):
+            if any(marker in line for marker in markers.all):
                 problem(cell, number, f"a grading marker is left: {line.strip()!r}")
         # a trace of a secret anywhere, code or markdown, unless the source shows that very line on purpose
         # (comments count: a solution quoted in a test's comment is a leak too)
@@ -253,10 +247,11 @@ def passing_tests(released_path: str, name: str) -> list[Problem]:
             if is_test_cell(cell) and cell.source.strip() in passed]
 
 
-def hidden_test_lines(source: NotebookNode) -> list[str]:
+def hidden_test_lines(source: NotebookNode, markers: Markers | None = None) -> list[str]:
     """The code lines only hidden tests have: none of them may reach a learner."""
+    markers = markers or Markers.from_config()
     code = [cell.source for cell in source.cells if cell.cell_type == "code"]
-    parts = [regions(text, HIDDEN_BEGIN, HIDDEN_END) for text in code]
+    parts = [regions(text, markers.hidden_begin, markers.hidden_end) for text in code]
     shown = "\n".join(code_key(line) for _, outside in parts for line in outside)
     return [line.strip() for inside, _ in parts for line in inside
             if len(code_key(line)) >= MIN_SECRET and code_key(line) not in shown]

@@ -30,9 +30,10 @@ def reset(course_dir: Path, students: list[str] | None = None) -> list[str]:
             except MissingEntry:
                 pass
     for student in students:
-        for folder in ("submitted", "autograded", "feedback"):
-            if (course_dir / folder / student).exists():
-                shutil.rmtree(course_dir / folder / student)
+        for step in ("submitted", "autograded", "feedback"):
+            folder = Path(coursedir.format_path(getattr(coursedir, f"{step}_directory"), student, "."))
+            if folder.exists():
+                shutil.rmtree(folder)
                 removed.add(student)
     for path in (course_dir / RUNS_DIR).glob("status-*.json"):
         status = json.loads(path.read_text())
