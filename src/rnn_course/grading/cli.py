@@ -58,7 +58,7 @@ def register(subparsers) -> None:
 
     from rnn_course.grading.lms import cli as lms_cli  # collect, roster, deadline, extension, export --for
 
-    lms_cli.register(step, export, run_export)
+    lms_cli.register(step, export, run_export, _one_line_errors)
 
 
 def _one_line_errors(step: str, run):
@@ -71,10 +71,18 @@ def _one_line_errors(step: str, run):
             log.addHandler(logging.StreamHandler(sys.stderr))
             return run(args)
         logging.getLogger("traitlets").setLevel(logging.ERROR)
+        from sqlalchemy.exc import DBAPIError
+
         try:
             return run(args)
         except CourseError as error:
             return _fail(step, error)
+        except DBAPIError as error:  # the gradebook is missing, damaged or locked: say which, not the SQL
+            why = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+            return _fail(step, f"the gradebook could not be used ({why}); --debug shows the traceback")
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            return _fail(step, f"{error.strerror or error}{where}; --debug shows the traceback")
 
     return guarded
 

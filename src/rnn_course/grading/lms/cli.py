@@ -9,7 +9,7 @@ from pathlib import Path
 DEFAULT_ASSIGNMENT = "rnn_from_scratch"
 
 
-def register(step, export: argparse.ArgumentParser, plain_export) -> None:
+def register(step, export: argparse.ArgumentParser, plain_export, guard) -> None:
     """Add the LMS steps with grading.cli's `step` helper, and the LMS options of `export` (whose plain
     form, `plain_export`, still writes grades.csv)."""
     export.set_defaults(plain_export=plain_export)
@@ -51,7 +51,7 @@ def register(step, export: argparse.ArgumentParser, plain_export) -> None:
         action="store_true",
         help="also bundle the feedback pages as Moodle's 'multiple feedback files' zip",
     )
-    export.set_defaults(run=run_export)
+    export.set_defaults(run=guard("export", run_export))  # one line per error, as every step
 
 
 def _fail(step: str, error: Exception) -> int:
