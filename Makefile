@@ -77,12 +77,16 @@ lint: setup ## ruff over the package, tests, benchmarks and notebooks
 format: setup ## format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
 
-test: setup ## every tier: lint, unit, clean notebooks, executed notebooks, grading, browser, scale
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+# The unit and notebook tiers share nothing, so they run on two processes (pytest-xdist); the tiers that
+# start servers, time kernels or add local accounts (grading, browser, scale, hub) run one test at a time.
+test: lint ## every tier: lint, then unit and notebooks on two processes, then grading, browser, scale, hub
+	@status=0; \
+	  $(BIN)/python -m pytest -n 2 tests/unit tests/notebooks || status=1; \
+	  $(BIN)/python -m pytest tests/grading tests/browser tests/scale tests/hub || status=1; \
+	  exit $$status
 
-test-fast: setup ## unit tests only (no notebooks, grading or browser)
-	$(BIN)/python -m pytest tests/unit
+test-fast: setup ## the unit tier without its slow tests, on two processes (no system package needed)
+	$(BIN)/python -m pytest -n 2 -m "not slow" tests/unit
 
 config-reference: setup ## regenerate docs/instructors/config-reference.md from the settings' traits
 	$(BIN)/python -m rnn_course.grading.config
@@ -93,16 +97,16 @@ docs: config-reference ## build the documentation site from docs/ into site/, in
 bench: bench-widgets bench-browser ## every latency benchmark: in-kernel widgets, then end to end in the browser
 
 bench-widgets: setup ## widget update latency in the kernel, against a naive full re-plot
-	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python -m benchmarks.bench_widgets
 
 bench-browser: setup ## key press to new plot image in JupyterLab + Chromium (median of 20)
-	$(BIN)/python benchmarks/bench_browser.py
+	$(BIN)/python -m benchmarks.bench_browser
 
 bench-autograde: setup ## 40 generated submissions: stock nbgrader autograde against ours
-	$(BIN)/python benchmarks/bench_autograde.py
+	$(BIN)/python -m benchmarks.bench_autograde
 
 bench-scale: setup ## 200 generated submissions, 1 then 2 Dask workers, PostgreSQL: throughput, where time goes
-	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python -m benchmarks.bench_scale
 
 assignments: setup ## generate the student release of the assignment and check it
 	$(BIN)/rnn-course grade release $(ASSIGNMENT)

@@ -22,10 +22,8 @@ import time
 from pathlib import Path
 
 from rnn_course.grading.runner import run as runner
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the generated submissions come from the test scaffolding
-from tests.grading import runner_demo  # noqa: E402
+from tests.helpers import runner_demo
+from tests.helpers.paths import ROOT
 
 CELL_TIMEOUT = 10
 
@@ -41,7 +39,7 @@ def kinds_for(count: int) -> list[str]:
 
 def prepare(workdir: Path, assignment: str, count: int) -> tuple[Path, Path, Path]:
     """Release the assignment once, write the submissions, then make three identical course copies."""
-    base = runner_demo.copy_course(ROOT / "grader", workdir / "base")
+    base = runner_demo.copy_without_state(ROOT / "grader", workdir / "base")
     with open(base / "nbgrader_config.py", "a") as config:
         config.write(f"\n# benchmark only\nc.Execute.timeout = {CELL_TIMEOUT}\n")
     runner_demo.release(base, assignment)

@@ -20,10 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.browser.harness
-
-from tests.browser import harness  # noqa: E402
-from tests.browser.harness import NOTEBOOK  # noqa: E402
+from tests.helpers import browser as harness
+from tests.helpers.browser import NOTEBOOK
 
 PRESSES, RADIUS_PRESSES, WARMUP, TARGET_MS = 20, 10, 2, 150.0
 LESSON = "notebooks/03_hidden_state.ipynb"
@@ -91,7 +89,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="rnn-bench-browser-") as tmp:
         tmp = Path(tmp)
-        lab = harness.Lab(root_dir=harness.copy_course(tmp / "course"), state_dir=tmp / "jupyter").start()
+        lab = harness.Lab(root_dir=harness.copy_lessons(tmp / "course"), state_dir=tmp / "jupyter").start()
         try:
             with sync_playwright() as playwright:
                 browser = harness.launch_chromium(playwright)

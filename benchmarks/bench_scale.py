@@ -33,17 +33,14 @@ from statistics import median
 import nbformat
 from nbgrader.coursedir import CourseDirectory
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the test helpers: course copies, submissions and servers
-
-from rnn_course.grading.config import load_config  # noqa: E402
-from rnn_course.grading.runner import run as runner  # noqa: E402
-from rnn_course.grading.runner.record import finish  # noqa: E402
-from rnn_course.grading.runner.worker import Outcome  # noqa: E402
-from rnn_course.grading.workflow.release import release  # noqa: E402
-from tests.grading import submissions  # noqa: E402
-from tests.grading.conftest import copy_course  # noqa: E402
-from tests.scale.servers import DaskCluster, Postgres, postgres_missing  # noqa: E402
+from rnn_course.grading.config import load_config
+from rnn_course.grading.runner import run as runner
+from rnn_course.grading.runner.record import finish
+from rnn_course.grading.runner.worker import Outcome
+from rnn_course.grading.workflow.release import release
+from tests.helpers import submissions
+from tests.helpers.course import copy_course
+from tests.helpers.servers import DaskCluster, Postgres, postgres_missing
 
 ASSIGNMENT = submissions.ASSIGNMENT
 BLANK_EVERY = 10

@@ -1,12 +1,27 @@
-"""Shared test fixtures: the repository root and its main folders."""
+"""Fixtures every tier shares: the repository root, a data folder of its own, the grading sandbox's check."""
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+from tests.helpers.paths import ROOT
+from tests.helpers.tiers import skip_tier_or_fail
+
+# One math thread a process: the tiers run side by side on small machines, and PyTorch's spinning threads
+# then fight over the cores (a 2-second training test took 20 s under load). Set before torch is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+DATA_ENV = "RNN_COURSE_DATA_DIR"  # where the quiz keeps a learner's progress
+REQUIRE_SANDBOX = "RNN_COURSE_REQUIRE_SANDBOX"  # set by .ci/run: there a missing bwrap fails the tier
+
+
+def pytest_configure(config):
+    """Whatever the tests start (kernels, labs, terminals) keeps its quiz data away from the user's own."""
+    if not os.environ.get(DATA_ENV):
+        os.environ[DATA_ENV] = tempfile.mkdtemp(prefix="rnn-course-test-data-")
 
 
 @pytest.fixture(scope="session")
@@ -14,10 +29,17 @@ def root() -> Path:
     return ROOT
 
 
-def skip_tier_or_fail(tier: str, reason: str | None, require_env: str) -> None:
-    """A tier whose system part is missing: skipped in one line, or failed where `require_env`=1 (CI)."""
-    if reason is None:
-        return
-    if os.environ.get(require_env) == "1":
-        pytest.fail(f"{tier} tier required ({require_env}=1) but {reason}", pytrace=False)
-    pytest.skip(f"{tier} tier skipped: {reason}")
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Each test's own quiz data folder, empty at the start."""
+    folder = tmp_path / "rnn-course-data"
+    folder.mkdir()
+    monkeypatch.setenv(DATA_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sandbox_ready():
+    """Grading runs in a bubblewrap sandbox: without bwrap the tier is skipped in one line, or fails in CI."""
+    missing = "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)"
+    skip_tier_or_fail("grading", None if shutil.which("bwrap") else missing, REQUIRE_SANDBOX)

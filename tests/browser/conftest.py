@@ -4,10 +4,9 @@ import re
 
 import pytest
 
-from tests.browser import harness
-from tests.conftest import ROOT, skip_tier_or_fail
-
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
+from tests.helpers import browser as harness
+from tests.helpers.browser import ARTIFACTS
+from tests.helpers.tiers import skip_tier_or_fail
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +18,7 @@ def chromium_ready():
 @pytest.fixture(scope="session")
 def lab(chromium_ready, tmp_path_factory):
     """JupyterLab from .venv on 127.0.0.1, serving a throwaway copy of the notebooks and the release."""
-    root_dir = harness.copy_course(tmp_path_factory.mktemp("course"))
+    root_dir = harness.copy_lessons(tmp_path_factory.mktemp("course"))
     server = harness.Lab(root_dir=root_dir, state_dir=tmp_path_factory.mktemp("jupyter")).start()
     yield server
     server.stop()

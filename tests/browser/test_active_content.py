@@ -12,9 +12,9 @@ import shutil
 import nbformat
 import pytest
 
-from tests.browser import harness
-from tests.grading import submissions as s
-from tests.grading.conftest import copy_course
+from tests.helpers import browser as harness
+from tests.helpers import submissions as s
+from tests.helpers.course import copy_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.grading, pytest.mark.slow]
 

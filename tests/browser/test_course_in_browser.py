@@ -1,16 +1,15 @@
 """The course in a real browser: lessons run clean, widgets react, the quiz scores, Validate is there."""
 
 import getpass
-import html
 import os
 import re
 
 import nbformat
 import pytest
 
-from tests.browser import harness
-from tests.browser.harness import NOTEBOOK
-from tests.conftest import NOTEBOOKS
+from tests.helpers import browser as harness
+from tests.helpers.browser import NOTEBOOK, plain, shown_labels
+from tests.helpers.paths import NOTEBOOKS
 
 pytestmark = pytest.mark.browser
 
@@ -187,18 +186,6 @@ def choose(quiz, index: int) -> None:
     """Pick one choice (a radio button, or a checkbox on a select-all question), as a learner clicks it."""
     quiz.locator(".rnn-quiz-choices input").nth(index).click()
 
-
-def shown_labels(quiz) -> list[str]:
-    texts = quiz.locator(".rnn-quiz-choices label").all_inner_texts()
-    return [" ".join(text.split()) for text in texts if text.strip()]
-
-
-def plain(labels: list[str]) -> list[str]:
-    """The labels as the page shows them: Markdown rendered, so no backticks, spaces folded."""
-    from rnn_course.quiz.widget import markdown_html
-
-    texts = [html.unescape(re.sub(r"<[^>]+>", "", markdown_html(label, inline=True))) for label in labels]
-    return [" ".join(text.split()) for text in texts]
 
 
 def practice_notebook() -> str:

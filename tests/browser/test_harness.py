@@ -1,6 +1,6 @@
 """The browser harness's pure parts: what counts as an error output, the course copy, the skip reason."""
 
-from tests.browser import harness
+from tests.helpers import browser as harness
 
 # Texts exactly as JupyterLab 4.6 rendered them in a stderr output area (innerText).
 RAISED = (
@@ -28,7 +28,7 @@ def test_tracebacks_count_as_errors_and_warnings_do_not():
 
 
 def test_course_copy_holds_every_lesson_and_leaves_the_originals(tmp_path):
-    copied = harness.copy_course(tmp_path)
+    copied = harness.copy_lessons(tmp_path)
     names = sorted(p.name for p in (copied / "notebooks").glob("*.ipynb"))
     assert names == sorted(p.name for p in (harness.ROOT / "notebooks").glob("*.ipynb"))
     assert names and (copied / "notebooks").resolve() != (harness.ROOT / "notebooks").resolve()

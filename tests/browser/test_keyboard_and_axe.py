@@ -15,10 +15,8 @@ import string
 import nbformat
 import pytest
 
-from tests.browser import harness
-from tests.browser.conftest import ARTIFACTS
-from tests.browser.harness import NOTEBOOK
-from tests.browser.test_course_in_browser import plain, shown_labels
+from tests.helpers import browser as harness
+from tests.helpers.browser import ARTIFACTS, NOTEBOOK, plain, shown_labels
 
 pytestmark = pytest.mark.browser
 

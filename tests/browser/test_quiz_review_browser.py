@@ -6,8 +6,8 @@ import time
 import nbformat
 import pytest
 
-from tests.browser import harness
-from tests.browser.harness import NOTEBOOK
+from tests.helpers import browser as harness
+from tests.helpers.browser import NOTEBOOK
 
 pytestmark = pytest.mark.browser
 

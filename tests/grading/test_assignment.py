@@ -7,8 +7,8 @@ import pytest
 from nbgrader.validator import Validator
 
 from rnn_course.grading.workflow.release import check_release
-from tests.grading import submissions
-from tests.grading.conftest import copy_course
+from tests.helpers import submissions
+from tests.helpers.course import copy_course
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from rnn_course.grading.steps import verdicts
 from rnn_course.grading.workflow.export import export
 from rnn_course.grading.workflow.feedback import feedback, leaked_lines, visible_text
 from rnn_course.grading.workflow.release_check import hidden_test_lines
-from tests.grading import submissions as s
+from tests.helpers import submissions as s
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from rnn_course.grading.runner import run as runner
-from tests.grading import runner_demo
-from tests.grading.test_sandbox import add_cell, outputs
+from tests.helpers import runner_demo
+from tests.helpers.runner_demo import add_cell, outputs
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import nbformat
 from rnn_course.grading.runner.run import autograde
 from rnn_course.grading.workflow.feedback import feedback
 from rnn_course.grading.workflow.release import release
-from tests.grading import runner_demo
+from tests.helpers import runner_demo
 
 FOLDERS = {"source": "masters", "release": "handout", "submitted": "handins", "autograded": "graded",
            "feedback": "comments"}

@@ -2,8 +2,6 @@
 
 import csv
 import json
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -11,9 +9,9 @@ import pytest
 from rnn_course.grading.judge import mistakes
 from rnn_course.grading.workflow.demo import EXPECTED_SCORES, DemoRow, format_table
 from rnn_course.grading.workflow.feedback import visible_text
-from tests.conftest import ROOT
-from tests.grading import submissions
-from tests.grading.conftest import copy_course
+from tests.helpers import submissions
+from tests.helpers.course import copy_course, run_cli
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.grading
 
@@ -21,13 +19,9 @@ DEMO = ROOT / "grader" / "demo_submissions"
 MISTAKES_PAGE = (ROOT / "docs" / "instructors" / "feedback-and-mistakes.md").read_text()
 
 
-def rnn_course(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "rnn_course.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
-
 
 def test_grade_lists_its_five_steps():
-    result = rnn_course("grade", "--help")
+    result = run_cli("grade", "--help")
     assert result.returncode == 0
     for step in ("release", "autograde", "feedback", "export", "mistakes", "demo"):
         assert step in result.stdout
@@ -43,7 +37,7 @@ def test_the_shipped_demo_submissions_are_the_ones_the_tests_describe():
 
 
 def test_an_unknown_assignment_is_one_clear_error(tmp_path):
-    result = rnn_course("grade", "release", "no_such_assignment", "--course-dir", copy_course(tmp_path))
+    result = run_cli("grade", "release", "no_such_assignment", "--course-dir", copy_course(tmp_path))
     assert result.returncode == 1
     assert result.stderr.startswith("grade release:") and "Traceback" not in result.stderr.splitlines()[0]
 
@@ -59,7 +53,7 @@ def test_a_score_that_differs_from_the_expected_one_is_marked():
 @pytest.mark.slow
 def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_path):
     course_dir = copy_course(tmp_path / "course", demo=True)
-    result = rnn_course("grade", "demo", "rnn_from_scratch", "--course-dir", course_dir)
+    result = run_cli("grade", "demo", "rnn_from_scratch", "--course-dir", course_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     expected = json.loads((DEMO / EXPECTED_SCORES).read_text())
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.split()}
@@ -92,7 +86,7 @@ def test_each_step_runs_on_its_own_from_the_command_line(tmp_path):
     for step, said in steps:
         if step == "autograde":
             submissions.write(submissions.build(submissions.CORRECT), course_dir, "solo")
-        result = rnn_course("grade", step, "rnn_from_scratch", "--course-dir", course_dir,
+        result = run_cli("grade", step, "rnn_from_scratch", "--course-dir", course_dir,
                             *(["--workers", "1"] if step == "autograde" else []))
         assert result.returncode == 0 and said in result.stdout, (step, result.stdout, result.stderr)
     rows = list(csv.DictReader((course_dir / "grades.csv").open()))

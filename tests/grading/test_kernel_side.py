@@ -13,7 +13,7 @@ import rnn_course.grading
 from rnn_course.grading.judge import judging
 from rnn_course.grading.judge.encoding import decode
 from rnn_course.grading.sandbox.kernel_side import KERNEL_SIDE
-from tests.grading import submissions
+from tests.helpers import submissions
 
 pytestmark = pytest.mark.grading
 

@@ -26,9 +26,8 @@ from rnn_course.grading.workflow.demo import collect_demo, demo_students
 from rnn_course.grading.workflow.export import export
 from rnn_course.grading.workflow.feedback import feedback, nbgrader_api, visible_text
 from rnn_course.grading.workflow.release import release
-from tests.grading import submissions
-from tests.grading.conftest import copy_course
-from tests.grading.test_demo import rnn_course
+from tests.helpers import submissions
+from tests.helpers.course import copy_course, run_cli
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -190,7 +189,7 @@ def test_adding_a_test_cell_after_grading_stops_with_one_line_and_keeps_release(
     notebook.cells.insert(6, new)
     nbformat.write(notebook, source)
     try:
-        result = rnn_course("grade", "release", A, "--course-dir", course_dir)
+        result = run_cli("grade", "release", A, "--course-dir", course_dir)
     finally:
         source.write_text(kept)
     assert result.returncode == 1
@@ -257,7 +256,7 @@ def test_formulas_outside_code_become_mathml():
 
 def test_feedback_and_export_warn_while_hand_grading_is_pending(course, second):
     course_dir, _, _ = course
-    result = rnn_course("grade", "export", "--course-dir", course_dir)
+    result = run_cli("grade", "export", "--course-dir", course_dir)
     assert result.returncode == 0
     pending = r"warning: \d+ of \d+ submission\(s\) still need hand-grading"
     assert re.search(pending, result.stderr), result.stderr
@@ -277,7 +276,7 @@ def test_reset_removes_the_demo_students_completely(course, second, tmp_path):
     for student in demo:
         for folder in ("submitted", "autograded", "feedback"):
             (course_dir / folder / student / A).mkdir(parents=True, exist_ok=True)
-    result = rnn_course("grade", "reset", "--course-dir", course_dir)
+    result = run_cli("grade", "reset", "--course-dir", course_dir)
     assert result.returncode == 0 and f"removed {len(demo)} student(s)" in result.stdout, result.stdout
     with gradebook(course_dir) as book:
         left = {student.id for student in book.students}
@@ -364,6 +363,6 @@ def test_the_formgraders_autograde_button_refuses_the_cheat_that_wraps_nn_rnn(tm
 
 
 def test_release_prints_no_kernel_tcp_warning(tmp_path):
-    result = rnn_course("grade", "release", A, "--course-dir", copy_course(tmp_path / "course"))
+    result = run_cli("grade", "release", A, "--course-dir", copy_course(tmp_path / "course"))
     assert result.returncode == 0, result.stderr
     assert "TCP" not in result.stdout + result.stderr

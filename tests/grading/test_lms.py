@@ -18,9 +18,8 @@ from rnn_course.grading.runner.run import autograde
 from rnn_course.grading.workflow.export import export
 from rnn_course.grading.workflow.feedback import feedback
 from rnn_course.grading.workflow.release import release
-from tests.grading import submissions
-from tests.grading.conftest import copy_course
-from tests.grading.test_demo import rnn_course
+from tests.helpers import submissions
+from tests.helpers.course import copy_course, run_cli
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -113,12 +112,12 @@ def course(tmp_path_factory):
     (tmp / "moodle.csv").write_text(MOODLE_ROSTER, encoding="utf-8")
     (tmp / "canvas.csv").write_text(CANVAS_ROSTER, encoding="utf-8")
     for name in ("moodle.csv", "canvas.csv"):
-        result = rnn_course("grade", "roster", "import", tmp / name, "--course-dir", course_dir)
+        result = run_cli("grade", "roster", "import", tmp / name, "--course-dir", course_dir)
         assert result.returncode == 0, result.stderr
     rostered = list(csv.reader(export(course_dir).open()))
-    result = rnn_course("grade", "deadline", A, "2026-01-10T12:00", "--course-dir", course_dir)
+    result = run_cli("grade", "deadline", A, "2026-01-10T12:00", "--course-dir", course_dir)
     assert result.returncode == 0 and "due 2026-01-10 12:00 UTC" in result.stdout, result.stderr
-    result = rnn_course("grade", "extension", A, "alee", "--days", "1", "--course-dir", course_dir)
+    result = run_cli("grade", "extension", A, "alee", "--days", "1", "--course-dir", course_dir)
     assert result.returncode == 0, result.stderr
     return course_dir, tmp, {"empty": empty, "rostered": rostered}
 
@@ -126,7 +125,7 @@ def course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def collected(course):
     course_dir, tmp, _ = course
-    result = rnn_course(
+    result = run_cli(
         "grade", "collect", moodle_zip(tmp / "moodle.zip"), "--assignment", A, "--course-dir", course_dir
     )
     assert result.returncode == 0, result.stderr
@@ -288,7 +287,7 @@ def test_grades_csv_carries_names_late_and_the_penalty(course, graded):
 
 def test_the_moodle_worksheet_has_what_moodles_importer_reads(course, graded):
     course_dir, _, _ = course
-    result = rnn_course("grade", "export", A, "--for", "moodle-worksheet", "--course-dir", course_dir)
+    result = run_cli("grade", "export", A, "--for", "moodle-worksheet", "--course-dir", course_dir)
     assert result.returncode == 0, result.stderr
     rows = read(course_dir / f"moodle-worksheet-{A}.csv")
     assert rows[0] == list(exports.MOODLE_WORKSHEET)
@@ -324,7 +323,7 @@ def test_the_moodle_gradebook_file_names_learners_and_the_grade_item(course, gra
 
 def test_the_canvas_file_has_canvas_columns_points_possible_and_the_assignment_id(course, graded):
     course_dir, _, _ = course
-    result = rnn_course("grade", "export", "--for", "canvas", "--course-dir", course_dir)
+    result = run_cli("grade", "export", "--for", "canvas", "--course-dir", course_dir)
     assert result.returncode == 0, result.stderr
     rows = read(course_dir / f"canvas-{A}.csv")
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", f"{A} (4711)"]
@@ -337,7 +336,7 @@ def test_the_canvas_file_has_canvas_columns_points_possible_and_the_assignment_i
 
 def test_the_feedback_zip_uses_moodles_feedback_file_names(course, graded):
     course_dir, _, _ = course
-    result = rnn_course("grade", "export", "--feedback-zip", "--course-dir", course_dir)
+    result = run_cli("grade", "export", "--feedback-zip", "--course-dir", course_dir)
     assert result.returncode == 0, result.stderr
     names = zipfile.ZipFile(course_dir / f"feedback-{A}.zip").namelist()
     assert f"Carl Late_1000004_assignsubmission_file_{A}.html" in names
@@ -371,7 +370,7 @@ def test_a_plain_folder_maps_folders_and_file_names_to_student_ids(course, grade
 def test_a_source_that_is_neither_a_zip_nor_a_folder_fails_in_one_line(course, tmp_path):
     course_dir, _, _ = course
     (tmp_path / "grades.xlsx").write_bytes(b"PK\3\4 not really")
-    result = rnn_course("grade", "collect", tmp_path / "grades.xlsx", "--course-dir", course_dir)
+    result = run_cli("grade", "collect", tmp_path / "grades.xlsx", "--course-dir", course_dir)
     assert result.returncode == 1
     why = "neither a folder nor a readable zip (File is not a zip file)"
     assert result.stderr.strip().splitlines() == [f"grade collect: {tmp_path / 'grades.xlsx'}: {why}"]

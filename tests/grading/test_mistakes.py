@@ -21,10 +21,10 @@ from rnn_course.grading.reports import mistake_report
 from rnn_course.grading.runner import run as runner
 from rnn_course.grading.workflow.feedback import feedback, visible_text
 from rnn_course.grading.workflow.release import release
-from tests.conftest import ROOT
-from tests.grading import mistake_submissions as ms
-from tests.grading import submissions as s
-from tests.grading.conftest import copy_course
+from tests.helpers import mistake_submissions as ms
+from tests.helpers import submissions as s
+from tests.helpers.course import copy_course
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.grading
 

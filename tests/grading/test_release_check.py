@@ -4,9 +4,8 @@ import nbformat
 import pytest
 
 from rnn_course.grading.workflow.release import release
-from tests.grading import submissions
-from tests.grading.conftest import copy_course
-from tests.grading.test_demo import rnn_course
+from tests.helpers import submissions
+from tests.helpers.course import copy_course, run_cli
 
 pytestmark = pytest.mark.grading
 
@@ -160,7 +159,7 @@ def test_a_refused_release_exits_non_zero_names_the_cell_and_keeps_the_last_good
     end = "    ### END SOLUTION"
     cell.source = swap(cell.source, f"{RAISE_LINE}\n{end}", f"{end}\n{RAISE_LINE}")
     nbformat.write(notebook, path)
-    result = rnn_course("grade", "release", submissions.ASSIGNMENT, "--course-dir", course_dir)
+    result = run_cli("grade", "release", submissions.ASSIGNMENT, "--course-dir", course_dir)
     assert result.returncode == 1
     assert "cell rnn_cell, line 5: solution code after the stub" in result.stderr
     assert "ValueError" not in released.read_text() and released.read_text() == good

@@ -18,7 +18,7 @@ from rnn_course.grading.runner import intake
 from rnn_course.grading.runner import run as runner
 from rnn_course.grading.runner.report import RUNS_DIR
 from rnn_course.grading.workflow.feedback import nbgrader_api
-from tests.grading import runner_demo
+from tests.helpers import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnn_course.grading.runner import run as runner
-from tests.grading import runner_demo
+from tests.helpers import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from rnn_course.grading.runner import run as runner
-from tests.grading import runner_demo
+from tests.helpers import runner_demo
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import rnn_course
 from rnn_course.grading.runner import run as runner
-from tests.grading import runner_demo
+from tests.helpers import runner_demo
+from tests.helpers.course import run_cli
+from tests.helpers.runner_demo import add_cell, outputs
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
@@ -122,18 +121,6 @@ def attacks(course: Path, port: int) -> dict[str, str]:
     }
 
 
-def add_cell(course: Path, student: str, code: str) -> None:
-    path = course / "submitted" / student / "tiny" / "tiny.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    notebook.cells.insert(3, nbformat.v4.new_code_cell(textwrap.dedent(code)))  # after the first answer
-    nbformat.write(notebook, path)
-
-
-def outputs(course: Path, student: str) -> str:
-    path = course / "autograded" / student / "tiny" / "tiny.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    return "\n".join(str(output) for cell in notebook.cells for output in cell.get("outputs", []))
-
 
 def snapshot(folder: Path) -> dict[str, float]:
     return {str(path): path.stat().st_mtime for path in folder.rglob("*") if path.is_file()}
@@ -228,10 +215,6 @@ def test_pytorchs_rnn_is_off_in_threads_and_no_other_python_can_start(graded):
     assert "switched off while grading" in threads and "torch.Size" not in threads, threads
     assert "'stream'" not in processes and "PermissionError" in processes, processes  # nothing ran
 
-
-def run_cli(*args, env=None) -> subprocess.CompletedProcess:
-    command = [str(Path(sys.executable).parent / "rnn-course"), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_without_bubblewrap_grading_refuses_in_one_line_naming_the_fix(tmp_path):

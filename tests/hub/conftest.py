@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_tier_or_fail
-from tests.grading.conftest import sandbox_ready  # noqa: F401 (the instructor autogrades in the sandbox)
-from tests.hub import servers
+from tests.helpers import hub as servers
+from tests.helpers.tiers import skip_tier_or_fail
 
 LEARNER_GROUP = "rnnhub-learners"
 INSTRUCTOR_GROUP = "rnnhub-instructors"
@@ -29,6 +28,11 @@ class Class:
     exchange: Path
     learners: list[servers.Account]
     instructor: servers.Account
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sandboxed(sandbox_ready):
+    """The instructor autogrades in the sandbox."""
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import harness
-from tests.conftest import ROOT
-from tests.grading.conftest import copy_course
+from tests.helpers import browser as harness
+from tests.helpers.course import copy_course
+from tests.helpers.paths import ROOT
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 

@@ -1,6 +1,16 @@
-"""Collects how long each notebook took to execute, and prints the total at the end of the run."""
+"""Collects how long each notebook took to execute, and prints the total at the end of the run.
 
-TIMES: dict[str, float] = {}
+The test records its time as a property of its report, so the sum is right with pytest-xdist too.
+"""
+
+TIMES: dict[str, float] = {}  # filled in the process that prints the summary
+PROPERTY = "notebook_seconds"
+
+
+def pytest_runtest_logreport(report):
+    for name, value in report.user_properties:
+        if name == PROPERTY:
+            TIMES[report.nodeid.split("[")[-1].rstrip("]")] = value
 
 
 def pytest_terminal_summary(terminalreporter):

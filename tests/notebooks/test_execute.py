@@ -1,7 +1,8 @@
 """Every notebook executes headless, top to bottom, without an error, and each lesson's self-check works:
 with the predictions left empty it gives nothing away, filled in right it says so, filled in wrong it says so.
-The same for the "your turn" exercises: left empty they are "not tried yet", and the answers kept in
-tests/exercise_solutions.py, pasted into the lesson, are judged right (or wrong, for the typical mistakes).
+The same for the "your turn" exercises: left empty they are "not tried yet", and the answers kept
+in tests/helpers/exercise_solutions.py, pasted into the lesson, are judged right (or wrong, for the typical
+mistakes).
 """
 
 import re
@@ -11,9 +12,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import NOTEBOOKS
-from tests.exercise_solutions import RIGHT, WRONG
-from tests.notebooks.conftest import TIMES
+from tests.helpers.exercise_solutions import RIGHT, WRONG
+from tests.helpers.paths import NOTEBOOKS
 
 CELL_TIMEOUT_S = 120
 
@@ -133,7 +133,7 @@ def run_extra(client, notebook, source):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_executes_and_its_self_check_works(path):
+def test_notebook_executes_and_its_self_check_works(path, record_property):
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
@@ -149,7 +149,7 @@ def test_notebook_executes_and_its_self_check_works(path):
     with client.setup_kernel():
         for index, cell in enumerate(notebook.cells):
             client.execute_cell(cell, index)  # raises CellExecutionError on the first failing cell
-        TIMES[path.name] = time.perf_counter() - start
+        record_property("notebook_seconds", time.perf_counter() - start)  # summed by the conftest
         code = [c for c in notebook.cells if c.cell_type == "code"]
         assert not [o for c in code for o in c.outputs if o.output_type == "error"]
         exercises = check_exercises(client, notebook, path.name)

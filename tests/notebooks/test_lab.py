@@ -10,8 +10,8 @@ import urllib.request
 
 import pytest
 
-from tests.browser.harness import free_port
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
+from tests.helpers.servers import free_port
 
 
 @pytest.mark.notebooks

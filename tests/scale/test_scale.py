@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from rnn_course.grading.runner import run as runner
-from tests.grading.conftest import copy_course
-from tests.scale.conftest import ASSIGNMENT, grades, make_course, row_counts, totals
+from tests.helpers.course import copy_course
+from tests.helpers.scale import ASSIGNMENT, grades, make_course, row_counts, totals
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ import tomllib
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 DOCS = ROOT / "docs"
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnn_course.exercises import EXERCISES, Mismatch, check_exercise, compare
-from tests.exercise_solutions import RIGHT, WRONG, define
+from tests.helpers.exercise_solutions import RIGHT, WRONG, define
 
 
 def test_every_exercise_has_a_right_and_a_wrong_answer_in_tests():

@@ -123,3 +123,33 @@ def test_no_module_imports_a_private_name_of_another_except_from_compat():
 def test_the_layer_check_sees_an_upward_import():
     assert layer(f"{GRADING}.judge.cases") == "judge"
     assert "runner" not in MAY_IMPORT[layer(f"{GRADING}.steps.verdicts")]
+
+
+TESTS = PACKAGE.parents[1] / "tests"
+
+
+def scaffolding_imports(path: Path) -> list[str]:
+    """What a test or benchmark file imports from tests/ that is not tests/helpers, and any sys.path edit."""
+    wrong = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests"):
+            if not (node.module == "tests.helpers" or node.module.startswith("tests.helpers.")):
+                wrong.append(f"from {node.module} import ...")
+        elif isinstance(node, ast.Import):
+            wrong += [f"import {a.name}" for a in node.names
+                      if a.name.startswith("tests") and not a.name.startswith("tests.helpers")]
+        elif isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys":
+            wrong.append("sys.path")
+    return wrong
+
+
+def test_tests_and_benchmarks_import_scaffolding_only_from_tests_helpers():
+    files = [*TESTS.rglob("*.py"), *(TESTS.parent / "benchmarks").glob("*.py")]
+    wrong = {str(path.relative_to(TESTS.parent)): found for path in files if (found := scaffolding_imports(path))}
+    assert len(files) > 50 and not wrong, wrong
+
+
+def test_the_scaffolding_check_sees_a_conftest_import_and_a_path_edit(tmp_path):
+    bad = tmp_path / "test_bad.py"
+    bad.write_text("import sys\nsys.path.insert(0, '.')\nfrom tests.grading.conftest import x\n")
+    assert sorted(scaffolding_imports(bad)) == ["from tests.grading.conftest import ...", "sys.path"]

@@ -13,7 +13,7 @@ from rnn_course.lm import (
     sample,
     split,
 )
-from tests.unit.tiny_lm import TinyLM
+from tests.helpers.tiny_lm import TinyLM
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 PACKAGE = ROOT / "src" / "rnn_course"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

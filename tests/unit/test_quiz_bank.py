@@ -11,7 +11,7 @@ import yaml
 
 from rnn_course.cli import main
 from rnn_course.quiz.bank import load_bank
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 FIXTURES = ROOT / "tests" / "unit" / "quiz_fixtures"
 BANK = ROOT / "quiz_bank"
@@ -22,12 +22,14 @@ def bank():
     return load_bank([BANK])
 
 
+@pytest.mark.slow
 def test_quiz_check_passes_on_the_shipped_bank(capsys):
     assert main(["quiz", "check"]) == 0
     out = capsys.readouterr()
     assert "every verification passed" in out.out and out.err == ""
 
 
+@pytest.mark.slow
 def test_quiz_check_console_script_exit_codes():
     """The installed `rnn-course` script: 0 on the shipped bank, non-zero with file:line on a broken one."""
     script = [str(Path(sys.executable).with_name("rnn-course")), "quiz", "check"]

@@ -2,19 +2,14 @@
 
 import re
 
-import pytest
 import yaml
 
 from rnn_course.cli import main
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 PRACTICE = yaml.safe_load((ROOT / "quiz_bank" / "sets.yaml").read_text())["sets"]["practice"]["items"]
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNN_COURSE_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
 
 
 def keyed_answers():

@@ -16,7 +16,7 @@ from rnn_course.quiz.engine import (
     render,
     same_answer,
 )
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])
 

@@ -11,7 +11,7 @@ from rnn_course.cli import main
 from rnn_course.quiz.bank import load_bank
 from rnn_course.quiz.engine import absolute_tolerance, read_shape, render
 from rnn_course.quiz.export import EXPORT_SEED, gift_escape, text_html, to_gift, to_json, to_moodle_xml
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])
 TEMPLATES = [item for item in BANK.items.values() if item.is_variant]
@@ -163,6 +163,7 @@ def test_gift_blocks_have_no_blank_lines_inside():
         assert block.startswith("$CATEGORY") or (block.count("{") - block.count("\\{")) == 1
 
 
+@pytest.mark.slow
 def test_gift_variant_pools_hold_verified_distinct_draws():
     pools = {}
     for parsed in parse_gift(to_gift(BANK, variants=5)):
@@ -228,6 +229,7 @@ def test_moodle_xml_round_trips_item_by_item():
     assert seen == set(BANK.items)
 
 
+@pytest.mark.slow
 def test_moodle_xml_variant_pools_one_sub_category_per_template():
     pools = {}
     for category, element in moodle_questions(to_moodle_xml(BANK, variants=5)):
@@ -249,6 +251,7 @@ def test_moodle_xml_variant_pools_one_sub_category_per_template():
         assert params["N"] != params["L"] and params["L"] != params["NL"]
 
 
+@pytest.mark.slow
 def test_export_command_writes_files(tmp_path, capsys):
     assert main(["quiz", "export", "--format", "gift", "--output", str(tmp_path / "bank.gift")]) == 0
     assert main(["quiz", "export", "--format", "json", "-o", str(tmp_path / "bank.json")]) == 0

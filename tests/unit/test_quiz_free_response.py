@@ -1,15 +1,8 @@
 """A free-response question in the notebook: a named text box, lenient reading, the key under Solution."""
 
 import ipywidgets as widgets
-import pytest
 
 from rnn_course.quiz import quiz_widget
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNN_COURSE_DATA_DIR", str(tmp_path))
-    return tmp_path
 
 
 def answer_right(w):

@@ -5,7 +5,7 @@ import getpass
 from rnn_course.cli import main
 from rnn_course.quiz.identity import learner
 from rnn_course.quiz.progress import Store
-from tests.unit.test_quiz_cli import keyed_answers
+from tests.helpers.quiz import keyed_answers
 
 
 def test_a_configured_course_id_comes_first_then_the_hub_user_then_the_os_user(monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rnn_course.quiz.bank import default_bank
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 def test_the_checkout_bank_is_the_default_in_a_checkout():

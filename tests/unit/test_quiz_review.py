@@ -3,7 +3,6 @@
 import time
 
 import ipywidgets as widgets
-import pytest
 
 from rnn_course.cli import main
 from rnn_course.quiz import quiz_widget as quiz
@@ -11,16 +10,12 @@ from rnn_course.quiz.bank import load_bank
 from rnn_course.quiz.engine import Session
 from rnn_course.quiz.progress import Store
 from rnn_course.quiz.review import BOX_WAIT_S, DAY, cards, due, outlook, when
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])
 NOW = 1_800_000_000.0
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNN_COURSE_DATA_DIR", str(tmp_path))
-    return tmp_path
 
 
 def answer(item, correct, at, learner="learner_a", set_name="lesson2"):

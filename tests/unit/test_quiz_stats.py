@@ -12,7 +12,7 @@ from rnn_course.cli import main
 from rnn_course.quiz.bank import load_bank
 from rnn_course.quiz.progress import Store
 from rnn_course.quiz.stats import correlation, item_statistics, read_attempts
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])
 # Single-choice items with three or more distractors; the last one is planted: the able get it wrong.

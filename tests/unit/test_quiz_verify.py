@@ -10,7 +10,7 @@ from rnn_course.quiz.bank import BankError, load_bank
 from rnn_course.quiz.check import check_item
 from rnn_course.quiz.engine import render
 from rnn_course.quiz.verify import shape
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 BANK = load_bank([ROOT / "quiz_bank"])
 FIXED = [item for item in BANK.items.values() if item.verify and not item.is_variant]
@@ -143,6 +143,7 @@ def test_a_wrong_free_response_key_is_caught(item_id):
     assert "disagrees with the key" in problem.message and problem.line == item.lines["answer"]
 
 
+@pytest.mark.slow
 def test_quiz_check_fails_on_a_planted_collision_of_a_plausible_mistake():
     shipped = BANK.items["shapes-hn-bidir-deep"]
     item = dataclasses.replace(shipped, params=dict(shipped.params))
@@ -152,6 +153,7 @@ def test_quiz_check_fails_on_a_planted_collision_of_a_plausible_mistake():
     assert "lets the plausible mistake" in problem.message and "score" in problem.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("item_id", ["using-head-per-step", "using-head-per-sequence", "using-lstm-state"])
 def test_the_named_degenerate_draws_are_gone(item_id):
     assert check_item(BANK.items[item_id]) == []

@@ -2,19 +2,12 @@
 
 import html
 
-import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from rnn_course.controls import ChoiceGroup
 from rnn_course.quiz import quiz, quiz_widget
 from rnn_course.quiz.progress import Store
 from rnn_course.quiz.widget import as_belief, markdown_html
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNN_COURSE_DATA_DIR", str(tmp_path))
-    return tmp_path
 
 
 def pick(widget, indices):

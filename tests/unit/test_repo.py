@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 
-from tests.conftest import NOTEBOOKS, ROOT
+from tests.helpers.paths import NOTEBOOKS, ROOT
 
 TRACKED_NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("grader/source/*/*.ipynb"))
 

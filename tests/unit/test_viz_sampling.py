@@ -8,7 +8,7 @@ import torch
 from rnn_course.lm import History, Vocab, course_text
 from rnn_course.viz.curves import SCALE, comparison_plot, split_curves
 from rnn_course.viz.sampling import SamplingExplorer
-from tests.unit.tiny_lm import TinyLM
+from tests.helpers.tiny_lm import TinyLM
 
 
 def explorer():

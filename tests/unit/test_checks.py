@@ -13,25 +13,12 @@ from torch import nn
 from rnn_course.grading.judge import checks, judging
 from rnn_course.grading.judge.encoding import Raised, decode, encode
 from rnn_course.grading.steps import verdicts
-from tests.grading import submissions
-
-pytestmark = pytest.mark.grading
-
-
-def load(answers: dict[str, str]) -> dict:
-    """The setup cell, then the answer cells, executed like a notebook would."""
-    namespace: dict = {}
-    for cell in submissions.source_notebook().cells:
-        if submissions.grade_id(cell) == "setup":
-            exec(cell.source, namespace)
-    for grade_id in ("rnn_cell", "rnn_forward", "my_rnn"):
-        exec(answers[grade_id], namespace)
-    return namespace
+from tests.helpers import submissions
 
 
 @pytest.fixture(scope="module")
 def solution() -> dict:
-    return load(submissions.CORRECT)
+    return submissions.run_answers(submissions.CORRECT)
 
 
 def test_the_solution_passes_every_check_including_the_hidden_configurations(solution):
@@ -56,11 +43,13 @@ def test_random_configs_cover_every_option():
 
 
 def test_a_wrong_answer_fails_with_a_message_that_says_what_differs():
-    wrong = load({**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_ALWAYS_TANH})
+    wrong = submissions.run_answers({**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_ALWAYS_TANH})
     checks.check_rnn_cell(wrong["rnn_cell"], nonlinearity="tanh")
     with pytest.raises(checks.GradingError, match=r"rnn_cell \(relu.*differ from nn.RNN's"):
         checks.check_rnn_cell(wrong["rnn_cell"], nonlinearity="relu")
-    one_direction = load({**submissions.CORRECT, "my_rnn": submissions.MYRNN_ONE_DIRECTION})
+    one_direction = submissions.run_answers(
+        {**submissions.CORRECT, "my_rnn": submissions.MYRNN_ONE_DIRECTION}
+    )
     checks.check_myrnn(one_direction["MyRNN"], num_layers=2)
     with pytest.raises(checks.GradingError, match="expected shape"):
         checks.check_myrnn(one_direction["MyRNN"], bidirectional=True)
@@ -99,7 +88,7 @@ def test_a_tensor_subclass_cannot_talk_its_way_past_the_comparison(solution):
 
 def test_the_learners_notebook_spots_pytorchs_rnn_early():
     """Advice only, in the learner's own notebook; while grading the sandbox enforces the rule."""
-    namespace = load({**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_KERNEL})
+    namespace = submissions.run_answers({**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_KERNEL})
     with pytest.raises(checks.ForbiddenCall, match="PyTorch's own RNN"):
         checks.check_rnn_cell(namespace["rnn_cell"])
 

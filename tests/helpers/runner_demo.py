@@ -145,7 +145,7 @@ def sleepers(seconds: str) -> list[int]:
     return found
 
 
-def copy_course(source: Path, dest: Path) -> Path:
+def copy_without_state(source: Path, dest: Path) -> Path:
     """A fresh copy of a course without any grading state (submissions are regenerated per run)."""
     skip = {"submitted", "autograded", "feedback", ".runs", "gradebook.db", "release"}
     shutil.copytree(source, dest, ignore=lambda folder, names: [n for n in names if n in skip
@@ -203,3 +203,16 @@ def grades(course_dir: Path, assignment: str) -> dict[str, dict[str, float | Non
                 for grade in notebook.grades:
                     scores[f"{notebook.name}/{grade.name}"] = grade.auto_score
     return table
+
+
+def add_cell(course: Path, student: str, code: str) -> None:
+    path = course / "submitted" / student / "tiny" / "tiny.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell(textwrap.dedent(code)))  # after the first answer
+    nbformat.write(notebook, path)
+
+
+def outputs(course: Path, student: str) -> str:
+    path = course / "autograded" / student / "tiny" / "tiny.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    return "\n".join(str(output) for cell in notebook.cells for output in cell.get("outputs", []))

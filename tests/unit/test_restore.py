@@ -3,16 +3,13 @@
 import copy
 
 import nbformat
-import pytest
 
 from rnn_course.grading.config import load_config
 from rnn_course.grading.steps.hide_hidden import HideHiddenTests
 from rnn_course.grading.steps.regions import Markers
 from rnn_course.grading.steps.restore import RestoreFromSource, restore_cells
-from tests.grading import submissions
-from tests.grading.conftest import copy_course
-
-pytestmark = pytest.mark.grading
+from tests.helpers import submissions
+from tests.helpers.course import copy_course
 
 SOURCE = submissions.source_notebook()
 SOURCE_IDS = [submissions.grade_id(cell) for cell in SOURCE.cells]

@@ -6,7 +6,7 @@ a fixture is the right code except for exactly the catalogued mistake.
 
 from __future__ import annotations
 
-from tests.grading import submissions as s
+from tests.helpers import submissions as s
 
 CELL, FORWARD, MYRNN = s.CORRECT["rnn_cell"], s.CORRECT["rnn_forward"], s.CORRECT["my_rnn"]
 

@@ -1,12 +1,12 @@
 """A real JupyterLab server and a headless Debian Chromium, shared by the browser tests and the benchmark."""
 
+import html
 import json
 import os
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +15,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import ROOT
+from tests.helpers.servers import free_port  # noqa: F401 (the lab's port; callers import it from here too)
+
 CHROMIUM = Path(os.environ.get("RNN_COURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,6 +29,7 @@ CHROMIUM_ARGS = [
 ]
 ENABLE_HINT = "install Debian's Chromium to enable it: sudo apt-get install -y chromium"
 REQUIRE_ENV = "RNN_COURSE_REQUIRE_BROWSER"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"  # screenshots of failed tests
 
 # Settings the lab starts with: no news pop-up, and every cell kept in the page (no virtual scrolling),
 # so that the tests see all outputs at once.
@@ -50,11 +53,6 @@ def browser_missing() -> str | None:
     return None
 
 
-def free_port() -> int:
-    """A TCP port on the loopback that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def venv_python() -> str:
@@ -63,7 +61,7 @@ def venv_python() -> str:
     return str(candidate) if candidate.exists() else sys.executable
 
 
-def copy_course(dest: Path) -> Path:
+def copy_lessons(dest: Path) -> Path:
     """Copy the lesson notebooks into dest/notebooks, so running cells never touches the committed ones."""
     skip = shutil.ignore_patterns(".ipynb_checkpoints")
     shutil.copytree(ROOT / "notebooks", dest / "notebooks", ignore=skip)
@@ -278,3 +276,16 @@ def error_outputs(page) -> list[str]:
 def stderr_outputs(page) -> list[str]:
     """Every stderr output, warnings included (reported, not failed on)."""
     return page.locator(STDERR).all_inner_texts()
+
+
+def shown_labels(quiz) -> list[str]:
+    texts = quiz.locator(".rnn-quiz-choices label").all_inner_texts()
+    return [" ".join(text.split()) for text in texts if text.strip()]
+
+
+def plain(labels: list[str]) -> list[str]:
+    """The labels as the page shows them: Markdown rendered, so no backticks, spaces folded."""
+    from rnn_course.quiz.widget import markdown_html
+
+    texts = [html.unescape(re.sub(r"<[^>]+>", "", markdown_html(label, inline=True))) for label in labels]
+    return [" ".join(text.split()) for text in texts]

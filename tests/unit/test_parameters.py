@@ -17,10 +17,7 @@ from torch import nn
 from rnn_course.grading.judge import cases, checks, judging
 from rnn_course.grading.judge.encoding import decode, encode
 from rnn_course.grading.steps import verdicts
-from tests.grading import submissions
-from tests.grading.test_checks import load
-
-pytestmark = pytest.mark.grading
+from tests.helpers import submissions
 
 # The assignment's own parameter checks, read from its test cell.
 ASSIGNMENT_CONFIGS = [
@@ -34,7 +31,7 @@ INIT = submissions.CORRECT["my_rnn"].split("    def forward")[0]  # the solution
 
 @pytest.fixture(scope="module")
 def solution() -> dict:
-    return load(submissions.CORRECT)
+    return submissions.run_answers(submissions.CORRECT)
 
 
 def with_init(draw: str) -> type:

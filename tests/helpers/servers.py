@@ -11,18 +11,24 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.browser.harness import free_port
-
 REQUIRE_ENV = "RNN_COURSE_REQUIRE_SCALE"  # CI sets it: a missing PostgreSQL is then a failure, not a skip
 ENABLE_HINT = "install Debian's PostgreSQL to enable it: sudo apt-get install -y postgresql"
 PG_BINDIRS = "/usr/lib/postgresql/*/bin"  # Debian keeps initdb and pg_ctl off the PATH
 VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pg_bindir() -> Path | None:
@@ -46,7 +52,7 @@ def postgres_missing() -> str | None:
     return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """True while `pid` runs (a zombie left for an init that does not reap counts as gone)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -62,7 +68,7 @@ def stop_pid(pid: int, signum: int = signal.SIGTERM, timeout: float = 20) -> Non
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 10

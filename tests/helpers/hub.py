@@ -23,11 +23,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.browser import harness
-from tests.browser.harness import free_port
-from tests.conftest import ROOT
-from tests.grading.test_sandbox_ordinary_user import SYSTEM_PYTHON, ordinary_venv
-from tests.scale.servers import _alive, stop_pid
+from tests.helpers import browser as harness
+from tests.helpers.browser import free_port
+from tests.helpers.paths import ROOT
+from tests.helpers.servers import alive, stop_pid
+from tests.helpers.venvs import SYSTEM_PYTHON, link, ordinary_venv
 
 REQUIRE_ENV = "RNN_COURSE_REQUIRE_HUB"  # .ci/run sets it: a missing piece is then a failure, not a skip
 HUB_CONFIG = ROOT / "grader" / "hub" / "jupyterhub_config.py"
@@ -65,15 +65,9 @@ def shared_venv(root: Path) -> Path:
     for shared in ("share/jupyter", "etc/jupyter"):
         source = Path(sys.prefix) / shared
         if source.exists():
-            shutil.copytree(source, venv / shared, copy_function=_link, symlinks=True, dirs_exist_ok=True)
+            shutil.copytree(source, venv / shared, copy_function=link, symlinks=True, dirs_exist_ok=True)
     return venv
 
-
-def _link(source, target) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 @dataclass
@@ -224,4 +218,4 @@ class Hub:
             except (ProcessLookupError, PermissionError):
                 pass
         self.process = None
-        return [role for role, pid in self.pids.items() if _alive(pid)]
+        return [role for role, pid in self.pids.items() if alive(pid)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 ASSIGNMENT = "rnn_from_scratch"
 SOURCE = ROOT / "grader" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -170,3 +170,14 @@ DEMO = {
         lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"": [HIDE_TRACEBACKS]}),
         PART1 + PART2 + 2),  # hidden tracebacks too
 }
+
+
+def run_answers(answers: dict[str, str]) -> dict:
+    """The setup cell, then the answer cells, executed like a notebook would."""
+    namespace: dict = {}
+    for cell in source_notebook().cells:
+        if grade_id(cell) == "setup":
+            exec(cell.source, namespace)
+    for name in ("rnn_cell", "rnn_forward", "my_rnn"):
+        exec(answers[name], namespace)
+    return namespace
