@@ -160,20 +160,23 @@ ONE_DIRECTION_LOOP_MYRNN = '''class MyRNN(nn.Module):
         return (x.transpose(0, 1) if self.batch_first else x), h_n
 '''
 
-# student -> (answers that differ from the solution, expected auto score, the mistakes its verdicts name)
-REAL = {
-    "r_textbook_one_bias": ({"rnn_cell": TEXTBOOK_CELL, "my_rnn": TEXTBOOK_MYRNN}, None, None),
-    "r_float32_state": ({"rnn_forward": FLOAT32_FORWARD, "my_rnn": FLOAT32_MYRNN}, None, None),
-    "r_always_relu": ({"rnn_cell": ALWAYS_RELU_CELL}, None, None),
-    "r_tiny_init": ({"my_rnn": TINY_INIT_MYRNN}, None, None),
-    "r_in_place_hx": ({"my_rnn": IN_PLACE_HX_MYRNN}, None, None),
-    "r_parameter_list": ({"my_rnn": PARAMETER_LIST_MYRNN}, None, None),
-    "r_one_direction_loop": ({"my_rnn": ONE_DIRECTION_LOOP_MYRNN}, None, None),
-}
-
 # A hand-written bidirectional loop: the backward outputs are kept in the order they were computed (never
 # flipped back).
 BIDIRECTIONAL_LOOP_MYRNN = s.CORRECT["my_rnn"].replace(
     "                direction_outputs.append(torch.stack(outputs))  # (L, B, H)",
     "                stacked = torch.stack(outputs)  # (L, B, H)\n"
     "                direction_outputs.append(stacked if direction == 0 else stacked.flip(0))")
+
+# student -> (answers that differ from the solution, exact auto score, every mistake its verdicts name)
+REAL = {
+    "r_textbook_one_bias": ({"rnn_cell": TEXTBOOK_CELL, "my_rnn": TEXTBOOK_MYRNN}, 11,
+                            {"bias_hh_dropped", "one_bias", "tanh_where_relu", "always_tanh"}),
+    "r_float32_state": ({"rnn_forward": FLOAT32_FORWARD, "my_rnn": FLOAT32_MYRNN}, 12, {"float32_state"}),
+    "r_always_relu": ({"rnn_cell": ALWAYS_RELU_CELL}, 5, {"relu_where_tanh", "always_relu"}),
+    "r_tiny_init": ({"my_rnn": TINY_INIT_MYRNN}, 20, {"init_too_small"}),
+    "r_in_place_hx": ({"my_rnn": IN_PLACE_HX_MYRNN}, 21, {"hx_changed_in_place"}),
+    "r_parameter_list": ({"my_rnn": PARAMETER_LIST_MYRNN}, 20, set()),  # only the parameters cells: names
+    "r_one_direction_loop": ({"my_rnn": ONE_DIRECTION_LOOP_MYRNN}, 15,
+                             {"bidirectional_ignored", "packed_not_handled"}),
+    "r_bidirectional_loop": ({"my_rnn": BIDIRECTIONAL_LOOP_MYRNN}, 18, {"backward_output_not_realigned"}),
+}

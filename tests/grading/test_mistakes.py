@@ -15,10 +15,12 @@ import pytest
 import torch
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
+from rnn_course.grading.config import FeedbackPages
 from rnn_course.grading.judge import cases, checks, judging, mistakes
 from rnn_course.grading.judge.encoding import Raised
 from rnn_course.grading.reports import mistake_report
 from rnn_course.grading.runner import run as runner
+from rnn_course.grading.workflow import feedback_pages
 from rnn_course.grading.workflow.feedback import feedback, visible_text
 from rnn_course.grading.workflow.release import release
 from tests.conftest import ROOT
@@ -230,7 +232,8 @@ def test_the_grader_names_each_mistake_in_the_notebook_and_the_feedback_page(gra
         mistake = mistakes.BY_KEY[key]
         page = course_dir / "feedback" / student / s.ASSIGNMENT / f"{s.ASSIGNMENT}.html"
         text = visible_text(page.read_text())
-        assert f"Mistake: {mistake.name}. {mistake.explanation} Lesson: {mistake.link}" in text, key
+        lesson = visible_text(feedback_pages.lesson(mistake, FeedbackPages()))
+        assert f"Mistake: {mistake.name}. {mistake.explanation} {lesson}" in text, key
         # the learner's own notebook says the same for every visible check that failed the same way
         for grade_id, message in run_notebook(s.build(ms.answers(changes))).items():
             if named(message):

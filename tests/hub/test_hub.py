@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -113,25 +112,7 @@ def fetch_feedback(page, account) -> str:
 
 
 def test_a_class_on_the_hub(hub_class, tmp_path):
-    in_a_thread_of_its_own(a_class_on_the_hub, hub_class, tmp_path)
-
-
-def in_a_thread_of_its_own(function, *args) -> None:
-    """Run `function` in a new thread: Playwright's sync API refuses a thread where an asyncio loop is
-    marked running, and an earlier test in the same session (nbclient's kernels) can leave one so."""
-    failure = []
-
-    def run():
-        try:
-            function(*args)
-        except BaseException as error:  # handed back to the test's own thread below
-            failure.append(error)
-
-    worker = threading.Thread(target=run, name="hub-class")
-    worker.start()
-    worker.join()
-    if failure:
-        raise failure[0]
+    harness.in_a_thread_of_its_own(a_class_on_the_hub, hub_class, tmp_path)
 
 
 def a_class_on_the_hub(hub_class, tmp_path):
