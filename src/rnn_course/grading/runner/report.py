@@ -34,6 +34,7 @@ class Result:
     seconds: float = 0.0
     needs_manual_grade: bool = False
     content_hash: str = ""  # of the submitted folder, as graded
+    release_hash: str = ""  # of the release it was graded against (release/<assignment>/)
     dropped: list[str] = dataclasses.field(default_factory=list)  # submitted files left behind
 
 
