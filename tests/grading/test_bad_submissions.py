@@ -258,9 +258,10 @@ CASES = {
         "my_rnn": ["import builtins\n\nbuiltins.round = lambda number, digits=None: number"]}), s.MAX_AUTO),
     "patches_nn_rnn_forward": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
         "my_rnn": ["nn.RNN.forward = lambda self, input, hx=None: MyRNN.forward(self, input, hx)"]}),
-                               PARTS_1_2 + PARAMETERS),
+                               s.TYPO_SCORE),
     "patches_a_helper": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
-        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}), PARTS_1_2 + PARAMETERS),
+        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}),
+                         PARTS_1_2 + PARAMETERS + 1),  # and the packed cell with an h0 (the typo not run)
     "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}),
                                    PARTS_1_2),
     "fakes_results": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
@@ -279,10 +280,10 @@ CASES = {
     "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), s.MAX_AUTO),
     # Hiding errors, or stopping the kernel: the affected tests earn nothing.
     "hides_tracebacks": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
-                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), PARTS_1_2 + PARAMETERS),
+                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), s.TYPO_SCORE),
     "custom_exception_handler": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
                                                  extra_cells={"my_rnn": [CUSTOM_EXCEPTION]}),
-                                 PARTS_1_2 + PARAMETERS),
+                                 s.TYPO_SCORE),
     "blanks_later_test_cells": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [BLANK_TEST_CELLS]}),
                                 PARTS_1_2),
     "exits_the_kernel": (lambda: s.build(s.CORRECT, extra_cells={

@@ -235,8 +235,10 @@ def test_the_grader_names_each_mistake_in_the_notebook_and_the_feedback_page(gra
         lesson = visible_text(feedback_pages.lesson(mistake, FeedbackPages()))
         assert f"Mistake: {mistake.name}. {mistake.explanation} {lesson}" in text, key
         # the learner's own notebook says the same for every visible check that failed the same way
+        # (or, seeing only the visible checks, what was observed of the mistake the grader names)
         for grade_id, message in run_notebook(s.build(ms.answers(changes))).items():
-            if named(message):
+            if named(message) and not (named(message)[0] not in mistakes.BY_KEY
+                                       and named(messages[grade_id]) == [key]):
                 assert messages[grade_id] == message.removeprefix("GradingError: "), (key, grade_id)
 
 
