@@ -41,8 +41,8 @@ def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool,
                last: dict, release: str) -> str | None:
     """Why this submission must be graded now ("" for a first grading), or None if it is graded and unchanged.
 
-    The gradebook, autograded/ and the content hash of the last grading must all agree; any disagreement
-    is graded again, and said.
+    The gradebook, autograded/ and the last grading's hashes of the submission and of the release must all
+    agree with what is there now; any disagreement is graded again, and said.
     """
     from nbgrader.api import MissingEntry
 
@@ -60,7 +60,7 @@ def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool,
         return "graded again: autograded/ has it but the gradebook does not"
     if last.get("content_hash") and last["content_hash"] != digest:
         return "graded again: the submission's content changed since it was graded"
-    if last.get("release_hash", release) != release:
+    if last.get("release_hash") and last["release_hash"] != release:
         return "graded again: the assignment was released again since it was graded"
     submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
     new = coursedir.get_existing_timestamp(submitted)
