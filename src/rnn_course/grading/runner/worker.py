@@ -30,6 +30,7 @@ from nbgrader.utils import find_all_files
 
 from rnn_course.grading import _compat
 from rnn_course.grading.config import GradingLimits, Sandbox, load_config
+from rnn_course.grading.faults import messages
 from rnn_course.grading.runner import intake
 from rnn_course.grading.sandbox.host import host_for_this_thread
 from rnn_course.grading.steps.execute import LimitedExecute
@@ -61,6 +62,7 @@ class Outcome:
     staged: str = ""  # the staged autograded folder, when ok
     notebooks: tuple[str, ...] = ()  # notebooks written there
     dropped: tuple[str, ...] = ()  # the submission's other files, left behind
+    disk_full: bool = False  # a write failed for want of space: the run stops rather than fail the rest
 
 
 class StagedAutograde(Autograde):
@@ -241,6 +243,7 @@ def _grade(task: Task) -> Outcome:
         except Exception as error:  # a broken submission: report it, keep the batch going
             shutil.rmtree(dest, ignore_errors=True)
             outcome.reason = _short(error)
+            outcome.disk_full = messages.is_disk_full(error)
             if not isinstance(error, NbGraderException | ValueError | OSError | KeyError):
                 converter.log.debug(traceback.format_exc())
             return outcome
@@ -254,6 +257,7 @@ def _grade(task: Task) -> Outcome:
         return outcome
     except Exception as error:  # the worker itself failed (config, database): still a result, not a crash
         outcome.reason = f"worker error: {_short(error)}"
+        outcome.disk_full = messages.is_disk_full(error)
         return outcome
     finally:
         outcome.seconds = time.monotonic() - start
