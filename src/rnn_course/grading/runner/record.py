@@ -151,7 +151,8 @@ def scored(gradebook, assignment: str, result: Result) -> Result:
 
 def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why: str = "",
             digest: str = "") -> Result:
-    """Record one outcome, then publish its autograded folder; a gradebook error fails only this one."""
+    """Record one outcome, then publish its autograded folder. A gradebook error fails only this one; a full
+    disk or a lock held past the busy timeout stops the run (Stopped), a lost database too (GradebookLost)."""
     result = Result(
         outcome.student,
         Status.GRADED if outcome.ok else Status.FAILED,
