@@ -20,11 +20,7 @@ c.ClearSolutions.begin_solution_delimeter = "<<ANSWER>>"
 c.ClearSolutions.end_solution_delimeter = "<</ANSWER>>"
 c.ClearHiddenTests.begin_test_delimeter = "<<SECRET>>"
 c.ClearHiddenTests.end_test_delimeter = "<</SECRET>>"
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
-from rnn_course.grading.steps.hide_hidden import HideHiddenTests
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
-"""
+""" + runner_demo.FEEDBACK_CONFIG
 
 
 def _renamed(text: str) -> str:

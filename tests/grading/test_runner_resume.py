@@ -9,30 +9,16 @@ import sys
 import time
 
 import pytest
-from nbgrader.api import Gradebook
 
 from rnn_course.grading.runner import run as runner
 from tests.helpers import runner_demo
+from tests.helpers.runner_demo import gradebook_rows, published
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
-KINDS = {"correct": 5, "partial": 2, "wrong": 0}
-STUDENTS = {f"learner{index}_{kind}": KINDS[kind] for index, kind in enumerate(list(KINDS) * 3)}
+STUDENTS = runner_demo.TINY_STUDENTS
 RUN = "import sys; from pathlib import Path; from rnn_course.grading.runner import run as runner; " \
       "runner.autograde(Path(sys.argv[1]), 'tiny', workers=2, progress=False)"
-
-
-def gradebook_rows(course) -> dict[str, list]:
-    """{student: [auto scores]} straight from the gradebook."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "tiny") as gradebook:
-        return {submission.student.id: [grade.auto_score for notebook in submission.notebooks
-                                        for grade in notebook.grades]
-                for submission in gradebook.find_assignment("tiny").submissions}
-
-
-def published(course) -> set[str]:
-    folder = course / "autograded"
-    return {path.name for path in folder.iterdir() if (path / "tiny").is_dir()} if folder.exists() else set()
 
 
 def test_kill_then_resume_completes_the_batch(tmp_path):

@@ -132,6 +132,38 @@ def release(course_dir: Path, assignment: str) -> None:
         raise RuntimeError(f"generate_assignment failed: {result['error']}\n{result['log']}")
 
 
+# Nine learners of the tiny course, three of each kind, with the auto score each earns (of 5).
+TINY_SCORES = {"correct": 5, "partial": 2, "wrong": 0}
+TINY_STUDENTS = {f"learner{index}_{kind}": TINY_SCORES[kind]
+                 for index, kind in enumerate(list(TINY_SCORES) * 3)}
+
+# The course's own feedback filter, for a course config: no hidden test code in a feedback page.
+FEEDBACK_CONFIG = """
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+from rnn_course.grading.steps.hide_hidden import HideHiddenTests
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+"""
+
+
+def gradebook_rows(course: Path, assignment: str = "tiny") -> dict[str, list]:
+    """{student: [auto scores]} straight from an sqlite gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", "tiny") as gradebook:
+        return {submission.student.id: [grade.auto_score for notebook in submission.notebooks
+                                        for grade in notebook.grades]
+                for submission in gradebook.find_assignment(assignment).submissions}
+
+
+def published(course: Path, assignment: str = "tiny") -> set[str]:
+    """The students whose autograded folder is in place (the runner moves it there after recording)."""
+    folder = Path(course) / "autograded"
+    if not folder.exists():
+        return set()
+    return {path.name for path in folder.iterdir() if (path / assignment).is_dir()}
+
+
 def sleepers(seconds: str) -> list[int]:
     """The pids of every `sleep <seconds>` process still alive on the machine."""
     found = []

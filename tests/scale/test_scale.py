@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ import pytest
 from rnn_course.grading.runner import run as runner
 from tests.helpers.course import copy_course
 from tests.helpers.scale import ASSIGNMENT, grades, make_course, row_counts, totals
+from tests.helpers.servers import free_port
+from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow]
 
@@ -49,13 +50,6 @@ def assert_each_recorded_once(postgres, database: str, students: int) -> None:
     counts = row_counts(postgres, database)
     assert counts == {"submitted_assignment": students, "submitted_notebook": students,
                       "grade": students * (GRADE_CELLS + 1)}, counts
-
-
-def wait_for(condition, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def published(course_dir: Path) -> int:
@@ -141,3 +135,55 @@ def test_a_missing_database_driver_is_one_line_that_names_the_extra(tmp_path, db
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert f"Python module {module!r}" in done.stderr and "pip install -e '.[postgres]'" in done.stderr
         assert "secret" not in done.stderr
+
+
+def test_a_database_restarted_mid_batch_costs_at_most_the_submissions_in_flight(
+    postgres, sqlite_grades, tmp_path
+):
+    course_dir = tmp_path / "course"
+    expected = make_course(course_dir, postgres.create_database("restarted"))
+    run = autograde_cli(course_dir, "--workers", "2")
+    wait_for(lambda: published(course_dir) >= 2 or run.poll() is not None, "two recorded submissions")
+    assert run.poll() is None and published(course_dir) < len(expected), "the batch ended before the restart"
+    postgres.stop()
+    postgres.start()
+    code, output = finish(run)
+    assert "Traceback" not in output and "stopped answering" not in output, output
+    report = json.loads(sorted((course_dir / ".runs").glob("*Z-*.json"))[-1].read_text())
+    lost = [result for result in report["results"] if result["status"] != "graded"]
+    # the two workers' submissions in flight at most, each with its reason
+    assert len(lost) <= 2, [(each["student"], each["reason"]) for each in lost]
+    assert code == (1 if lost else 0), output
+    code, output = finish(autograde_cli(course_dir, "--workers", "2"))
+    assert code == 0, output
+    assert_same_as_sqlite(course_dir, sqlite_grades, expected)
+    assert_each_recorded_once(postgres, "restarted", len(expected))
+
+
+def test_a_server_down_or_refusing_the_password_is_one_line_naming_it_not_the_password(postgres, tmp_path):
+    import psycopg
+
+    postgres.create_database("guarded")
+    hba = postgres.data / "pg_hba.conf"
+    hba.write_text("host all grader 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    with psycopg.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres",
+                         autocommit=True) as connection:
+        connection.execute("CREATE ROLE grader LOGIN PASSWORD 'right-one'")
+        connection.execute("SELECT pg_reload_conf()")
+    port = postgres.port
+    refused = f"postgresql+psycopg://grader:wrong-one@127.0.0.1:{port}/guarded"
+    down = f"postgresql+psycopg://grader:wrong-one@127.0.0.1:{free_port()}/guarded"
+    for db_url, why in ((refused, "refused the password"), (down, "cannot be reached")):
+        course_dir = copy_course(tmp_path / why.replace(" ", "-"))
+        with open(course_dir / "nbgrader_config.py", "a") as config:
+            config.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
+        for step in ("autograde", "export", "check"):
+            done = subprocess.run([sys.executable, "-m", "rnn_course.cli", "grade", step, "--course-dir",
+                                   str(course_dir)], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 1, done.stderr
+            lines = done.stderr.strip().splitlines()
+            said = [line for line in lines if "the gradebook's database server" in line]
+            assert len(said) == 1 and "Traceback" not in done.stderr, done.stderr
+            assert len(lines) == 1 or step == "check", done.stderr  # check lists the unreleased course too
+            assert f"the gradebook's database server {db_url.replace('wrong-one', '***')} {why}" in said[0]
+            assert "wrong-one" not in done.stderr

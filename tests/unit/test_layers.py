@@ -61,22 +61,26 @@ def test_the_graph_sees_a_cycle_when_there_is_one():
 GRADING = "rnn_course.grading"
 # Each layer of grading/ and the layers it may import (itself included). The kernel-side modules that the
 # sandbox mounts are checked on their own (tests/grading/test_kernel_side.py).
-BASE = {"errors", "_compat", "config", "database"}
+BASE = {"errors", "_compat", "config", "database", "atomic"}
 MAY_IMPORT = {
     "errors": set(),
+    "atomic": set(),  # a file written whole or not at all
     "_compat": {"errors"},
     "database": {"errors"},
     "config": {"database", "errors"},
+    "faults": {"faults"} | BASE,  # a locked, damaged or full gradebook or disk in one line; gradebook copies
     "judge": {"judge"},  # pure: runs in the kernel and in the grader
     "sandbox": {"sandbox", "judge", "config", "errors", "_compat"},
     "steps": {"steps", "judge", "sandbox"} | BASE,
     "deadlines": {"deadlines"} | BASE,  # lms/ due dates, extensions, penalties: the runner applies them
-    "runner": {"runner", "steps", "sandbox", "judge", "deadlines"} | BASE,
-    "workflow": {"workflow", "runner", "steps", "judge", "deadlines", "lms"} | BASE,  # export: lms.exports
-    "lms": {"lms", "deadlines", "workflow", "runner", "steps", "judge"} | BASE,  # the LMS road in and out
+    "runner": {"runner", "faults", "steps", "sandbox", "judge", "deadlines"} | BASE,
+    # export: lms.exports; check: the sandbox can be made
+    "workflow": {"workflow", "faults", "runner", "steps", "sandbox", "judge", "deadlines", "lms"} | BASE,
+    "lms": {"lms", "faults", "deadlines", "workflow", "runner", "steps", "judge"} | BASE,  # the LMS road
     "reports": {"reports", "steps", "judge"} | BASE,
     "shims": {"judge", "steps"},  # the old public paths, re-exporting what moved
-    "cli": {"cli", "workflow", "reports", "runner", "steps", "sandbox", "judge", "lms", "deadlines"} | BASE,
+    "cli": {"cli", "workflow", "reports", "faults", "runner", "steps", "sandbox", "judge", "lms", "deadlines"}
+    | BASE,
 }
 DEADLINES = {"deadlines", "penalty", "extras"}  # the part of lms/ below the runner
 SHIMS = {"checks", "hide_hidden", "limits", "offline_math", "readable_tables", "restore", "runner_only",

@@ -1,6 +1,7 @@
-"""`rnn-course grade release|autograde|feedback|export|mistakes|similar|demo|reset`: instructors' steps.
+"""`rnn-course grade release|autograde|feedback|export|mistakes|similar|demo|reset|check`: instructors' steps.
 
-A step that fails in a way the instructor can act on (a CourseError) prints one line and exits 1; with
+A step that fails in a way the instructor can act on (a CourseError, or what the machine throws that
+faults/explain.py names: a locked, damaged or full gradebook or disk) prints one line and exits 1; with
 `--debug` it shows the full traceback instead, and nbgrader's and the workers' debug log. Any other
 exception is a bug and keeps its traceback either way.
 """
@@ -19,8 +20,8 @@ DEFAULT_COURSE = Path("grader")
 
 def register(subparsers) -> None:
     """Add `grade` and its sub-commands to the `rnn-course` parser."""
-    grade = subparsers.add_parser("grade",
-                                  help="release, autograde, feedback, export, mistakes, similar, demo, reset",
+    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export, mistakes, similar, "
+                                  "demo, reset, check",
                                   description=__doc__)
     steps = grade.add_subparsers(dest="step", required=True)
 
@@ -59,6 +60,8 @@ def register(subparsers) -> None:
                  "submitted/, autograded/, feedback/ and grades.csv", assignment=False)
     reset.add_argument("--student", action="append", dest="students", metavar="ID",
                        help="remove this student instead of the demo's (repeatable)")
+    step("check", run_check, "check the gradebook, the folders, the releases and the sandbox; print each "
+         "problem with its fix", assignment=False)
 
     from rnn_course.grading.lms import cli as lms_cli  # collect, roster, deadline, extension, export --for
 
@@ -77,16 +80,23 @@ def _one_line_errors(step: str, run):
         logging.getLogger("traitlets").setLevel(logging.ERROR)
         from sqlalchemy.exc import DBAPIError
 
+        from rnn_course.grading.faults.explain import explain
+
         try:
             return run(args)
         except CourseError as error:
             return _fail(step, error)
-        except DBAPIError as error:  # the gradebook is missing, damaged or locked: say which, not the SQL
-            why = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
-            return _fail(step, f"the gradebook could not be used ({why}); --debug shows the traceback")
-        except OSError as error:
-            where = f" ({error.filename})" if error.filename else ""
-            return _fail(step, f"{error.strerror or error}{where}; --debug shows the traceback")
+        except Exception as error:  # a locked, damaged or full gradebook or disk: faults/explain.py
+            known = explain(error, args.course_dir, step)
+            if known is not None:
+                return _fail(step, known)
+            if isinstance(error, DBAPIError):  # another fault of the gradebook: say which, not the SQL
+                why = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+                return _fail(step, f"the gradebook could not be used ({why}); --debug shows the traceback")
+            if isinstance(error, OSError):
+                where = f" ({error.filename})" if error.filename else ""
+                return _fail(step, f"{error.strerror or error}{where}; --debug shows the traceback")
+            raise
 
     return guarded
 
@@ -209,3 +219,14 @@ def run_reset(args) -> int:
     names = ", ".join(removed) or "none were there"
     print(f"removed {len(removed)} student(s) from {args.course_dir}: {names}")
     return 0
+
+
+def run_check(args) -> int:
+    from rnn_course.grading.workflow.check import check
+
+    problems = check(args.course_dir)
+    for problem in problems:
+        print(f"grade check: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"{args.course_dir}: the gradebook, the folders, the releases and the sandbox are sound")
+    return 1 if problems else 0

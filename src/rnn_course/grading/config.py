@@ -2,6 +2,7 @@
 
     c.GradingLimits.memory_mb = 4096
     c.Sandbox.enabled = True
+    c.GradebookSafety.busy_timeout = 30
 
 Each setting is a traitlets trait with a default and a help text, as in nbgrader itself, and its default lives
 here only: the course's nbgrader_config.py sets only what differs, and docs/instructors/config-reference.md
@@ -18,7 +19,7 @@ from pathlib import Path
 from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Config, Configurable
 
-from rnn_course.grading.database import require_driver
+from rnn_course.grading.database import require_driver, set_busy_timeout
 
 
 class GradingLimits(Configurable):
@@ -90,6 +91,27 @@ class FeedbackPages(Configurable):
     ).tag(config=True)
 
 
+class GradebookSafety(Configurable):
+    """How the grader waits for a busy gradebook, and the copies it keeps to come back from a damaged one."""
+
+    busy_timeout = Int(
+        30,
+        help="Seconds to wait for a sqlite gradebook that another program (the formgrader saving a grade) "
+        "holds locked, and for a PostgreSQL server restarting mid-batch, before giving up with one line; "
+        "nothing is lost then, and a plain re-run goes on.",
+    ).tag(config=True)
+    backup_count = Int(
+        5,
+        help="Copies of the sqlite gradebook kept in .runs/backups/, one taken (with SQLite's online backup) "
+        "before each run that writes to it; the oldest go first. 0 keeps none.",
+    ).tag(config=True)
+    backup_max_mb = Int(
+        1024,
+        help="MiB all the kept gradebook copies may take together; the oldest go first, and a gradebook "
+        "larger than this is not copied.",
+    ).tag(config=True)
+
+
 # ---- the LMS road: deadlines and collecting submissions (rnn_course.grading.lms) ----
 
 
@@ -127,7 +149,7 @@ class CollectLimits(Configurable):
 
 
 # every class the reference lists
-CONFIGURABLES = (GradingLimits, Sandbox, FeedbackPages, LatePolicy, CollectLimits)
+CONFIGURABLES = (GradingLimits, Sandbox, FeedbackPages, GradebookSafety, LatePolicy, CollectLimits)
 REFERENCE = "docs/instructors/config-reference.md"  # relative to the repository root
 
 
@@ -186,6 +208,7 @@ def load_config(course_dir: Path) -> Config:
     config.CourseDirectory.root = str(course_dir)
     if "db_url" in config.CourseDirectory:
         require_driver(config.CourseDirectory.db_url)  # one clear line, not a traceback from deep in nbgrader
+    set_busy_timeout(GradebookSafety(config=config).busy_timeout)
     return config
 
 

@@ -36,3 +36,19 @@ class WorkflowError(CourseError, RuntimeError):
 
 class IncompatibleVersion(CourseError, RuntimeError):
     """An installed library is outside the versions whose private parts this package was checked against."""
+
+
+class GradebookLocked(GradebookError):
+    """Another program held the sqlite gradebook's write lock for longer than the busy timeout."""
+
+
+class GradebookDamaged(GradebookError):
+    """The sqlite gradebook is not a database, or fails SQLite's integrity check."""
+
+
+class DatabaseUnreachable(GradebookError):
+    """The gradebook's database server is down, unreachable, or refuses the login."""
+
+
+class DiskFull(CourseError, RuntimeError):
+    """A write failed for want of space on the disk."""

@@ -13,6 +13,8 @@ import datetime
 import zipfile
 from pathlib import Path
 
+from rnn_course.grading import atomic
+from rnn_course.grading.faults import backups
 from rnn_course.grading.lms import deadlines, extras
 
 COLUMNS = (
@@ -80,6 +82,7 @@ def grade_rows(course_dir: Path) -> list[dict]:
     from rnn_course.grading.runner.report import read_status
 
     coursedir = CourseDirectory(config=load_config(course_dir))
+    backups.require_sound(coursedir.db_url, Path(course_dir))  # a damaged gradebook is named, not read
     sections = {
         student: entry.get("section", "") for student, entry in extras.load(course_dir)["students"].items()
     }
@@ -138,7 +141,8 @@ def grade_rows(course_dir: Path) -> list[dict]:
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict]) -> Path:
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+    """Write `rows` under `header`; the old file stays until the new one is whole."""
+    with atomic.replacing(path, newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -295,7 +299,7 @@ def feedback_zip(course_dir: Path, assignment: str, to: Path | None = None) -> t
     collected = extras.load(course_dir)["submissions"].get(assignment, {})
     to = Path(to or course_dir / f"feedback-{assignment}.zip")
     left_out = []
-    with zipfile.ZipFile(to, "w", zipfile.ZIP_DEFLATED) as archive:
+    with atomic.replacing(to, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
         for folder in student_folders(load_config(course_dir), "feedback", assignment):
             student = folder.parent.name
             entry = collected.get(student, {})

@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from rnn_course.grading import atomic
 
 FILE = "lms.json"
 SECTIONS = ("students", "assignments", "submissions", "extensions")
@@ -33,7 +34,5 @@ def load(course_dir: Path) -> dict:
 def save(course_dir: Path, data: dict) -> Path:
     """Write lms.json atomically."""
     path = Path(course_dir) / FILE
-    temporary = path.with_name(f".{FILE}.tmp")
-    temporary.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, path)
+    atomic.write_text(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
     return path

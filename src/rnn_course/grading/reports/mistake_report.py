@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from rnn_course.grading import atomic
 from rnn_course.grading.config import load_config, student_folders
 from rnn_course.grading.judge import mistakes
 from rnn_course.grading.steps.cells import is_test_cell
@@ -77,7 +78,7 @@ def format_report(report: MistakeReport, by_learner: bool = False) -> str:
 def write_csv(report: MistakeReport, to: Path) -> Path:
     """One row per catalogued mistake (zero counts included) and per observation made: key, name,
     submissions, test cells, lesson, and the learners who made it (separated by spaces)."""
-    with Path(to).open("w", newline="") as handle:
+    with atomic.replacing(to, newline="") as handle:  # the old file stays until this one is whole
         writer = csv.writer(handle)
         writer.writerow(["mistake", "name", "submissions", "test_cells", "lesson", "learners"])
         for mistake in mistakes.NAMED.values():

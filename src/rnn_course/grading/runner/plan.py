@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
+from rnn_course.grading import database
 from rnn_course.grading.config import GradingLimits
+from rnn_course.grading.faults import backups
 from rnn_course.grading.runner import intake
 from rnn_course.grading.runner.record import scored
 from rnn_course.grading.runner.report import Result, RunReport, Status, read_status
@@ -112,9 +113,9 @@ def plan(gradebook, coursedir, assignment: str, students, force: bool, report: R
 
 def snapshot_db(db_url: str, staging: Path) -> str:
     """Workers read source cells from a private copy of an sqlite gradebook, never blocking its writer."""
-    prefix = "sqlite:///"
-    if not db_url.startswith(prefix) or ":memory:" in db_url:
+    db_file = database.sqlite_path(db_url)
+    if db_file is None:
         return db_url
     copy = staging / "gradebook-snapshot.db"
-    shutil.copyfile(db_url[len(prefix) :], copy)
-    return prefix + str(copy)
+    backups.copy(db_file, copy)  # SQLite's online backup: consistent while another program writes
+    return f"sqlite:///{copy}"

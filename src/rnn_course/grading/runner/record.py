@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
+import time
 import warnings
 from pathlib import Path
 
 from rnn_course.grading import _compat, database
 from rnn_course.grading.errors import GradebookLost
+from rnn_course.grading.faults import messages
 from rnn_course.grading.lms import deadlines
 from rnn_course.grading.runner.report import Result, Status
 from rnn_course.grading.runner.worker import Outcome
@@ -126,6 +130,34 @@ def _keep_hand_grades(gradebook, name: str, assignment: str, student: str, noteb
             grade.needs_manual_grade = False
 
 
+def _across_a_restart(gradebook, coursedir, action):
+    """action(), tried again on a fresh connection while a restarting database server comes back (up to the
+    busy timeout): a restart then costs nothing; a server that stays down stops the run. An sqlite gradebook
+    waits for its lock by itself."""
+    deadline = time.monotonic() + database.busy_timeout()
+    server = database.sqlite_path(coursedir.db_url) is None
+    while True:
+        try:
+            return action()
+        except Exception as error:  # nbgrader re-raises a database error as InvalidEntry: look beneath
+            dropped = any(database.unreachable(each) for each in messages.chain(error))
+            if not (server and dropped) or time.monotonic() > deadline:
+                raise
+            with contextlib.suppress(Exception):  # the pool drops the dead connection; a new one follows
+                gradebook.db.rollback()
+            time.sleep(1)
+
+
+class Stopped(Exception):
+    """A fault that waiting or going on would not help (a full disk, an sqlite gradebook locked past the busy
+    timeout): the run stops at this submission, raised from the fault."""
+
+    def __init__(self, error: BaseException, recorded: bool):
+        super().__init__(str(error))
+        self.disk_full = messages.is_disk_full(error)
+        self.recorded = recorded  # the submission in hand was recorded before the fault
+
+
 def _publish(staged: str, final: str) -> None:
     """Move the staged autograded folder into place (a rename: it appears whole or not at all)."""
     if os.path.exists(final):
@@ -148,7 +180,8 @@ def scored(gradebook, assignment: str, result: Result) -> Result:
 
 def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why: str = "",
            digest: str = "", release: str = "") -> Result:
-    """Record one outcome, then publish its autograded folder; a gradebook error fails only this one.
+    """Record one outcome, then publish its autograded folder. A gradebook error fails only this one; a full
+    disk or a lock held past the busy timeout stops the run (Stopped), a lost database too (GradebookLost).
     digest and release: the content hashes of the submission and of the release it was graded against."""
     result = Result(
         outcome.student,
@@ -161,17 +194,23 @@ def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why:
     )
     recorded = False
     try:
-        _record(gradebook, coursedir, config, assignment, outcome)
+        if outcome.disk_full:  # the worker could not write: nor will the next one
+            raise OSError(errno.ENOSPC, f"No space left on device ({outcome.reason})")
+        _across_a_restart(gradebook, coursedir, lambda: _record(gradebook, coursedir, config, assignment,
+                                                                 outcome))
         recorded = True
         if outcome.ok:
             final = coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment)
             _publish(outcome.staged, final)
-            late = deadlines.late_note(gradebook, assignment, outcome.student)  # lms: "late: 1 day 2 h ..."
+            late = _across_a_restart(gradebook, coursedir,  # lms: "late: 1 day 2 h ..."
+                                     lambda: deadlines.late_note(gradebook, assignment, outcome.student))
             parts = (why, outcome.reason, graded_notes(Path(final)), late)
             result.reason = "; ".join(part for part in parts if part)
-        return scored(gradebook, assignment, result)
+        return _across_a_restart(gradebook, coursedir, lambda: scored(gradebook, assignment, result))
     except Exception as error:
-        if database.unreachable(error):
+        if messages.is_disk_full(error) or messages.is_locked(error):
+            raise Stopped(error, recorded) from error
+        if any(database.unreachable(each) for each in messages.chain(error)):
             raise GradebookLost(str(error).strip().splitlines()[0], recorded) from None
         result.status, result.reason = Status.FAILED, f"could not record: {type(error).__name__}: {error}"
     return scored(gradebook, assignment, result)

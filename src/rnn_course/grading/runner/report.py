@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
 from pathlib import Path
+
+from rnn_course.grading import atomic
 
 RUNS_DIR = ".runs"  # under the course folder: run reports, statuses, the run lock, staging areas
 
@@ -121,5 +122,4 @@ def write_status(course_dir: Path, assignment: str, report: RunReport) -> None:
             entry = status[result.student]
         status[result.student] = entry
     path = Path(course_dir) / RUNS_DIR / STATUS_FILE.format(assignment=assignment)
-    path.with_suffix(".tmp").write_text(json.dumps(status, indent=2, sort_keys=True))
-    os.replace(path.with_suffix(".tmp"), path)
+    atomic.write_text(path, json.dumps(status, indent=2, sort_keys=True))

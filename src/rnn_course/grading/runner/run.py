@@ -23,17 +23,20 @@ import time
 import uuid
 from pathlib import Path
 
-from rnn_course.grading import database
+from rnn_course.grading import atomic, database
 from rnn_course.grading.config import Sandbox, load_config
-from rnn_course.grading.errors import GradebookError, GradebookLost, RunRefused
+from rnn_course.grading.errors import CourseError, GradebookError, GradebookLost, RunRefused
+from rnn_course.grading.faults import backups, messages
+from rnn_course.grading.faults.explain import explained
 from rnn_course.grading.runner.plan import plan, snapshot_db
 from rnn_course.grading.runner.pool import default_workers, run_tasks
-from rnn_course.grading.runner.record import finish
+from rnn_course.grading.runner.record import Stopped, finish
 from rnn_course.grading.runner.report import INTERRUPTED, RUNS_DIR, Result, RunReport, Status, write_status
 from rnn_course.grading.runner.worker import Task
 from rnn_course.grading.sandbox.host import check_sandbox
 
 
+@explained("autograde")
 def autograde(
     course_dir: Path,
     assignment: str,
@@ -74,6 +77,7 @@ def autograde(
         print("autograde: WARNING: grading WITHOUT a sandbox: every submission runs with your own rights "
               "(--no-sandbox); never do this for untrusted work", file=sys.stderr)
     report.sandboxed = sandbox
+    backups.require_sound(coursedir.db_url, course_dir)  # a damaged gradebook: one line, the copy to restore
     with (
         _ctrl_c_in_this_process_only(),
         _run_lock(runs),
@@ -92,6 +96,8 @@ def autograde(
         run_id = uuid.uuid4().hex[:8]
         staging = runs / "staging" / run_id
         staging.mkdir(parents=True)
+        if todo:
+            backups.keep(coursedir.db_url, course_dir, config)  # a way back, before anything is written
         db_for_workers = snapshot_db(coursedir.db_url, staging)
         staging_rel = os.path.relpath(staging / "autograded", course_dir)
         tasks = [
@@ -124,6 +130,8 @@ def autograde(
                 "the rest were not: "
                 "run autograde again once the database answers"
             ) from None
+        except Stopped as stop:  # a full disk, a gradebook locked too long: at the first one
+            raise _stopped(stop, coursedir, len(done) + stop.recorded, len(tasks)) from stop.__cause__
         finally:
             outcomes.close()  # stop the workers now, not when the generator is collected
             bar.close()
@@ -133,13 +141,25 @@ def autograde(
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = runs / f"{stamp}-{run_id}.json"
     report.path = str(path)
-    path.write_text(report.to_json())
+    atomic.write_text(path, report.to_json())
     write_status(course_dir, assignment, report)
     if report.interrupted:
         raise Interrupted(report)
     if progress:
         print(report.summary())
     return report
+
+
+def _stopped(stop: Stopped, coursedir, recorded: int, total: int) -> CourseError:
+    """One line for a batch stopped part-way: what stopped it, what was kept, and that a re-run goes on."""
+    kept = f"{recorded} of {total} submission(s) were graded and recorded"
+    if stop.disk_full:
+        return messages.disk_full(Path(coursedir.root) / coursedir.autograded_directory,
+                                  f"{kept}, nothing was recorded for the other {total - recorded}: "
+                                  "free some space and run autograde again to grade them")
+    db = database.sqlite_path(coursedir.db_url) or coursedir.db_url
+    return messages.locked(db, database.busy_timeout(),
+                           f"{kept}, the rest were not; run autograde again when it is done to grade them")
 
 
 class Interrupted(KeyboardInterrupt):

@@ -28,8 +28,9 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from nbgrader.utils import find_all_files
 
-from rnn_course.grading import _compat
+from rnn_course.grading import _compat, database
 from rnn_course.grading.config import GradingLimits, Sandbox, load_config
+from rnn_course.grading.faults import messages
 from rnn_course.grading.runner import intake
 from rnn_course.grading.sandbox.host import host_for_this_thread
 from rnn_course.grading.steps.execute import LimitedExecute
@@ -61,6 +62,8 @@ class Outcome:
     staged: str = ""  # the staged autograded folder, when ok
     notebooks: tuple[str, ...] = ()  # notebooks written there
     dropped: tuple[str, ...] = ()  # the submission's other files, left behind
+    disk_full: bool = False  # a write failed for want of space: the run stops rather than fail the rest
+    database_lost: bool = False  # the database server did not answer (restarting?): graded again once it does
 
 
 class StagedAutograde(Autograde):
@@ -182,6 +185,11 @@ def _short(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
+def _faults(error: BaseException) -> tuple[bool, bool]:
+    """(a write failed for want of space, the database server did not answer), from `error` or beneath it."""
+    return messages.is_disk_full(error), any(database.unreachable(each) for each in messages.chain(error))
+
+
 _thread_state = threading.local()
 
 
@@ -194,7 +202,21 @@ def grade_in_worker(task: Task) -> Outcome:
     """
     if not hasattr(_thread_state, "context"):
         _thread_state.context = contextvars.Context()
-    return _thread_state.context.run(_grade, task)
+    return _thread_state.context.run(_grade_while_the_database_comes_back, task)
+
+
+def _grade_while_the_database_comes_back(task: Task) -> Outcome:
+    """_grade, again while a restarting database server comes back (up to the busy timeout): a restart then
+    costs no submission; a server that stays down fails it, and the parent says so."""
+    deadline = None
+    while True:
+        outcome = _grade(task)
+        if not outcome.database_lost:
+            return outcome
+        deadline = deadline or time.monotonic() + database.busy_timeout()  # the course's, once it is read
+        if time.monotonic() > deadline:
+            return outcome
+        time.sleep(1)
 
 
 def _grade(task: Task) -> Outcome:
@@ -241,6 +263,7 @@ def _grade(task: Task) -> Outcome:
         except Exception as error:  # a broken submission: report it, keep the batch going
             shutil.rmtree(dest, ignore_errors=True)
             outcome.reason = _short(error)
+            outcome.disk_full, outcome.database_lost = _faults(error)
             if not isinstance(error, NbGraderException | ValueError | OSError | KeyError):
                 converter.log.debug(traceback.format_exc())
             return outcome
@@ -254,6 +277,7 @@ def _grade(task: Task) -> Outcome:
         return outcome
     except Exception as error:  # the worker itself failed (config, database): still a result, not a crash
         outcome.reason = f"worker error: {_short(error)}"
+        outcome.disk_full, outcome.database_lost = _faults(error)
         return outcome
     finally:
         outcome.seconds = time.monotonic() - start

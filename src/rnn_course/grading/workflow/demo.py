@@ -11,6 +11,7 @@ import nbformat
 
 from rnn_course.grading.config import course_path, load_config
 from rnn_course.grading.errors import WorkflowError
+from rnn_course.grading.faults.explain import explained
 from rnn_course.grading.runner.record import plain_errors
 from rnn_course.grading.runner.run import autograde
 from rnn_course.grading.steps.cells import is_test_cell
@@ -53,6 +54,7 @@ def collect_demo(course_dir: Path, assignment: str) -> dict[str, float]:
     return {student: float(score) for student, score in expected.items()}
 
 
+@explained("demo")
 def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progress: bool = True,
          sandbox: bool = True):
     """Release, collect the demo submissions, autograde, feedback, export; return the grade table's rows."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnn_course.grading.config import load_config
+from rnn_course.grading.faults.explain import explained
 
 
+@explained("export")
 def export(course_dir: Path, to: Path | None = None) -> Path:
     """Write the gradebook as CSV to grades.csv, one fixed header in every state (lms/exports.py COLUMNS).
 

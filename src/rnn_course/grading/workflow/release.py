@@ -12,12 +12,15 @@ import nbformat
 
 from rnn_course.grading.config import course_path, load_config
 from rnn_course.grading.errors import WorkflowError
+from rnn_course.grading.faults import backups
+from rnn_course.grading.faults.explain import explained
 from rnn_course.grading.runner.report import RUNS_DIR
 from rnn_course.grading.steps.cells import grade_id
 from rnn_course.grading.steps.regions import Markers
 from rnn_course.grading.workflow import release_check
 
 
+@explained("release")
 def release(course_dir: Path, assignment: str) -> list[str]:
     """Generate the student version of `assignment`, check it, and only then put it into release/.
 
@@ -25,6 +28,8 @@ def release(course_dir: Path, assignment: str) -> list[str]:
     problem, nothing changes (release/ and the gradebook keep the last good release) and the problems are
     returned. Otherwise it is generated again with the gradebook, and replaces release/<assignment>.
     """
+    from nbgrader.coursedir import CourseDirectory
+
     course_dir = Path(course_dir).resolve()
     config = load_config(course_dir)
     source_dir = course_path(config, "source", ".", assignment)
@@ -40,6 +45,7 @@ def release(course_dir: Path, assignment: str) -> list[str]:
         problems = check_release(course_dir, assignment, staging / assignment)
         if problems:
             return problems
+        backups.keep(CourseDirectory(config=config).db_url, course_dir, config)  # before nbgrader writes
         _generate(config, assignment, staging, database=True)
         final = course_path(config, "release", ".", assignment)
         old = staging / "previous"
@@ -137,8 +143,10 @@ def edit_blocked(config, assignment: str) -> str | None:
             "run `rnn-course grade reset` first. Nothing was changed.")
 
 
-def check_release(course_dir: Path, assignment: str, release_dir: Path | None = None) -> list[str]:
-    """Every problem of the released notebooks (see release_check), one line each: notebook, cell, line."""
+def check_release(course_dir: Path, assignment: str, release_dir: Path | None = None, *,
+                  run_tests: bool = True) -> list[str]:
+    """Every problem of the released notebooks (see release_check), one line each: notebook, cell, line.
+    With run_tests=False only what can be seen without running a kernel."""
     config = load_config(Path(course_dir))
     source_dir = course_path(config, "source", ".", assignment)
     release_dir = Path(release_dir or course_path(config, "release", ".", assignment))
@@ -154,5 +162,8 @@ def check_release(course_dir: Path, assignment: str, release_dir: Path | None = 
         released = nbformat.read(release_path, as_version=4)
         found = release_check.check_notebook(source, released, source_path.name, text_stub=text_stub,
                                              markers=markers)
-        problems += found or release_check.passing_tests(str(release_path), source_path.name)
+        if found or not run_tests:
+            problems += found
+        else:
+            problems += release_check.passing_tests(str(release_path), source_path.name)
     return [str(problem) for problem in problems]

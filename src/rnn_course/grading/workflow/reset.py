@@ -6,12 +6,16 @@ import json
 import shutil
 from pathlib import Path
 
+from rnn_course.grading import atomic
 from rnn_course.grading.config import load_config
+from rnn_course.grading.faults import backups
+from rnn_course.grading.faults.explain import explained
 from rnn_course.grading.runner.report import RUNS_DIR
 from rnn_course.grading.workflow.demo import demo_students
 from rnn_course.grading.workflow.export import export
 
 
+@explained("reset")
 def reset(course_dir: Path, students: list[str] | None = None) -> list[str]:
     """Remove students (default: the demo's) completely: gradebook, submitted/, autograded/, feedback/, run
     statuses; grades.csv is written again if it was there. Returns the students that were found."""
@@ -20,8 +24,10 @@ def reset(course_dir: Path, students: list[str] | None = None) -> list[str]:
 
     course_dir = Path(course_dir).resolve()
     students = demo_students(course_dir) if students is None else students
-    coursedir = CourseDirectory(config=load_config(course_dir))
+    config = load_config(course_dir)
+    coursedir = CourseDirectory(config=config)
     removed = set()
+    backups.keep(coursedir.db_url, course_dir, config)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         for student in students:
             try:
@@ -39,7 +45,7 @@ def reset(course_dir: Path, students: list[str] | None = None) -> list[str]:
         status = json.loads(path.read_text())
         kept = {student: entry for student, entry in status.items() if student not in students}
         if kept != status:
-            path.write_text(json.dumps(kept, indent=2, sort_keys=True))
+            atomic.write_text(path, json.dumps(kept, indent=2, sort_keys=True))
     if (course_dir / "grades.csv").exists():
         export(course_dir)
     return sorted(removed)
