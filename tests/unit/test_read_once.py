@@ -59,7 +59,7 @@ def test_the_steps_reading_once_change_a_submission_exactly_as_nbgraders_own(rel
     cells = overwrite.SourceCells(db_url, ASSIGNMENT, ASSIGNMENT)
     once = run(reading_once(config), tampered(), {"nbgrader": {**names, overwrite.KEY: cells}})
     assert nbformat.writes(once) == nbformat.writes(stock)
-    assert stock.metadata["kernelspec"]["name"] != "evil"  # the steps changed it: the comparison means something
+    assert stock.metadata["kernelspec"]["name"] != "evil"  # changed: so the comparison means something
     setup = next(cell for cell in stock.cells if submissions.grade_id(cell) == "setup")
     assert "changed" not in setup.source
 
