@@ -15,8 +15,8 @@ LAB_ARGS ?=
 ASSIGNMENT ?= rnn_from_scratch
 
 .PHONY: help setup constraints lab quiz test test-fast lint format docs config-reference bench bench-widgets \
-        bench-browser bench-autograde bench-scale assignments collect autograde feedback export mistakes demo reset \
-        hub clean check-python
+        bench-browser bench-autograde bench-scale assignments collect autograde feedback export mistakes similar demo \
+        reset hub clean check-python
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -126,6 +126,9 @@ export: setup ## write grader/grades.csv
 
 mistakes: setup ## count the graded submissions that made each known mistake; write grader/mistakes.csv
 	$(BIN)/rnn-course grade mistakes $(ASSIGNMENT)
+
+similar: setup ## list the pairs of submissions whose answers are near-identical (a reason to look)
+	$(BIN)/rnn-course grade similar $(ASSIGNMENT)
 
 demo: setup ## release, collect the demo submissions, autograde, feedback, export and print the grades
 	$(BIN)/rnn-course grade demo $(ASSIGNMENT)

@@ -24,7 +24,7 @@ from tests.helpers import submissions as s
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 PARTS_1_2 = s.PART1 + s.PART2
-PARAMETERS = s.POINTS["test_my_rnn_parameters"]
+PARAMETERS = s.POINTS["test_my_rnn_parameters"] + s.POINTS["test_my_rnn_parameters_bidirectional"]
 
 
 def _cells(notebook, predicate):
@@ -173,7 +173,8 @@ RANDN_INIT = s.CORRECT["my_rnn"].replace(
 
 def unpickled_parameters() -> str:
     """MyRNN takes its parameters from nn.RNN objects pickled into the notebook (one per parameter check)."""
-    configs = [kw for cell in s.source_notebook().cells if s.grade_id(cell) == "test_my_rnn_parameters"
+    configs = [kw for cell in s.source_notebook().cells
+               if (s.grade_id(cell) or "").startswith("test_my_rnn_parameters")
                for _, kw in verdicts.plan(cell.source)]
     pickled = {}
     for kw in configs:
@@ -227,7 +228,7 @@ CUSTOM_EXCEPTION = (
     "IPython.get_ipython().set_custom_exc((Exception,), lambda shell, kind, value, tb, tb_offset=None: None)"
 )
 
-ALWAYS_TANH = {**s.CORRECT, "rnn_cell": s.RNN_CELL_ALWAYS_TANH}  # 6 points: see the demo's student_wrong
+ALWAYS_TANH = {**s.CORRECT, "rnn_cell": s.RNN_CELL_ALWAYS_TANH}  # see the demo's student_wrong
 
 # student -> (submission, exact auto score)
 CASES = {
@@ -257,9 +258,10 @@ CASES = {
         "my_rnn": ["import builtins\n\nbuiltins.round = lambda number, digits=None: number"]}), s.MAX_AUTO),
     "patches_nn_rnn_forward": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
         "my_rnn": ["nn.RNN.forward = lambda self, input, hx=None: MyRNN.forward(self, input, hx)"]}),
-                               PARTS_1_2 + PARAMETERS),
+                               s.TYPO_SCORE),
     "patches_a_helper": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
-        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}), PARTS_1_2 + PARAMETERS),
+        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}),
+                         PARTS_1_2 + PARAMETERS + 1),  # and the packed cell with an h0 (the typo not run)
     "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}),
                                    PARTS_1_2),
     "fakes_results": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
@@ -278,22 +280,23 @@ CASES = {
     "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), s.MAX_AUTO),
     # Hiding errors, or stopping the kernel: the affected tests earn nothing.
     "hides_tracebacks": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
-                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), PARTS_1_2 + PARAMETERS),
+                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), s.TYPO_SCORE),
     "custom_exception_handler": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
                                                  extra_cells={"my_rnn": [CUSTOM_EXCEPTION]}),
-                                 PARTS_1_2 + PARAMETERS),
+                                 s.TYPO_SCORE),
     "blanks_later_test_cells": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [BLANK_TEST_CELLS]}),
                                 PARTS_1_2),
     "exits_the_kernel": (lambda: s.build(s.CORRECT, extra_cells={
-        "test_rnn_forward_more": ["import os\n\nos._exit(0)"]}), PARTS_1_2),
-    "calls_exit": (lambda: s.build(s.CORRECT, extra_cells={"test_rnn_forward_more": ["exit()"]}), PARTS_1_2),
+        "test_rnn_forward_no_bias": ["import os\n\nos._exit(0)"]}), PARTS_1_2),
+    "calls_exit": (lambda: s.build(s.CORRECT, extra_cells={"test_rnn_forward_no_bias": ["exit()"]}),
+                   PARTS_1_2),
     "raises_system_exit": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": ["raise SystemExit(0)"]}),
                            s.MAX_AUTO),
     # Tampered cells: put back from the source, so the grade is what the answers earn.
-    "edits_test_cells": (lambda: s.build(ALWAYS_TANH, edit=edit_tests), 6),
-    "deletes_test_cells": (lambda: s.build(ALWAYS_TANH, edit=delete_tests), 6),
+    "edits_test_cells": (lambda: s.build(ALWAYS_TANH, edit=edit_tests), s.ALWAYS_TANH_SCORE),
+    "deletes_test_cells": (lambda: s.build(ALWAYS_TANH, edit=delete_tests), s.ALWAYS_TANH_SCORE),
     "duplicates_test_cells": (lambda: s.build(s.CORRECT, edit=duplicate_tests), s.MAX_AUTO),
-    "relabels_test_cells": (lambda: s.build(ALWAYS_TANH, edit=relabel_tests), 6),
+    "relabels_test_cells": (lambda: s.build(ALWAYS_TANH, edit=relabel_tests), s.ALWAYS_TANH_SCORE),
     "adds_a_bonus_cell": (lambda: s.build(s.CORRECT, edit=add_bonus_cell), s.MAX_AUTO),
     "deletes_the_setup_cell": (lambda: s.build(s.CORRECT, edit=delete_setup), s.MAX_AUTO),
 }

@@ -50,8 +50,12 @@ def course(tmp_path_factory):
     course_dir = copy_course(tmp_path_factory.mktemp("lifecycle"))
     assert release(course_dir, A) == []
     correct = submissions.build(submissions.CORRECT)
-    for student in ("correct", "steady"):
-        submissions.write(correct, course_dir, student)
+    submissions.write(correct, course_dir, "correct")
+    steady = nbformat.read(course_dir / "release" / A / NOTEBOOK, as_version=4)  # as released: checksums kept
+    for cell in steady.cells:
+        cell.source = {**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER}.get(
+            submissions.grade_id(cell), cell.source)
+    submissions.write(steady, course_dir, "steady")
     wrong = {**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_ALWAYS_TANH}
     own_error = ['import json\n\njson.loads("{")']  # the learner's own cell fails inside Python's library
     tampered = submissions.build(wrong, edit=without_test_cell, extra_cells={"rnn_forward": own_error})
@@ -76,6 +80,7 @@ def second(course):
     with gradebook(course_dir) as book:
         grade = book.find_grade("answer_padding", A, A, "correct")
         grade.manual_score = 1.5
+        book.find_grade("answer_padding", A, A, "steady").manual_score = 2.0
         book.db.commit()
         book.remove_submission(A, "tampered")
     wrong = {**submissions.CORRECT, "my_rnn": submissions.MYRNN_ONE_DIRECTION}
@@ -83,7 +88,7 @@ def second(course):
     source = course_dir / "source" / A / NOTEBOOK
     notebook = nbformat.read(source, as_version=4)
     test = next(cell for cell in notebook.cells if submissions.grade_id(cell) == "test_rnn_cell")
-    test.source = test.source.replace("# One step against", "# One time step against")
+    test.source = test.source.replace("# tanh: one step against", "# tanh: one time step against")
     nbformat.write(notebook, source)
     released = release(course_dir, A)  # the supported edit: same cells, new code
     report = runner.autograde(course_dir, A, workers=2, progress=False,
@@ -126,7 +131,7 @@ def test_restored_cells_fill_the_reason(course):
 
 def test_a_part_built_on_nn_rnn_fills_the_reason(course):
     _, results, _ = course
-    assert results["wraps"].status == "graded" and "ForbiddenCall x" in results["wraps"].reason
+    assert results["wraps"].status == "graded" and "PyTorch's own RNN used in" in results["wraps"].reason
     assert results["correct"].reason == ""  # a clean grading has nothing to explain
 
 
@@ -154,7 +159,7 @@ def test_a_resubmission_with_the_same_timestamp_is_graded_again_by_its_content(s
     _, results = second
     assert results["correct"].status == "graded"
     assert "content changed" in results["correct"].reason
-    assert results["correct"].score == submissions.PART1 + submissions.PART2 + 4 + 1.5
+    assert results["correct"].score == submissions.DEMO["student_partial"][1] + 1.5
 
 
 def test_a_gradebook_that_lost_a_grade_is_graded_again_not_read_as_done(second):
@@ -163,16 +168,27 @@ def test_a_gradebook_that_lost_a_grade_is_graded_again_not_read_as_done(second):
     assert "autograded/ has it but the gradebook does not" in results["tampered"].reason
 
 
-def test_an_unchanged_submission_is_skipped_with_a_reason(second):
+def test_a_submission_graded_against_an_older_release_is_graded_again_and_told_the_assignment_changed(
+        course, second):
+    course_dir, _, _ = course
     _, results = second
-    assert results["steady"].status == "skipped" and "unchanged" in results["steady"].reason
+    steady = results["steady"]
+    assert steady.status == "graded" and "the assignment was released again" in steady.reason
+    graded = (course_dir / "autograded" / "steady" / A / NOTEBOOK).read_text()
+    assert "test cell test_rnn_cell: the assignment changed since your copy was released" in graded
+    assert "differs from the assignment" not in graded  # the learner changed nothing
+    with gradebook(course_dir) as book:  # its hand-graded answer did not change: the hand grade stays final
+        assert not book.find_submission(A, "steady").needs_manual_grade
+        assert book.find_submission(A, "steady").score == submissions.MAX_AUTO + 2.0
+    again = runner.autograde(course_dir, A, workers=1, progress=False, students=["steady"])
+    assert again.results[0].status == "skipped" and "unchanged" in again.results[0].reason
 
 
 def test_editing_the_code_of_a_test_cell_after_grading_releases_and_keeps_hand_grades(course, second):
     course_dir, _, _ = course
     released, _ = second
     assert released == []
-    assert "# One time step against" in (course_dir / "release" / A / NOTEBOOK).read_text()
+    assert "# tanh: one time step against" in (course_dir / "release" / A / NOTEBOOK).read_text()
     with gradebook(course_dir) as book:
         assert book.find_grade("answer_padding", A, A, "correct").manual_score == 1.5
 
@@ -232,7 +248,8 @@ def test_feedback_formulas_need_no_cdn(feedback_page):
 def test_a_submission_that_failed_gets_a_page_that_says_why(course, feedback_page):
     course_dir, _, _ = course
     page = (course_dir / "feedback" / "renamed" / A / f"{A}.html").read_text()
-    assert f"expected `{NOTEBOOK}`, found `{A} (1).ipynb`" in visible_text(page)
+    assert f"expected {NOTEBOOK}, found {A} (1).ipynb" in visible_text(page)
+    assert f"<code>{NOTEBOOK}</code>" in page and "`" not in visible_text(page)  # Markdown rendered
 
 
 def test_feedback_table_cells_have_room(feedback_page):

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -195,6 +196,24 @@ class Lab:
 def launch_chromium(playwright):
     """Debian's Chromium, headless, with no network chatter of its own."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def in_a_thread_of_its_own(function, *args) -> None:
+    """Run `function` in a new thread: Playwright's sync API refuses a thread where an asyncio loop is
+    marked running, and an earlier test in the same session (nbclient's kernels) can leave one so."""
+    failure = []
+
+    def run():
+        try:
+            function(*args)
+        except BaseException as error:  # handed back to the test's own thread below
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name="playwright")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ a fixture is the right code except for exactly the catalogued mistake.
 
 from __future__ import annotations
 
+from tests.helpers import real_submissions as r
 from tests.helpers import submissions as s
 
 CELL, FORWARD, MYRNN = s.CORRECT["rnn_cell"], s.CORRECT["rnn_forward"], s.CORRECT["my_rnn"]
@@ -33,7 +34,10 @@ ANSWERS = {
         "layer_input_size = input_size if layer == 0 else hidden_size * self.num_directions",
         "layer_input_size = input_size if layer == 0 else hidden_size"))},
     "always_tanh": {"rnn_cell": s.RNN_CELL_ALWAYS_TANH},
+    "always_relu": {"rnn_cell": _edit(CELL, (TANH, RELU))},
     "swapped_nonlinearity": {"rnn_cell": _edit(CELL, (TANH, "TANH"), (RELU, TANH), ("TANH", RELU))},
+    "one_bias": {"my_rnn": r.TEXTBOOK_MYRNN},
+    "init_too_small": {"my_rnn": r.TINY_INIT_MYRNN},
     "bias_ih_dropped": {"rnn_cell": _edit(CELL, ("pre_activation + bias_ih", "pre_activation"))},
     "bias_hh_dropped": {"rnn_cell": _edit(CELL, ("pre_activation + bias_hh", "pre_activation"))},
     "weight_hh_not_transposed": {"rnn_cell": _edit(CELL, ("h @ weight_hh.T", "h @ weight_hh"))},
@@ -43,6 +47,8 @@ ANSWERS = {
         "        outputs.append(h)\n",
         "        outputs.append(h)\n"
         "        h = rnn_cell(x_t, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity)  # (B, H)\n"))},
+    "float32_state": {"rnn_forward": _edit(FORWARD, ("x.new_zeros(", "torch.zeros("))},
+    "hx_changed_in_place": {"my_rnn": r.IN_PLACE_HX_MYRNN},
     "h0_ignored": {"rnn_forward": _edit(FORWARD, (" if h0 is None else h0", ""))},
     "same_h0_every_layer": {"my_rnn": _edit(MYRNN, ("h = hx[layer * self.num_directions + direction]",
                                                     "h = hx[0]"))},

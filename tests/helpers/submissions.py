@@ -19,15 +19,20 @@ ASSIGNMENT = "rnn_from_scratch"
 SOURCE = ROOT / "grader" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 MAX_AUTO = 22.0  # points of the autograded test cells
 MAX_TOTAL = 24.0  # with the hand-graded answer
-POINTS = {
-    "test_rnn_cell": 2, "test_rnn_cell_more": 2, "test_rnn_forward": 2, "test_rnn_forward_more": 2,
-    "test_my_rnn_parameters": 2, "test_my_rnn_one_layer": 2, "test_my_rnn_options": 3, "test_my_rnn_more": 3,
-    "test_my_rnn_packed": 2, "test_my_rnn_packed_more": 2,
+POINTS = {  # one property per test cell, one point each
+    "test_rnn_cell": 1, "test_rnn_cell_relu": 1, "test_rnn_cell_no_bias": 1, "test_rnn_cell_more": 1,
+    "test_rnn_forward": 1, "test_rnn_forward_relu": 1, "test_rnn_forward_no_h0": 1,
+    "test_rnn_forward_no_bias": 1,
+    "test_my_rnn_parameters": 1, "test_my_rnn_parameters_bidirectional": 1, "test_my_rnn_one_layer": 1,
+    "test_my_rnn_relu": 1, "test_my_rnn_no_bias": 1, "test_my_rnn_layers": 1, "test_my_rnn_batch_first": 1,
+    "test_my_rnn_unbatched": 1, "test_my_rnn_bidirectional": 1, "test_my_rnn_more": 1,
+    "test_my_rnn_packed": 1, "test_my_rnn_packed_bidirectional": 1, "test_my_rnn_packed_sorted": 1,
+    "test_my_rnn_packed_more": 1,
 }
-PART1 = POINTS["test_rnn_cell"] + POINTS["test_rnn_cell_more"]
-PART2 = POINTS["test_rnn_forward"] + POINTS["test_rnn_forward_more"]
+PART1 = sum(POINTS[name] for name in POINTS if name.startswith("test_rnn_cell"))
+PART2 = sum(POINTS[name] for name in POINTS if name.startswith("test_rnn_forward"))
 PART3 = sum(POINTS[name] for name in POINTS if name.startswith("test_my_rnn") and "packed" not in name)
-PART4 = POINTS["test_my_rnn_packed"] + POINTS["test_my_rnn_packed_more"]
+PART4 = sum(POINTS[name] for name in POINTS if name.startswith("test_my_rnn_packed"))
 
 
 def grade_id(cell) -> str | None:
@@ -155,20 +160,25 @@ PADDING_ANSWER = (
 HIDE_TRACEBACKS = "import IPython\n\nIPython.get_ipython().showtraceback = lambda *args, **kwargs: None"
 PATCH_ALLCLOSE = "torch.allclose = lambda *args, **kwargs: True"
 
+ALWAYS_TANH_SCORE = MAX_AUTO - 6  # the relu cells of parts 1 to 3, and the three mixed "more" cells
+TYPO_SCORE = PART1 + PART2 + 5  # MyRNN fails without h0: parameters, relu, no bias and packed h0 cells score
+
 # The demo shipped in grader/demo_submissions: student -> (submission, expected auto score).
 DEMO = {
     "student_correct": (lambda: build({**CORRECT, "answer_padding": PADDING_ANSWER}), MAX_AUTO),
-    "student_partial": (lambda: build({**CORRECT, "my_rnn": MYRNN_ONE_DIRECTION}), PART1 + PART2 + 4),
-    "student_wrong": (lambda: build({**CORRECT, "rnn_cell": RNN_CELL_ALWAYS_TANH}), 6),
+    # one direction, time first, batched: the parameters, one layer, relu, no bias and layers score
+    "student_partial": (lambda: build({**CORRECT, "my_rnn": MYRNN_ONE_DIRECTION}), PART1 + PART2 + 6),
+    # always tanh: every cell that uses relu fails, the others score
+    "student_wrong": (lambda: build({**CORRECT, "rnn_cell": RNN_CELL_ALWAYS_TANH}), ALWAYS_TANH_SCORE),
     "student_blank": (lambda: build(), 0),
-    "student_broken": (lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}), PART1 + PART2 + 2),
+    "student_broken": (lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}), TYPO_SCORE),
     "student_wraps_nn_rnn": (lambda: build({**CORRECT, "my_rnn": MYRNN_WRAPS}), PART1 + PART2),
     "student_patches_allclose": (
         lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"my_rnn": [PATCH_ALLCLOSE]}),
-        PART1 + PART2 + 2),  # patching earns nothing: the grader decides outside the kernel
+        TYPO_SCORE),  # patching earns nothing: the grader decides outside the kernel
     "student_hides_errors": (
         lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"": [HIDE_TRACEBACKS]}),
-        PART1 + PART2 + 2),  # hidden tracebacks too
+        TYPO_SCORE),  # hidden tracebacks too
 }
 
 

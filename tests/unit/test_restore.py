@@ -34,17 +34,17 @@ def test_an_untouched_submission_keeps_every_cell_and_reports_nothing():
 def test_edited_deleted_and_duplicated_test_cells_come_back_from_the_source():
     def tamper(notebook):
         by_id(notebook.cells, "test_rnn_cell").source = "pass"
-        notebook.cells.remove(by_id(notebook.cells, "test_my_rnn_options"))
+        notebook.cells.remove(by_id(notebook.cells, "test_my_rnn_bidirectional"))
         notebook.cells.append(copy.deepcopy(by_id(notebook.cells, "test_rnn_forward")))
         notebook.cells.remove(by_id(notebook.cells, "setup"))
 
     cells, changes = restore_cells(submissions.build(submissions.CORRECT, edit=tamper), SOURCE)
     assert ids(cells) == SOURCE_IDS
-    for grade_id in ("test_rnn_cell", "test_my_rnn_options", "test_rnn_forward", "setup"):
+    for grade_id in ("test_rnn_cell", "test_my_rnn_bidirectional", "test_rnn_forward", "setup"):
         assert by_id(cells, grade_id).source == by_id(SOURCE.cells, grade_id).source
     assert sorted(changes) == sorted([
         "test cell test_rnn_cell: differs from the assignment; the assignment's version was used",
-        "test cell test_my_rnn_options: not in the submission; taken from the assignment",
+        "test cell test_my_rnn_bidirectional: not in the submission; taken from the assignment",
         "test cell test_rnn_forward: appeared twice; the copy was left out",
         "locked cell setup: not in the submission; taken from the assignment",
     ])

@@ -7,7 +7,8 @@
 - `steps/`: nbgrader's autograde and feedback preprocessors, one per file (the grader's worker);
 - `runner/`: the parallel autograde runner: plan, workers, and the single gradebook writer;
 - `lms/`: the LMS road (roster, submission zips, due dates and late penalties, the files each LMS imports);
-- `workflow/`: the instructor's jobs (release, feedback, export, reset, demo); `reports/`: mistake counts;
+- `workflow/`: the instructor's jobs (release, feedback, export, reset, demo); `reports/`: mistake counts
+  and near-identical submissions;
 - `config`, `database`, `errors`, `_compat`: settings, the gradebook's URL, the one error base class, and
   every private part of other libraries used; `cli`: `rnn-course grade`.
 

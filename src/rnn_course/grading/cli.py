@@ -1,4 +1,4 @@
-"""`rnn-course grade release|autograde|feedback|export|mistakes|demo|reset`: the instructor workflow.
+"""`rnn-course grade release|autograde|feedback|export|mistakes|similar|demo|reset`: instructors' steps.
 
 A step that fails in a way the instructor can act on (a CourseError) prints one line and exits 1; with
 `--debug` it shows the full traceback instead, and nbgrader's and the workers' debug log. Any other
@@ -19,7 +19,8 @@ DEFAULT_COURSE = Path("grader")
 
 def register(subparsers) -> None:
     """Add `grade` and its sub-commands to the `rnn-course` parser."""
-    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export, mistakes, demo, reset",
+    grade = subparsers.add_parser("grade",
+                                  help="release, autograde, feedback, export, mistakes, similar, demo, reset",
                                   description=__doc__)
     steps = grade.add_subparsers(dest="step", required=True)
 
@@ -48,6 +49,9 @@ def register(subparsers) -> None:
     export.add_argument("--to", type=Path, default=None, help="CSV file to write")
     mistakes = step("mistakes", run_mistakes, "count the graded submissions that made each known mistake")
     mistakes.add_argument("--to", type=Path, default=None, help="CSV file (default: mistakes.csv beside it)")
+    mistakes.add_argument("--by-learner", action="store_true", help="list the learners under each mistake")
+    similar = step("similar", run_similar, "flag pairs of submissions whose answers are near-identical")
+    similar.add_argument("--threshold", type=float, default=None, help="similarity to flag (default: 0.9)")
     demo = step("demo", run_demo, "release, grade the demo submissions, feedback, export; print the grades")
     demo.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
     demo.add_argument("--no-sandbox", action="store_true", help="grade without the bubblewrap sandbox")
@@ -163,8 +167,23 @@ def run_mistakes(args) -> int:
 
         where = course_path(load_config(args.course_dir), "autograded")
         return _fail("mistakes", f"no autograded {args.assignment} in {where}; autograde first")
-    print(mistake_report.format_report(report))
+    print(mistake_report.format_report(report, by_learner=args.by_learner))
     print(f"wrote {mistake_report.write_csv(report, args.to or args.course_dir / 'mistakes.csv')}")
+    return 0
+
+
+def run_similar(args) -> int:
+    from rnn_course.grading.reports import similar
+
+    learners = similar.collect(args.course_dir, args.assignment)
+    submissions = len(learners) - (similar.MODEL_ANSWER in learners)
+    if len(learners) < 2:  # nothing to compare
+        from rnn_course.grading.config import course_path, load_config
+
+        where = course_path(load_config(args.course_dir), "submitted")
+        return _fail("similar", f"no submissions of {args.assignment} in {where}")
+    pairs = similar.similar_pairs(learners, args.threshold or similar.THRESHOLD)
+    print(similar.format_pairs(pairs, submissions))
     return 0
 
 

@@ -74,6 +74,22 @@ class Sandbox(Configurable):
     ).tag(config=True)
 
 
+class FeedbackPages(Configurable):
+    """How feedback pages link a named mistake to its lesson (see grading/workflow/feedback_pages.py)."""
+
+    lesson_url = Unicode(
+        "",
+        help="Where the lesson notebooks are published, e.g. 'https://course.example.org/notebooks/' (pages "
+        "as <notebook>.html) or a repository folder. A mistake's lesson becomes a link to "
+        "<lesson_url><notebook><lesson_suffix>#<section>; empty: the lesson and section are named, unlinked.",
+    ).tag(config=True)
+    lesson_suffix = Unicode(
+        ".html",
+        help="What follows the notebook's name in a lesson link: '.html' for published pages, '.ipynb' for a "
+        "repository's notebook viewer.",
+    ).tag(config=True)
+
+
 # ---- the LMS road: deadlines and collecting submissions (rnn_course.grading.lms) ----
 
 
@@ -110,7 +126,8 @@ class CollectLimits(Configurable):
 # ---- end of the LMS road ----
 
 
-CONFIGURABLES = (GradingLimits, Sandbox, LatePolicy, CollectLimits)  # every class the reference lists
+# every class the reference lists
+CONFIGURABLES = (GradingLimits, Sandbox, FeedbackPages, LatePolicy, CollectLimits)
 REFERENCE = "docs/instructors/config-reference.md"  # relative to the repository root
 
 

@@ -17,6 +17,7 @@ the sandbox mounts the kernel-side modules alone (sandbox/kernel_side.py).
 from __future__ import annotations
 
 import os
+import re
 
 import torch
 from torch import nn
@@ -95,6 +96,18 @@ def _caught(error: Exception) -> Raised:
     return Raised(type(error).__name__, str(error))
 
 
+# The initial state handed to the learner's code in the running check, as it is after the call: the grader
+# compares it with the state it gave (changing it in place is a mistake).
+_STATE: list = []
+
+
+def _given(state):
+    """A copy of an initial state for the learner's code, remembered so that it can be reported."""
+    copy = None if state is None else state.clone()
+    _STATE[:] = [copy]
+    return copy
+
+
 def _run(kind: str, learner, kw: dict):
     """The learner's result for one check (a value, or Raised where the learner's code raised)."""
     try:
@@ -103,13 +116,13 @@ def _run(kind: str, learner, kw: dict):
             return _call(
                 learner,
                 case["x"].clone(),
-                case["h"].clone(),
+                _given(case["h"]),
                 *case["weights"],
                 nonlinearity=case["nonlinearity"],
             )
         if kind == "rnn_forward":
             case = cases.forward_case(**kw)
-            h0 = None if case["h"] is None else case["h"].clone()
+            h0 = _given(case["h"])
             return _call(learner, case["x"].clone(), h0, *case["weights"], nonlinearity=case["nonlinearity"])
         return _run_module(kind, learner, kw)
     except Exception as error:
@@ -144,12 +157,67 @@ def _run_module(kind: str, MyRNN, kw: dict) -> dict:
         report["loaded"] = True
     except Exception as error:
         report["loaded"] = Raised(type(error).__name__, str(error))
-        return report
+        if kind == "parameters" or not _load_by_position(mine, weights):
+            return report
+        report["loaded"], report["loaded_by"] = True, "position"
     if case is None:
         return report
-    args = [case["input"]] + ([] if case["hx"] is None else [case["hx"].clone()])
+    args = [case["input"]] + ([] if case["hx"] is None else [_given(case["hx"])])
     report["result"] = _guarded_result(mine, args)
     return report
+
+
+_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _kind_of(name: str) -> str | None:
+    """Which of nn.RNN's kinds a parameter's own name says it is (`w_ih.0`, `b_hh.1`, ...), else None."""
+    low = name.lower()
+    part = "hh" if "hh" in low else "ih" if ("ih" in low or "xh" in low) else None
+    bias = "bias" in low or re.search(r"(^|[._])b", low) is not None
+    return None if part is None else f"{'bias' if bias else 'weight'}_{part}"
+
+
+def _load_by_position(mine: nn.Module, weights: dict) -> bool:
+    """Put nn.RNN's weights into parameters named otherwise (a ParameterList, one bias vector, ...) when their
+    shapes, in registration order, are nn.RNN's: matched by the kind their names say, else in nn.RNN's order;
+    one bias per layer and direction gets bias_ih + bias_hh, the same update. The names themselves are the
+    parameters test's to judge."""
+    try:
+        named = list(mine.named_parameters())
+        for targets in (weights, _one_bias(weights)):
+            order = _order(named, targets)
+            if [tuple(p.shape) for _, p in named] == [tuple(targets[name].shape) for name in order]:
+                with torch.no_grad():
+                    for (_, parameter), name in zip(named, order, strict=True):
+                        parameter.copy_(targets[name])
+                _call(mine.eval)
+                return True
+    except Exception:
+        pass
+    return False
+
+
+def _order(named: list, targets: dict) -> list[str]:
+    """nn.RNN's names in the order of the learner's parameters, where their names say each one's kind."""
+    by_kind = {kind: [name for name in targets if name.split("_l")[0] == kind] for kind in _KINDS}
+    guessed = [_kind_of(name) for name, _ in named]
+    if all(guessed) and all(guessed.count(kind) == len(by_kind[kind]) for kind in _KINDS):
+        return [by_kind[kind][guessed[:index].count(kind)] for index, kind in enumerate(guessed)]
+    return list(targets)
+
+
+def _one_bias(weights: dict) -> dict:
+    """nn.RNN's weights with the two biases of each layer and direction added into one (`bias_l0`, ...)."""
+    merged = {}
+    for name, weight in weights.items():
+        if name.startswith("bias_hh"):
+            continue
+        if name.startswith("bias_ih"):
+            merged[name.replace("bias_ih", "bias")] = weight + weights[name.replace("bias_ih", "bias_hh")]
+        else:
+            merged[name] = weight
+    return merged
 
 
 def _build(MyRNN, sizes: tuple, options: dict, seed: int):
@@ -205,13 +273,15 @@ def _guarded_result(mine, args):
 
 def _check(kind: str, learner, kw: dict) -> None:
     _CAUGHT.clear()
+    _STATE.clear()
     value = _run(kind, learner, kw)
+    state = _STATE[0] if _STATE else None
     if grading():
         from IPython.display import display
 
         display(
             {
-                RESULT_MIME: {"kind": kind, "args": kw, "value": encode(value)},
+                RESULT_MIME: {"kind": kind, "args": kw, "value": encode(value), "state": encode(state)},
                 "text/plain": f"{cases.describe(kind, kw)}: result sent to the grader",
             },
             raw=True,
@@ -223,7 +293,7 @@ def _check(kind: str, learner, kw: dict) -> None:
     )
 
     passed = tuple((k, args) for code, k, args in PASSED if code is learner)
-    verdict = judging.judge(kind, kw, decode(encode(value)), passed=passed)  # as the grader sees it
+    verdict = judging.judge(kind, kw, decode(encode(value)), passed=passed, state=decode(encode(state)))
     if verdict:
         ename, message = verdict
         error = _CAUGHT[0] if _CAUGHT else None

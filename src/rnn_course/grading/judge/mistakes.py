@@ -29,6 +29,7 @@ class Mistake:
     explanation: str  # two sentences: what the code does, and what nn.RNN does instead
     notebook: str  # the lesson that teaches the point
     section: str  # one of its headings, as written
+    covers: frozenset = frozenset()  # an observation only: the mistakes it stands for (partial evidence)
 
     @property
     def link(self) -> str:
@@ -69,9 +70,21 @@ CATALOGUE = [
     Mistake("always_tanh", "the nonlinearity is ignored (always tanh)",
             "The code applies tanh whatever `nonlinearity` says, so a relu layer gets tanh's values. "
             "Pick torch.relu when nonlinearity is 'relu'.", *RECURRENCE),
+    Mistake("always_relu", "the nonlinearity is ignored (always relu)",
+            "The code applies relu whatever `nonlinearity` says, so a tanh layer gets relu's values. "
+            "Pick torch.tanh when nonlinearity is 'tanh' (the default).", *RECURRENCE),
     Mistake("swapped_nonlinearity", "relu and tanh are swapped",
             "The code applies relu where `nonlinearity` is 'tanh' and tanh where it is 'relu'. "
             "Each name means its own function: tanh for 'tanh', relu for 'relu'.", *RECURRENCE),
+    Mistake("one_bias", "one bias vector instead of bias_ih and bias_hh",
+            "MyRNN registers a single bias per layer and direction, as many textbooks write the update. "
+            "nn.RNN has two, bias_ih_l{k} and bias_hh_l{k} (both added inside the nonlinearity), and "
+            "load_state_dict needs both names.", *PARAMETERS),
+    Mistake("init_too_small", "the parameters are drawn far too small",
+            "The parameters are set, but from a much narrower range than nn.RNN's "
+            "(`randn(...) * 0.01`, say). "
+            "nn.RNN draws every parameter from U(-1/sqrt(H), 1/sqrt(H)): use `uniform_(-bound, bound)`.",
+            *PARAMETERS),
     Mistake("bias_ih_dropped", "bias_ih is left out",
             "The update adds `bias_hh` but not `bias_ih`. "
             "nn.RNN adds both biases inside the nonlinearity at every step.", *RECURRENCE),
@@ -87,6 +100,14 @@ CATALOGUE = [
     Mistake("output_before_update", "output holds the state before each step",
             "Each step's state is stored before the update, so output[t] is h_(t-1) and output[0] is h0. "
             "output[t] must be the state after step t, the same value h_n holds at the end.", *RECURRENCE),
+    Mistake("float32_state", "the zero state is float32",
+            "Without h0 the code starts from `torch.zeros(...)` (or numpy's float32), which is float32, "
+            "while the input and the weights are float64, so the first product mixes the two dtypes. "
+            "Create it with `x.new_zeros(...)`, which keeps the input's dtype and device.", *H0),
+    Mistake("hx_changed_in_place", "the caller's h0 is changed in place",
+            "The code writes into the h0 tensor it was given (an in-place update such as `hx[k] = h` or "
+            "`h += ...`), so the caller's tensor holds other values after the call. nn.RNN leaves h0 as it "
+            "was: build new tensors (`torch.stack`, `h = ...`) instead of writing into it.", *H0),
     Mistake("h0_ignored", "h0 is ignored",
             "The recurrence starts from zeros even when an initial state is given. "
             "Zeros are the default only when h0 is missing.", *H0),
@@ -161,7 +182,30 @@ CATALOGUE = [
             "h_n comes back in the order of the packed batch (longest first), not in the input's order. "
             "nn.RNN puts h_n back in the original order with unsorted_indices.", *FIELDS),
 ]
+
+# What is said when the evidence (one nonlinearity only, say) fits several mistakes that all agree on it: only
+# what was observed, never a guess at what the code does where no test looked.
+OBSERVATIONS = [
+    Mistake("relu_where_tanh", "relu is applied where `nonlinearity` is 'tanh'",
+            "Where `nonlinearity` is 'tanh' the results are relu's values (these tests use 'tanh' only, so "
+            "they do not show what the code does for 'relu'). Apply torch.tanh when nonlinearity is 'tanh'.",
+            *RECURRENCE, covers=frozenset({"always_relu", "swapped_nonlinearity"})),
+    Mistake("tanh_where_relu", "tanh is applied where `nonlinearity` is 'relu'",
+            "Where `nonlinearity` is 'relu' the results are tanh's values (these tests use 'relu' only, so "
+            "they do not show what the code does for 'tanh'). Apply torch.relu when nonlinearity is 'relu'.",
+            *RECURRENCE, covers=frozenset({"always_tanh", "swapped_nonlinearity"})),
+]
 BY_KEY = {mistake.key: mistake for mistake in CATALOGUE}
+NAMED = {mistake.key: mistake for mistake in CATALOGUE + OBSERVATIONS}  # every name a verdict may carry
+
+
+def observed(found: list[Mistake]) -> Mistake | None:
+    """The one mistake that explains the evidence, or the observation that all of several share, else None."""
+    if len(found) == 1:
+        return found[0]
+    keys = {mistake.key for mistake in found}
+    shared = [seen for seen in OBSERVATIONS if keys and keys <= seen.covers]
+    return shared[0] if len(shared) == 1 else None
 
 
 # -------------------------------------------------------------------------------------- the variants
@@ -180,6 +224,8 @@ def variant(key: str | None, kind: str, kw: dict):
                 h0 = x.new_zeros(x.shape[1], kw.get("hidden_size", 4)) if case["h"] is None else case["h"]
                 if key == "h0_ignored":
                     h0 = torch.zeros_like(h0)  # (B, H)
+                if key == "float32_state" and case["h"] is None:
+                    h0 = torch.zeros(x.shape[1], kw.get("hidden_size", 4))  # (B, H) float32: cannot run
                 valid = torch.ones(x.shape[:2], dtype=torch.bool)  # (L, B)
                 return _direction(x, h0, case["weights"], case["nonlinearity"], valid, False, key)
             if kind in ("myrnn", "packed"):
@@ -200,6 +246,8 @@ def _cell(x, h, weights, nonlinearity, key):
         pre = pre + bias_hh  # (B, H)
     if key == "always_tanh":
         nonlinearity = "tanh"
+    if key == "always_relu":
+        nonlinearity = "relu"
     if key == "swapped_nonlinearity":
         nonlinearity = {"tanh": "relu", "relu": "tanh"}[nonlinearity]
     return torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre)  # (B, H)
@@ -243,6 +291,8 @@ def _module(kind: str, kw: dict, key):
     hx = case["hx"]
     if hx is None or key == "h0_ignored":
         hx = x.new_zeros(rows, batch, hidden_size)  # (D*layers, B, H)
+        if key == "float32_state" and case["hx"] is None:
+            hx = torch.zeros(rows, batch, hidden_size)  # (D*layers, B, H) float32: cannot run
     elif unbatched:
         hx = hx.unsqueeze(1)  # (D*layers, 1, H)
     if key == "same_h0_every_layer":
@@ -302,6 +352,10 @@ def _module(kind: str, kw: dict, key):
 
 def explains_parameters(key: str, ours: dict, theirs: dict) -> bool:
     """Whether mistake `key` accounts for MyRNN's parameter shapes `ours` where nn.RNN has `theirs`."""
+    if key == "one_bias":
+        return _one_bias(ours, theirs)
+    if key == "bidirectional_ignored":
+        return _one_direction(ours, theirs)
     if set(ours) != set(theirs):
         return False
     wrong = [name for name in theirs if list(ours[name]) != list(theirs[name])]
@@ -317,8 +371,52 @@ def explains_parameters(key: str, ours: dict, theirs: dict) -> bool:
     return False
 
 
+def _one_bias(ours: dict, theirs: dict) -> bool:
+    """Every weight as nn.RNN's, and one (H,) bias per layer and direction where nn.RNN has two."""
+    weights = {name: shape for name, shape in theirs.items() if name.startswith("weight")}
+    biases = [name for name in theirs if name.startswith("bias")]
+    mine = {name: shape for name, shape in ours.items() if name not in weights}
+    hidden = [theirs[name] for name in biases[:1]]
+    return (bool(biases) and all(list(ours.get(name, [])) == list(shape) for name, shape in weights.items())
+            and len(mine) == len(biases) // 2 and all(list(shape) == hidden[0] for shape in mine.values()))
+
+
+def _one_direction(ours: dict, theirs: dict) -> bool:
+    """nn.RNN's parameters of a bidirectional RNN without any `_reverse` one (and upper layers reading H)."""
+    if not any(name.endswith("_reverse") for name in theirs):
+        return False
+    forward = {name: list(shape) for name, shape in theirs.items() if not name.endswith("_reverse")}
+    hidden = forward["weight_hh_l0"][0]
+    for name in forward:
+        if re.fullmatch(r"weight_ih_l[1-9]\d*", name):
+            forward[name] = [hidden, hidden]  # a one-direction layer below gives H numbers
+    return {name: list(shape) for name, shape in ours.items()} == forward
+
+
+TOO_SMALL = 0.25  # parameters whose largest value is under this fraction of nn.RNN's bound are far smaller
+
+
+def explains_values(key: str, bound: float, values) -> bool:
+    """Whether mistake `key` accounts for MyRNN's initial parameter values (a flat float64 tensor)."""
+    if key == "init_too_small":
+        largest = float(values.abs().max()) if values.numel() else 0.0
+        return 0.0 < largest < TOO_SMALL * bound
+    return False
+
+
+DTYPE_CLASH = re.compile(r"(dtype|scalar type).*\b(float|Float)\b.*\b(double|Double)\b"
+                         r"|(dtype|scalar type).*\b(double|Double)\b.*\b(float|Float)\b")
+
+
+def _starts_from_zeros(kind: str, kw: dict) -> bool:
+    """Whether the check leaves the initial state out, so that the learner's code makes its own."""
+    return kind in ("rnn_forward", "myrnn", "packed") and not kw.get("with_h0", kind == "rnn_forward")
+
+
 def explains_error(key: str, kind: str, kw: dict, raised: Raised) -> bool:
     """Whether mistake `key` accounts for the exception the learner's code raised on this check."""
+    if key == "float32_state":
+        return _starts_from_zeros(kind, kw) and DTYPE_CLASH.search(raised.evalue) is not None
     if key == "packed_not_handled":
         return kind == "packed" and raised.evalue.startswith("'PackedSequence' object has no attribute")
     if key == "weight_ih_not_transposed":

@@ -37,7 +37,7 @@ def named_mistakes(notebook) -> dict[str, int]:
         if not is_test_cell(cell):
             continue
         text = " ".join(ANSI.sub("", output.get("evalue", "")) for output in cell.get("outputs", []))
-        for mistake in mistakes.CATALOGUE:
+        for mistake in mistakes.NAMED.values():
             if f"{mistakes.MARK}{mistake.name}." in text:
                 found[mistake.key] = found.get(mistake.key, 0) + 1
     return found
@@ -59,25 +59,31 @@ def count(course_dir: Path, assignment: str) -> MistakeReport:
     return report
 
 
-def format_report(report: MistakeReport) -> str:
-    """A table, most common mistake first."""
+def format_report(report: MistakeReport, by_learner: bool = False) -> str:
+    """A table, most common mistake first; with `by_learner`, the learners who made each one under it."""
     named = {student for students in report.cells.values() for student in students}
     lines = [f"{report.assignment}: {len(report.students)} graded submission(s), "
              f"{len(named)} with a named mistake",
              f"{'submissions':>11} {'tests':>5}  {'mistake':<52} lesson"]
-    for mistake in sorted(mistakes.CATALOGUE, key=lambda m: -report.submissions(m.key)):
+    for mistake in sorted(mistakes.NAMED.values(), key=lambda m: -report.submissions(m.key)):
         if report.submissions(mistake.key):
             cells, submissions = sum(report.cells[mistake.key].values()), report.submissions(mistake.key)
             lines.append(f"{submissions:>11} {cells:>5}  {mistake.name:<52} {mistake.link}")
+            if by_learner:
+                lines.append(f"{'':>19}{', '.join(sorted(report.cells[mistake.key]))}")
     return "\n".join(lines)
 
 
 def write_csv(report: MistakeReport, to: Path) -> Path:
-    """One row per catalogued mistake (zero counts included): key, name, submissions, test cells, lesson."""
+    """One row per catalogued mistake (zero counts included) and per observation made: key, name,
+    submissions, test cells, lesson, and the learners who made it (separated by spaces)."""
     with Path(to).open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["mistake", "name", "submissions", "test_cells", "lesson"])
-        for mistake in mistakes.CATALOGUE:
+        writer.writerow(["mistake", "name", "submissions", "test_cells", "lesson", "learners"])
+        for mistake in mistakes.NAMED.values():
+            if mistake.key not in mistakes.BY_KEY and not report.submissions(mistake.key):
+                continue
             cells = sum(report.cells.get(mistake.key, {}).values())
-            writer.writerow([mistake.key, mistake.name, report.submissions(mistake.key), cells, mistake.link])
+            writer.writerow([mistake.key, mistake.name, report.submissions(mistake.key), cells, mistake.link,
+                             " ".join(sorted(report.cells.get(mistake.key, {})))])
     return Path(to)

@@ -31,12 +31,18 @@ def submission_problem(folder: Path, notebooks: tuple[str, ...]) -> str | None:
     return f"expected {expected}, found " + (", ".join(f"`{name}`" for name in found) or "an empty folder")
 
 
+def release_hash(coursedir, assignment: str) -> str:
+    """sha256 of the release a grade comes from (release/<assignment>/), "" before the first release."""
+    folder = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
+    return content_hash(folder) if folder.is_dir() else ""
+
+
 def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool, digest: str,
-               last: dict) -> str | None:
+               last: dict, release: str) -> str | None:
     """Why this submission must be graded now ("" for a first grading), or None if it is graded and unchanged.
 
-    The gradebook, autograded/ and the content hash of the last grading must all agree; any disagreement
-    is graded again, and said.
+    The gradebook, autograded/ and the last grading's hashes of the submission and of the release must all
+    agree with what is there now; any disagreement is graded again, and said.
     """
     from nbgrader.api import MissingEntry
 
@@ -54,6 +60,8 @@ def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool,
         return "graded again: autograded/ has it but the gradebook does not"
     if last.get("content_hash") and last["content_hash"] != digest:
         return "graded again: the submission's content changed since it was graded"
+    if last.get("release_hash") and last["release_hash"] != release:
+        return "graded again: the assignment was released again since it was graded"
     submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
     new = coursedir.get_existing_timestamp(submitted)
     old = coursedir.get_existing_timestamp(final)
@@ -63,12 +71,13 @@ def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool,
 
 
 def plan(gradebook, coursedir, assignment: str, students, force: bool, report: RunReport,
-          notebooks: tuple[str, ...]) -> tuple[list[str], dict[str, tuple[str, str]]]:
-    """The students to grade now, with (why, content hash) each; every other one goes into the report with
-    its reason: no folder for the assignment, no notebook of it, or graded and unchanged."""
+          notebooks: tuple[str, ...]) -> tuple[list[str], dict[str, tuple[str, str, str]]]:
+    """The students to grade now, with (why, content hash, release hash) each; every other one goes into the
+    report with its reason: no folder for the assignment, no notebook of it, or graded and unchanged."""
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     folders = sorted(path for path in submitted.iterdir() if path.is_dir()) if submitted.is_dir() else []
     last = read_status(coursedir.root, assignment)
+    release = release_hash(coursedir, assignment)
     max_bytes = GradingLimits(config=coursedir.config).max_submission_bytes
     todo, why = [], {}
     for student in students if students is not None else [folder.name for folder in folders]:
@@ -89,14 +98,15 @@ def plan(gradebook, coursedir, assignment: str, students, force: bool, report: R
         if problem:
             report.results.append(Result(student, Status.FAILED, reason=problem, content_hash=digest))
             continue
-        reason = _why_grade(gradebook, coursedir, assignment, student, force, digest, last.get(student, {}))
+        reason = _why_grade(gradebook, coursedir, assignment, student, force, digest, last.get(student, {}),
+                            release)
         if reason is None:
             skipped = Result(student, Status.SKIPPED, content_hash=digest,
                              reason="already graded and unchanged (--force grades it again)")
             report.results.append(scored(gradebook, assignment, skipped))
         else:
             todo.append(student)
-            why[student] = (reason, digest)
+            why[student] = (reason, digest, release)
     return todo, why
 
 

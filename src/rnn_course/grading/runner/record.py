@@ -12,6 +12,7 @@ from rnn_course.grading.errors import GradebookLost
 from rnn_course.grading.lms import deadlines
 from rnn_course.grading.runner.report import Result, Status
 from rnn_course.grading.runner.worker import Outcome
+from rnn_course.grading.steps.cells import grade_id
 from rnn_course.grading.steps.restore import restored_cells
 
 
@@ -81,10 +82,12 @@ def _record(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> 
                 ).grades:
                     grade.auto_score = 0
                     grade.needs_manual_grade = False
+        graded_before = coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment)
         for name in outcome.notebooks:
             notebook = nbformat.read(
                 os.path.join(outcome.staged, f"{name}.ipynb"), as_version=nbformat.NO_CONVERT
             )
+            before = _cell_sources(os.path.join(graded_before, f"{name}.ipynb"))
             resources = {
                 "config": config,
                 "nbgrader": {
@@ -95,6 +98,32 @@ def _record(gradebook, coursedir, config, assignment: str, outcome: Outcome) -> 
                 },
             }
             _save_grades(gradebook, notebook, resources)
+            _keep_hand_grades(gradebook, name, assignment, outcome.student, notebook, before)
+
+
+def _by_grade_id(cells) -> dict[str, str]:
+    """The sources of the cells that have a grade id, by grade id."""
+    return {grade_id(cell): cell.source for cell in cells if grade_id(cell)}
+
+
+def _cell_sources(path: str) -> dict[str, str]:
+    """The cells of an earlier autograded notebook by grade id ({} where there is none, or none readable)."""
+    import nbformat
+
+    try:
+        return _by_grade_id(nbformat.read(path, as_version=4).cells)
+    except Exception:  # none yet, or damaged: no hand grade is kept on its word
+        return {}
+
+
+def _keep_hand_grades(gradebook, name: str, assignment: str, student: str, notebook, before: dict) -> None:
+    """A hand grade stays final when its cell is the one it was given for: nbgrader sends every hand-graded
+    cell back to review on each grading, though neither the learner's answer nor the cell changed."""
+    now = _by_grade_id(notebook.cells)
+    for grade in gradebook.find_submission_notebook(name, assignment, student).grades:
+        unchanged = grade.name in before and before[grade.name] == now.get(grade.name)
+        if grade.manual_score is not None and unchanged:
+            grade.needs_manual_grade = False
 
 
 def _publish(staged: str, final: str) -> None:
@@ -118,14 +147,16 @@ def scored(gradebook, assignment: str, result: Result) -> Result:
 
 
 def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why: str = "",
-            digest: str = "") -> Result:
-    """Record one outcome, then publish its autograded folder; a gradebook error fails only this one."""
+           digest: str = "", release: str = "") -> Result:
+    """Record one outcome, then publish its autograded folder; a gradebook error fails only this one.
+    digest and release: the content hashes of the submission and of the release it was graded against."""
     result = Result(
         outcome.student,
         Status.GRADED if outcome.ok else Status.FAILED,
         reason=outcome.reason,
         seconds=round(outcome.seconds, 3),
         content_hash=digest,
+        release_hash=release,
         dropped=list(outcome.dropped),
     )
     recorded = False
@@ -147,11 +178,27 @@ def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why:
 
 
 CLEAN_ERRORS = {"GradingError", "AssertionError", "NotImplementedError"}  # a wrong or missing answer
+PLAIN_ERRORS = {  # what a test cell's error means, in words an instructor reads
+    "GradingError": "a wrong or missing result",
+    "AssertionError": "a wrong or missing result",
+    "NotImplementedError": "no answer",
+    "ForbiddenCall": "PyTorch's own RNN used",
+    "KernelDied": "the kernel stopped",
+    "CellTimeoutError": "over the time limit",
+    "OutputLimitExceeded": "too much output",
+}
+
+
+def plain_errors(errors: dict[str, int]) -> list[str]:
+    """{error name: test cells} in words, most cells first: "PyTorch's own RNN used in 4 test cell(s)"."""
+    return [f"{PLAIN_ERRORS.get(name, name)} in {count} test cell(s)"
+            for name, count in sorted(errors.items(), key=lambda item: -item[1])]
 
 
 def graded_notes(folder: Path) -> str:
     """What was not clean in an autograded folder: cells the grader restored, and test errors that are not
-    a plain wrong answer ('ForbiddenCall x4'), so the report says why points were lost."""
+    a plain wrong answer ("PyTorch's own RNN used in 4 test cell(s)"), so the report says why points were
+    lost."""
     import nbformat
 
     restored, errors = 0, {}
@@ -163,5 +210,5 @@ def graded_notes(folder: Path) -> str:
             for name in names - CLEAN_ERRORS:
                 errors[name] = errors.get(name, 0) + 1
     notes = [f"{restored} cell(s) restored from the source"] if restored else []
-    notes += [f"{name} x{count}" for name, count in sorted(errors.items(), key=lambda item: -item[1])]
+    notes += plain_errors(errors)
     return ", ".join(notes)

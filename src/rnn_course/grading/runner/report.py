@@ -34,6 +34,7 @@ class Result:
     seconds: float = 0.0
     needs_manual_grade: bool = False
     content_hash: str = ""  # of the submitted folder, as graded
+    release_hash: str = ""  # of the release it was graded against (release/<assignment>/)
     dropped: list[str] = dataclasses.field(default_factory=list)  # submitted files left behind
 
 
@@ -87,7 +88,20 @@ class RunReport:
             lines.append(
                 "  slowest: " + ", ".join(f"{result.student} {result.seconds:.1f} s" for result in ran)
             )
-        return "\n".join(lines)
+        return "\n".join(lines + self.score_table())
+
+    def score_table(self) -> list[str]:
+        """One line per submission with a score (graded now, or graded before and skipped), by student."""
+        scored = sorted((result for result in self.results if result.score is not None),
+                        key=lambda result: result.student)
+        if not scored:
+            return []
+        width = max(len("student"), *(len(result.student) for result in scored))
+        lines = [f"  {'student':<{width}} {'score':>11}  status"]
+        for result in scored:
+            status = "hand-grading pending" if result.needs_manual_grade else result.status
+            lines.append(f"  {result.student:<{width}} {result.score:>5g}/{result.max_score:<5g}  {status}")
+        return lines
 
 
 STATUS_FILE = "status-{assignment}.json"  # under RUNS_DIR: each student's last outcome, for the export

@@ -1,9 +1,9 @@
 """RestoreFromSource (sanitize step): locked and test cells come back from the source notebook, in its order.
 
 Missing ones are put back, duplicates dropped, changed ones replaced, and every change is listed in a note
-at the top of the graded notebook (and so of its feedback). The wording is neutral: a cell that differs
-from the assignment may have been edited by the learner, or changed by the instructor after the learner
-got the notebook; the grader cannot tell which, so it says neither.
+at the top of the graded notebook (and so of its feedback). A cell that still carries the checksum the release
+gave it, unedited, was changed by the instructor after the learner got the notebook, and the note says the
+assignment changed; any other difference is worded neutrally (the learner may have edited it).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ NOTE_HEADING = "**Note from the grader:**"
 MISSING_ANSWER = "this answer cell was not in the submission"
 DIFFERS = "differs from the assignment; the assignment's version was used"
 MISSING = "not in the submission; taken from the assignment"
+ASSIGNMENT_CHANGED = "the assignment changed since your copy was released; its new version was used"
 
 
 def restore_cells(submission: NotebookNode, source: NotebookNode, markers: Markers | None = None
@@ -50,7 +51,8 @@ def restore_cells(submission: NotebookNode, source: NotebookNode, markers: Marke
                     changes.append(f"answer cell {cell_id}: cell type restored to {answer.cell_type}")
                 answers[cell_id] = answer
             elif _shown(cell, markers) != _shown(kind[cell_id], markers):
-                changes.append(f"{_role(kind[cell_id])} cell {cell_id}: {DIFFERS}")
+                why = ASSIGNMENT_CHANGED if _as_released(cell) else DIFFERS
+                changes.append(f"{_role(kind[cell_id])} cell {cell_id}: {why}")
             if source_ids.index(cell_id) >= source_ids.index(setup_anchor):
                 anchor = cell_id
             continue
@@ -84,6 +86,15 @@ def _shown(cell: NotebookNode, markers: Markers) -> tuple[str, str]:
     which nbgrader's ClearHiddenTests drops too)."""
     _, outside = regions(cell.source, markers.hidden_begin, markers.hidden_end)
     return cell.cell_type, "\n".join(outside).strip()
+
+
+def _as_released(cell: NotebookNode) -> bool:
+    """Whether a submitted cell is as its release made it (its nbgrader checksum still matches)."""
+    checksum = cell.get("metadata", {}).get("nbgrader", {}).get("checksum")
+    try:
+        return bool(checksum) and utils.compute_checksum(cell) == checksum
+    except Exception:  # odd metadata: not known to be untouched
+        return False
 
 
 def _role(cell: NotebookNode) -> str:

@@ -6,8 +6,8 @@ sends them as display data). This preprocessor, in the grader's own process:
 1. plans the cell: runs the cell's source (restored from the instructor's source notebook) with a recorder in
    place of `checks`, which yields the list of checks the cell makes and their arguments;
 2. for each planned check, takes the learner's result for exactly that check, rebuilds the inputs itself,
-   runs its own nn.RNN and judges (judging.py), naming the mistake when exactly one known mistake explains a
-   failure and no check passed earlier in the cell rules it out (judge/mistakes.py);
+   runs its own nn.RNN and judges (judging.py), naming a known mistake only when it explains the failure and
+   every other result of the cell (judge/mistakes.py), or saying only what was observed where several would;
 3. writes the verdict: a passing cell keeps no error output; a failing one gets one error output naming the
    first check that failed, so nbgrader scores it 0.
 
@@ -84,6 +84,7 @@ def decide(cell: NotebookNode) -> judging.Verdict:
         and isinstance(output.get("data", {}).get(RESULT_MIME), dict)
     ]
     planned = plan(cell.source)
+    arrived = []  # the results that belong to the planned checks, in order, up to the first one missing
     for index, (kind, kw) in enumerate(planned):
         result = results[index] if index < len(results) else None
         if (
@@ -91,8 +92,16 @@ def decide(cell: NotebookNode) -> judging.Verdict:
             or result.get("kind") != kind
             or _canonical(result.get("args", {})) != _canonical(json.loads(json.dumps(kw, default=str)))
         ):
+            break
+        arrived.append(result)
+    for index, (kind, kw) in enumerate(planned):
+        if index == len(arrived):
             return "GradingError", f"{judging.describe(kind, kw)}: {_why_missing(cell)}"
-        verdict = judging.judge(kind, kw, decode(result.get("value", {})), passed=tuple(planned[:index]))
+        later = tuple((k, args, decode(result.get("value", {})))
+                      for (k, args), result in zip(planned[index + 1:], arrived[index + 1:], strict=False))
+        verdict = judging.judge(kind, kw, decode(arrived[index].get("value", {})),
+                                passed=tuple(planned[:index]), later=later,
+                                state=decode(arrived[index].get("state", {})))
         if verdict:
             return verdict
     return None

@@ -11,6 +11,7 @@ import nbformat
 
 from rnn_course.grading.config import course_path, load_config
 from rnn_course.grading.errors import WorkflowError
+from rnn_course.grading.runner.record import plain_errors
 from rnn_course.grading.runner.run import autograde
 from rnn_course.grading.steps.cells import is_test_cell
 from rnn_course.grading.workflow.export import export
@@ -74,7 +75,8 @@ def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progr
 
 
 def test_errors(course_dir: Path, assignment: str, student: str) -> str:
-    """Why test cells lost points, from the autograded notebooks: 'ForbiddenCall x4, GradingError x2'."""
+    """Why test cells lost points, from the autograded notebooks, in words: "PyTorch's own RNN used in 4 test
+    cell(s), a wrong or missing result in 2 test cell(s)"."""
     counts: dict[str, int] = {}
     folder = course_path(load_config(course_dir), "autograded", student, assignment)
     for path in sorted(folder.glob("*.ipynb")):
@@ -83,7 +85,7 @@ def test_errors(course_dir: Path, assignment: str, student: str) -> str:
                 names = {output.get("ename") for output in cell.get("outputs", []) if output.get("ename")}
                 for name in names:
                     counts[name] = counts.get(name, 0) + 1
-    return ", ".join(f"{name} x{count}" for name, count in sorted(counts.items(), key=lambda item: -item[1]))
+    return ", ".join(plain_errors(counts))
 
 
 def format_table(rows: list[DemoRow]) -> str:

@@ -31,9 +31,9 @@ def hand_grading_pending(course_dir: Path, assignment: str | None = None) -> tup
 
 
 def pending_warning(course_dir: Path, assignment: str | None = None) -> str | None:
-    """One line while hand-grading is pending (feedback and export show those points as 0 until then)."""
+    """One line while hand-grading is pending (feedback and export hold the hand grades given so far)."""
     pending, total = hand_grading_pending(course_dir, assignment)
     if not pending:
         return None
     return (f"{pending} of {total} submission(s) still need hand-grading (formgrader: Manual Grading); "
-            "until then their hand-graded points count as 0 here")
+            "until then their scores here hold only the hand grades given so far")

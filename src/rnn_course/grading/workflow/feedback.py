@@ -8,11 +8,11 @@ from pathlib import Path
 
 import nbformat
 
-from rnn_course.grading.config import course_path, load_config, student_folders
+from rnn_course.grading.config import FeedbackPages, course_path, load_config, student_folders
 from rnn_course.grading.errors import WorkflowError
 from rnn_course.grading.runner.report import Status, read_status
 from rnn_course.grading.steps.regions import Markers
-from rnn_course.grading.workflow import release_check
+from rnn_course.grading.workflow import feedback_pages, release_check
 
 
 def nbgrader_api(course_dir: Path):
@@ -31,8 +31,9 @@ def _raise_on_failure(result: dict, what: str) -> None:
 
 
 def feedback(course_dir: Path, assignment: str) -> list[Path]:
-    """HTML feedback for every autograded submission (refusing one that shows hidden test code), and a page
-    that says why for every submission that could not be graded."""
+    """HTML feedback for every autograded submission (polished for the learner, see feedback_pages.py;
+    refusing one that shows hidden test code), and a page that says why for every submission that could not
+    be graded."""
     api = nbgrader_api(course_dir)
     _raise_on_failure(api.generate_feedback(assignment, force=True), "generate_feedback")
     config = load_config(course_dir)
@@ -42,7 +43,10 @@ def feedback(course_dir: Path, assignment: str) -> list[Path]:
     hidden = [line for source in sources for line in release_check.hidden_test_lines(source, markers)]
     pages = [page for folder in student_folders(config, "feedback", assignment)
              for page in sorted(folder.glob("*.html"))]
+    titles = {cell: title for source in sources for cell, title in feedback_pages.cell_titles(source).items()}
+    settings = FeedbackPages(config=config)
     for page in pages:
+        page.write_text(feedback_pages.polish(page.read_text(), titles, settings))
         leaked = leaked_lines(page.read_text(), hidden)
         if leaked:
             page.unlink()
@@ -68,7 +72,7 @@ def not_graded_pages(course_dir: Path, assignment: str, notebooks: list[str]) ->
             continue
         folder = course_path(config, "feedback", student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
-        reason = html.escape(last.get("reason", ""))
+        reason = feedback_pages.inline_markdown(last.get("reason", ""))
         text = NOT_GRADED.format(assignment=html.escape(assignment), reason=reason)
         for name in notebooks:
             (folder / f"{name}.html").write_text(text)
