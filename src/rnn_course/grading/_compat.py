@@ -13,6 +13,8 @@ in OVERRIDDEN (a unit test checks that each still exists):
   `_async_cleanup_kernel`;
 - nbgrader: StagedAutograde (runner/worker.py) overrides `_input_directory`, sets `_sanitizing` and calls
   `_init_preprocessors`, `_format_dest` and `_format_source`.
+  OverwriteCellsOnce (steps/overwrite.py) sets the attributes OverwriteCells.preprocess sets
+  (`notebook_id`, `assignment_id`, `db_url`, `gradebook`) and runs its `preprocess_cell` as it is.
 
 Kernel side: sandbox/forbid.py uses the torch functions, so this module imports only the standard library
 and errors.py, and the sandbox mounts both.

@@ -33,6 +33,7 @@ from rnn_course.grading.config import GradingLimits, Sandbox, load_config
 from rnn_course.grading.faults import messages
 from rnn_course.grading.runner import intake
 from rnn_course.grading.sandbox.host import host_for_this_thread
+from rnn_course.grading.steps import overwrite
 from rnn_course.grading.steps.execute import LimitedExecute
 from rnn_course.grading.steps.sanitise import SanitiseOutputs
 
@@ -72,6 +73,7 @@ class StagedAutograde(Autograde):
     known_notebooks: tuple[str, ...] = ()
     sandboxed_runner = True  # the one converter runner_only.RunnerOnlyExporter serves
     intake_directory = ""  # under the course root: the vetted copy of submitted/ (intake.py) that is graded
+    source_cells: dict  # (db_url, notebook, assignment) -> overwrite.SourceCells, for this run
 
     @property
     def _input_directory(self) -> str:
@@ -104,6 +106,16 @@ class StagedAutograde(Autograde):
         ]
         if not self.notebooks:
             raise NbGraderException("no notebook of the assignment was submitted")
+
+    def init_single_notebook_resources(self, notebook_filename: str) -> dict:
+        """nbgrader's resources, plus the notebook's source cells, read from the gradebook once a run."""
+        resources = super().init_single_notebook_resources(notebook_filename)
+        found = resources["nbgrader"]
+        key = (found["db_url"], found["notebook"], found["assignment"])
+        if key not in self.source_cells:
+            self.source_cells[key] = overwrite.SourceCells(*key)
+        found[overwrite.KEY] = self.source_cells[key]
+        return resources
 
     def convert_single_notebook(self, notebook_filename: str) -> None:
         """Autograde's two passes (sanitize, then execute), as nbgrader runs them.
@@ -165,12 +177,16 @@ def _converter(task: Task) -> StagedAutograde:
             coursedir = CourseDirectory(config=config)
             converter = StagedAutograde(coursedir=coursedir, config=config)
             converter.known_notebooks = task.notebooks
+            converter.source_cells = {}
             converter.intake_directory = os.path.join(os.path.dirname(task.staging), "intake")
             converter.max_submission_bytes = GradingLimits(config=config).max_submission_bytes
             converter.autograde_preprocessors = [
                 LimitedExecute if pp is Execute else pp
                 for pp in converter.autograde_preprocessors
                 if pp not in PARENT_PREPROCESSORS
+            ]
+            converter.sanitize_preprocessors = [  # the same steps, the gradebook read once a run
+                overwrite.STOCK.get(pp, pp) for pp in converter.sanitize_preprocessors
             ]
             if SanitiseOutputs not in converter.autograde_preprocessors:  # a course config without it
                 converter.autograde_preprocessors.append(SanitiseOutputs)
