@@ -71,11 +71,12 @@ lab: setup ## open JupyterLab on the course notebooks (the learner's main job)
 quiz: setup ## take the practice quiz in the terminal (SET=test for the 10+ question test)
 	$(BIN)/rnn-course quiz $${SET:-practice}
 
-lint: setup ## ruff over the package, tests, benchmarks and notebooks
+lint: setup ## ruff over the package, tests, benchmarks and notebooks, and the format check (lessons excepted)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-format: setup ## format the code with ruff
-	$(BIN)/ruff format src tests benchmarks
+format: setup ## format the code with ruff (not the lesson notebooks: their code is laid out beside prose)
+	$(BIN)/ruff format .
 
 # The unit and notebook tiers share nothing, so they run on two processes (pytest-xdist); the tiers that
 # start servers, time kernels or add local accounts (grading, browser, scale, hub) run one test at a time.

@@ -90,29 +90,39 @@ def main() -> int:
         ours_seconds = time.monotonic() - start
         print("and the runner without its sandbox ...", flush=True)
         start = time.monotonic()
-        bare = runner.autograde(bare_dir, args.assignment, workers=args.workers, progress=False,
-                                sandbox=False)
+        bare = runner.autograde(
+            bare_dir, args.assignment, workers=args.workers, progress=False, sandbox=False
+        )
         bare_seconds = time.monotonic() - start
 
         stock_grades = runner_demo.grades(stock_dir, args.assignment)
         our_grades = runner_demo.grades(ours_dir, args.assignment)
-        differ = sorted(student for student in stock_grades.keys() | our_grades.keys()
-                        if stock_grades.get(student) != our_grades.get(student))
+        differ = sorted(
+            student
+            for student in stock_grades.keys() | our_grades.keys()
+            if stock_grades.get(student) != our_grades.get(student)
+        )
         for student in differ:
             print(f"  differs: {student}: stock {stock_grades.get(student)} ours {our_grades.get(student)}")
         graded = [result for result in report.results if result.status == "graded"]
         per_submission = sum(result.seconds for result in graded) / max(len(graded), 1)
         bare_graded = [result for result in bare.results if result.status == "graded"]
         bare_per_submission = sum(result.seconds for result in bare_graded) / max(len(bare_graded), 1)
-        print(f"runner: {len(graded)} graded, {len(report.failed)} failed, {report.workers} workers, "
-              f"{per_submission:.2f} s of worker time per graded submission")
-        print(f"sandbox: {ours_seconds:.1f} s with it, {bare_seconds:.1f} s without (wall); "
-              f"{per_submission - bare_per_submission:+.2f} s of worker time per submission")
+        print(
+            f"runner: {len(graded)} graded, {len(report.failed)} failed, {report.workers} workers, "
+            f"{per_submission:.2f} s of worker time per graded submission"
+        )
+        print(
+            f"sandbox: {ours_seconds:.1f} s with it, {bare_seconds:.1f} s without (wall); "
+            f"{per_submission - bare_per_submission:+.2f} s of worker time per submission"
+        )
         filter_ms = seccomp_cost_ms()
         print(f"seccomp filter: {filter_ms:.2f} ms to build and load per kernel (median of 50 children)")
         verdict = "grades identical" if not differ else f"GRADES DIFFER for {len(differ)} submissions"
-        print(f"autograde: {args.submissions} submissions, stock {stock_seconds:.1f} s, "
-              f"ours {ours_seconds:.1f} s, speedup {stock_seconds / ours_seconds:.1f}x, {verdict}")
+        print(
+            f"autograde: {args.submissions} submissions, stock {stock_seconds:.1f} s, "
+            f"ours {ours_seconds:.1f} s, speedup {stock_seconds / ours_seconds:.1f}x, {verdict}"
+        )
         return 1 if differ else 0
 
 

@@ -63,8 +63,9 @@ def make_course(target: Path, db_url: str, count: int) -> None:
     with open(target / "nbgrader_config.py", "a") as config:
         config.write(BENCH_CONFIG.format(db_url=db_url))
     assert release(target, ASSIGNMENT) == []
-    correct = submissions.build({**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER},
-                                extra_cells={"": [KERNEL_AGE]})
+    correct = submissions.build(
+        {**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER}, extra_cells={"": [KERNEL_AGE]}
+    )
     blank = submissions.build(extra_cells={"": [KERNEL_AGE]})
     for index in range(count):
         submissions.write(blank if index % BLANK_EVERY == 0 else correct, target, f"learner{index:04d}")
@@ -99,20 +100,29 @@ def grade(workdir: Path, server: Postgres, workers: int, count: int, sandbox: bo
     make_course(course_dir, server.create_database(f"bench{name}".replace("-", "_")), count)
     cluster = DaskCluster(workers=workers, folder=workdir / f"dask-{name}")
     try:
-        print(f"grading {count} submissions with {workers} Dask worker process(es)"
-              f"{'' if sandbox else ', no sandbox'} ...", flush=True)
+        print(
+            f"grading {count} submissions with {workers} Dask worker process(es)"
+            f"{'' if sandbox else ', no sandbox'} ...",
+            flush=True,
+        )
         start = time.monotonic()
-        report = runner.autograde(course_dir, ASSIGNMENT, scheduler=cluster.address, progress=False,
-                                  sandbox=sandbox)
+        report = runner.autograde(
+            course_dir, ASSIGNMENT, scheduler=cluster.address, progress=False, sandbox=sandbox
+        )
         seconds = time.monotonic() - start
     finally:
         cluster.close()
     graded = report.graded
     assert len(graded) == count and report.sandboxed == sandbox, report.summary()
-    return {"workers": workers, "sandbox": sandbox, "seconds": seconds, "throughput": count / seconds,
-            "gradebook": report.gradebook_seconds / count,
-            "worker": median(result.seconds for result in graded),
-            **time_split(course_dir)}
+    return {
+        "workers": workers,
+        "sandbox": sandbox,
+        "seconds": seconds,
+        "throughput": count / seconds,
+        "gradebook": report.gradebook_seconds / count,
+        "worker": median(result.seconds for result in graded),
+        **time_split(course_dir),
+    }
 
 
 def replay(workdir: Path, server: Postgres, graded: Path, count: int) -> float:
@@ -160,22 +170,30 @@ def main() -> int:
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\nbench-scale: load average {load} on {os.cpu_count()} cores (other work slows it)")
-    print(f"bench-scale: {args.submissions} submissions (1 in {BLANK_EVERY} blank, the rest correct), "
-          "PostgreSQL gradebook, Dask worker processes on this machine")
+    print(
+        f"bench-scale: {args.submissions} submissions (1 in {BLANK_EVERY} blank, the rest correct), "
+        "PostgreSQL gradebook, Dask worker processes on this machine"
+    )
     for run in [*runs, bare]:
         rest = run["worker"] - run["kernel start"] - run["the cells"]
         label = f"{run['workers']} worker(s){'' if run['sandbox'] else ', no sandbox'}"
-        print(f"  {label}: {run['seconds']:.1f} s, {run['throughput']:.2f} submissions/s; "
-              f"per submission (medians): worker {run['worker']:.3f} s = "
-              f"kernel start {run['kernel start']:.3f} s + "
-              f"the cells {run['the cells']:.3f} s + the rest {rest:.3f} s; "
-              f"gradebook {run['gradebook']:.3f} s (the single writer)")
+        print(
+            f"  {label}: {run['seconds']:.1f} s, {run['throughput']:.2f} submissions/s; "
+            f"per submission (medians): worker {run['worker']:.3f} s = "
+            f"kernel start {run['kernel start']:.3f} s + "
+            f"the cells {run['the cells']:.3f} s + the rest {rest:.3f} s; "
+            f"gradebook {run['gradebook']:.3f} s (the single writer)"
+        )
     one, two = runs
     print(f"  scaling 1 -> 2 workers: {two['throughput'] / one['throughput']:.2f}x throughput")
-    print(f"  the sandbox: {one['worker'] - bare['worker']:+.3f} s of worker time per submission "
-          f"({one['worker']:.3f} s with it, {bare['worker']:.3f} s without, 1 worker)")
-    print(f"  the single writer alone records {alone:.1f} submissions/s; at {one['worker']:.2f} s of worker "
-          f"time per submission (1 worker) it keeps up with about {alone * one['worker']:.0f} workers")
+    print(
+        f"  the sandbox: {one['worker'] - bare['worker']:+.3f} s of worker time per submission "
+        f"({one['worker']:.3f} s with it, {bare['worker']:.3f} s without, 1 worker)"
+    )
+    print(
+        f"  the single writer alone records {alone:.1f} submissions/s; at {one['worker']:.2f} s of worker "
+        f"time per submission (1 worker) it keeps up with about {alone * one['worker']:.0f} workers"
+    )
     return 0
 
 

@@ -78,7 +78,12 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [
-    GetGrades, SanitiseOutputs, HideHiddenTests, TrimTracebacks, OfflineMath, CSSHTMLHeaderPreprocessor,
+    GetGrades,
+    SanitiseOutputs,
+    HideHiddenTests,
+    TrimTracebacks,
+    OfflineMath,
+    CSSHTMLHeaderPreprocessor,
     ReadableTables,
 ]
 

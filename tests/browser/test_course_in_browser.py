@@ -187,7 +187,6 @@ def choose(quiz, index: int) -> None:
     quiz.locator(".rnn-quiz-choices input").nth(index).click()
 
 
-
 def practice_notebook() -> str:
     """The practice notebook, whatever number the lessons before it give it."""
     (path,) = [p for p in NOTEBOOKS if p.name.endswith("_practice.ipynb")]

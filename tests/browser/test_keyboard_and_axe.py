@@ -349,9 +349,11 @@ def axe_check(page, name: str, state: str) -> None:
 
     selector = f"{NOTEBOOK} .{WIDGETS[name][1]}"
     page.wait_for_timeout(300)  # let the last update paint
-    response = Axe().run(
-        page, context={"include": [[selector]]}, options={"resultTypes": ["violations", "incomplete"]}
-    ).response
+    response = (
+        Axe()
+        .run(page, context={"include": [[selector]]}, options={"resultTypes": ["violations", "incomplete"]})
+        .response
+    )
     violations = response["violations"]
     serious = [i for i in response["incomplete"] if i.get("impact") in ("serious", "critical")]
     AXE_TOTALS[f"{name}: {state}"] = {

@@ -67,14 +67,23 @@ def delete_setup(notebook):
     notebook.cells = [cell for cell in notebook.cells if s.grade_id(cell) != "setup"]
 
 
-CAPTURED_KERNEL = "_kernel = torch.rnn_tanh_cell\n\n\n" + s.RNN_CELL_DEF + \
-    "    return _kernel(x, h, weight_ih, weight_hh, bias_ih, bias_hh)\n"
-SWALLOWED_KERNEL = s.RNN_CELL_DEF + '''    try:
+CAPTURED_KERNEL = (
+    "_kernel = torch.rnn_tanh_cell\n\n\n"
+    + s.RNN_CELL_DEF
+    + "    return _kernel(x, h, weight_ih, weight_hh, bias_ih, bias_hh)\n"
+)
+SWALLOWED_KERNEL = (
+    s.RNN_CELL_DEF
+    + """    try:
         return torch.rnn_tanh_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh) * 0 + 1
     except Exception:
         pass
-''' + "\n".join(s.CORRECT["rnn_cell"].splitlines()[2:])
-FORWARD_WITH_NN_RNN = s.CORRECT["rnn_forward"].splitlines()[0] + '''
+"""
+    + "\n".join(s.CORRECT["rnn_cell"].splitlines()[2:])
+)
+FORWARD_WITH_NN_RNN = (
+    s.CORRECT["rnn_forward"].splitlines()[0]
+    + """
     rnn = nn.RNN(weight_ih.shape[1], weight_hh.shape[0], nonlinearity=nonlinearity, bias=bias_ih is not None,
                  dtype=x.dtype)
     weights = {"weight_ih_l0": weight_ih, "weight_hh_l0": weight_hh,
@@ -82,8 +91,11 @@ FORWARD_WITH_NN_RNN = s.CORRECT["rnn_forward"].splitlines()[0] + '''
     rnn.load_state_dict({name: value for name, value in weights.items() if value is not None})
     output, h_n = rnn(x, None if h0 is None else h0.unsqueeze(0))
     return output, h_n[0]
-'''
-STEALS_REFERENCE = s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+"""
+)
+STEALS_REFERENCE = (
+    s.CORRECT["my_rnn"].split("    def forward")[0].rstrip()
+    + '''
 
     def forward(self, input, hx=None):
         """Look for the grader's own nn.RNN in the calling frames and let it answer."""
@@ -97,7 +109,10 @@ STEALS_REFERENCE = s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + ''
             frame = frame.f_back
         raise RuntimeError("no reference found")
 '''
-ZEROES_THE_REFERENCE = s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+)
+ZEROES_THE_REFERENCE = (
+    s.CORRECT["my_rnn"].split("    def forward")[0].rstrip()
+    + '''
 
     def forward(self, input, hx=None):
         """Zero every nn.RNN's weights in memory (the grader's too), then answer with zeros."""
@@ -112,7 +127,9 @@ ZEROES_THE_REFERENCE = s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() 
         states = self.num_layers * (2 if self.bidirectional else 1)
         return input.new_zeros(steps, batch, hidden), input.new_zeros(states, batch, self.hidden_size)
 '''
-AGREEABLE_TENSOR = '''class Agreeable(torch.Tensor):
+)
+AGREEABLE_TENSOR = (
+    '''class Agreeable(torch.Tensor):
     """Says yes to every comparison."""
 
     @classmethod
@@ -122,14 +139,17 @@ AGREEABLE_TENSOR = '''class Agreeable(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs or {})
 
 
-''' + s.RNN_CELL_DEF + "    return torch.zeros_like(h).as_subclass(Agreeable)\n"
-FAKE_CHECKS = '''import types
+'''
+    + s.RNN_CELL_DEF
+    + "    return torch.zeros_like(h).as_subclass(Agreeable)\n"
+)
+FAKE_CHECKS = """import types
 
-checks = types.SimpleNamespace(**{name: (lambda *args, **kwargs: None) for name in dir(checks)})'''
-FAKE_MODULE = '''import sys
+checks = types.SimpleNamespace(**{name: (lambda *args, **kwargs: None) for name in dir(checks)})"""
+FAKE_MODULE = """import sys
 import types
 
-sys.modules["rnn_course.grading.checks"] = types.ModuleType("rnn_course.grading.checks")'''
+sys.modules["rnn_course.grading.checks"] = types.ModuleType("rnn_course.grading.checks")"""
 FAKE_RESULTS = '''from IPython.display import display
 
 
@@ -173,9 +193,12 @@ RANDN_INIT = s.CORRECT["my_rnn"].replace(
 
 def unpickled_parameters() -> str:
     """MyRNN takes its parameters from nn.RNN objects pickled into the notebook (one per parameter check)."""
-    configs = [kw for cell in s.source_notebook().cells
-               if (s.grade_id(cell) or "").startswith("test_my_rnn_parameters")
-               for _, kw in verdicts.plan(cell.source)]
+    configs = [
+        kw
+        for cell in s.source_notebook().cells
+        if (s.grade_id(cell) or "").startswith("test_my_rnn_parameters")
+        for _, kw in verdicts.plan(cell.source)
+    ]
     pickled = {}
     for kw in configs:
         full = {"input_size": 3, "hidden_size": 4, **kw}
@@ -199,8 +222,9 @@ class MyRNN(nn.Module):
 '''
 
 
-THREAD_RNN = "import queue\nimport threading\n\njobs, answers = queue.Queue(), queue.Queue()\n\n\n" + \
-    """def _answer_with_nn_rnn():
+THREAD_RNN = (
+    "import queue\nimport threading\n\njobs, answers = queue.Queue(), queue.Queue()\n\n\n"
+    + """def _answer_with_nn_rnn():
     while True:
         module, input, hx = jobs.get()
         try:
@@ -215,13 +239,16 @@ THREAD_RNN = "import queue\nimport threading\n\njobs, answers = queue.Queue(), q
 threading.Thread(target=_answer_with_nn_rnn, daemon=True).start()  # before any test runs
 
 
-""" + s.CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+"""
+    + s.CORRECT["my_rnn"].split("    def forward")[0].rstrip()
+    + '''
 
     def forward(self, input, hx=None):
         """Hand the work to the thread, which calls PyTorch's nn.RNN."""
         jobs.put((self, input, hx))
         return answers.get()
 '''
+)
 BLANK_TEST_CELLS = "import IPython\n\nIPython.get_ipython().input_transformers_post.append(lambda lines: [])"
 CUSTOM_EXCEPTION = (
     "import IPython\n\n"
@@ -238,60 +265,118 @@ CASES = {
     "kernel_captured_early": (lambda: s.build({**s.CORRECT, "rnn_cell": CAPTURED_KERNEL}), PARAMETERS),
     "kernel_error_swallowed": (lambda: s.build({**s.CORRECT, "rnn_cell": SWALLOWED_KERNEL}), s.MAX_AUTO),
     "subclasses_nn_rnn": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_SUBCLASS}), PARTS_1_2),
-    "forward_uses_nn_rnn": (lambda: s.build({**s.CORRECT, "rnn_forward": FORWARD_WITH_NN_RNN}),
-                            s.MAX_AUTO - s.PART2),
-    "calls_the_graders_reference": (lambda: s.build({**s.CORRECT, "my_rnn": STEALS_REFERENCE}),
-                                    PARTS_1_2 + PARAMETERS),
-    "zeroes_the_reference": (lambda: s.build({**s.CORRECT, "my_rnn": ZEROES_THE_REFERENCE}),
-                             PARTS_1_2 + PARAMETERS),
+    "forward_uses_nn_rnn": (
+        lambda: s.build({**s.CORRECT, "rnn_forward": FORWARD_WITH_NN_RNN}),
+        s.MAX_AUTO - s.PART2,
+    ),
+    "calls_the_graders_reference": (
+        lambda: s.build({**s.CORRECT, "my_rnn": STEALS_REFERENCE}),
+        PARTS_1_2 + PARAMETERS,
+    ),
+    "zeroes_the_reference": (
+        lambda: s.build({**s.CORRECT, "my_rnn": ZEROES_THE_REFERENCE}),
+        PARTS_1_2 + PARAMETERS,
+    ),
     "tensor_that_agrees": (lambda: s.build({**s.CORRECT, "rnn_cell": AGREEABLE_TENSOR}), PARAMETERS),
     # Patching what runs in the kernel changes nothing: the grader decides outside it, so the grade is what
     # the answers earn (a right answer keeps its points, a wrong one gains none).
     "patches_allclose_before_setup": (
         lambda: s.build(s.CORRECT, extra_cells={"": ["import torch\n\ntorch.allclose = lambda *a: 1"]}),
-        s.MAX_AUTO),
-    "patches_torch_testing": (lambda: s.build(s.CORRECT, extra_cells={
-        "my_rnn": ["torch.testing.assert_close = lambda *args, **kwargs: None"]}), s.MAX_AUTO),
-    "patches_numpy": (lambda: s.build(s.CORRECT, extra_cells={
-        "my_rnn": ["import numpy\n\nnumpy.allclose = lambda *args, **kwargs: True"]}), s.MAX_AUTO),
-    "patches_builtins": (lambda: s.build(s.CORRECT, extra_cells={
-        "my_rnn": ["import builtins\n\nbuiltins.round = lambda number, digits=None: number"]}), s.MAX_AUTO),
-    "patches_nn_rnn_forward": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
-        "my_rnn": ["nn.RNN.forward = lambda self, input, hx=None: MyRNN.forward(self, input, hx)"]}),
-                               s.TYPO_SCORE),
-    "patches_a_helper": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={
-        "my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]}),
-                         PARTS_1_2 + PARAMETERS + 1),  # and the packed cell with an h0 (the typo not run)
-    "replaces_the_helper_module": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}),
-                                   PARTS_1_2),
-    "fakes_results": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
-                                      extra_cells={"my_rnn": [FAKE_RESULTS]}), PARTS_1_2),
+        s.MAX_AUTO,
+    ),
+    "patches_torch_testing": (
+        lambda: s.build(
+            s.CORRECT, extra_cells={"my_rnn": ["torch.testing.assert_close = lambda *args, **kwargs: None"]}
+        ),
+        s.MAX_AUTO,
+    ),
+    "patches_numpy": (
+        lambda: s.build(
+            s.CORRECT,
+            extra_cells={"my_rnn": ["import numpy\n\nnumpy.allclose = lambda *args, **kwargs: True"]},
+        ),
+        s.MAX_AUTO,
+    ),
+    "patches_builtins": (
+        lambda: s.build(
+            s.CORRECT,
+            extra_cells={
+                "my_rnn": ["import builtins\n\nbuiltins.round = lambda number, digits=None: number"]
+            },
+        ),
+        s.MAX_AUTO,
+    ),
+    "patches_nn_rnn_forward": (
+        lambda: s.build(
+            {**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
+            extra_cells={
+                "my_rnn": ["nn.RNN.forward = lambda self, input, hx=None: MyRNN.forward(self, input, hx)"]
+            },
+        ),
+        s.TYPO_SCORE,
+    ),
+    "patches_a_helper": (
+        lambda: s.build(
+            {**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
+            extra_cells={"my_rnn": ["checks.check_myrnn = lambda *args, **kwargs: None"]},
+        ),
+        PARTS_1_2 + PARAMETERS + 1,
+    ),  # and the packed cell with an h0 (the typo not run)
+    "replaces_the_helper_module": (
+        lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_CHECKS]}),
+        PARTS_1_2,
+    ),
+    "fakes_results": (
+        lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={"my_rnn": [FAKE_RESULTS]}),
+        PARTS_1_2,
+    ),
     # The parameters, judged by the grader on the tensors MyRNN holds (test_parameters.py has the details).
     "fabricates_the_parameters_report": (
-        lambda: s.build({key: s.CORRECT[key] for key in ("rnn_cell", "rnn_forward")},
-                        extra_cells={"my_rnn": [FABRICATED_PARAMETERS]}), PARTS_1_2),
-    "subclasses_a_second_copy_of_nn_rnn": (lambda: s.build({**s.CORRECT, "my_rnn": SECOND_COPY_OF_NN_RNN}),
-                                           PARTS_1_2),
-    "takes_unpickled_nn_rnn_parameters": (lambda: s.build({**s.CORRECT, "my_rnn": unpickled_parameters()}),
-                                          PARTS_1_2),
+        lambda: s.build(
+            {key: s.CORRECT[key] for key in ("rnn_cell", "rnn_forward")},
+            extra_cells={"my_rnn": [FABRICATED_PARAMETERS]},
+        ),
+        PARTS_1_2,
+    ),
+    "subclasses_a_second_copy_of_nn_rnn": (
+        lambda: s.build({**s.CORRECT, "my_rnn": SECOND_COPY_OF_NN_RNN}),
+        PARTS_1_2,
+    ),
+    "takes_unpickled_nn_rnn_parameters": (
+        lambda: s.build({**s.CORRECT, "my_rnn": unpickled_parameters()}),
+        PARTS_1_2,
+    ),
     "initialises_with_randn": (lambda: s.build({**s.CORRECT, "my_rnn": RANDN_INIT}), s.MAX_AUTO - PARAMETERS),
-    "thread_started_before_the_tests": (lambda: s.build({**s.CORRECT, "my_rnn": THREAD_RNN}),
-                                        PARTS_1_2 + PARAMETERS),
+    "thread_started_before_the_tests": (
+        lambda: s.build({**s.CORRECT, "my_rnn": THREAD_RNN}),
+        PARTS_1_2 + PARAMETERS,
+    ),
     "swaps_sys_modules": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [FAKE_MODULE]}), s.MAX_AUTO),
     # Hiding errors, or stopping the kernel: the affected tests earn nothing.
-    "hides_tracebacks": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
-                                         extra_cells={"": [s.HIDE_TRACEBACKS]}), s.TYPO_SCORE),
-    "custom_exception_handler": (lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO},
-                                                 extra_cells={"my_rnn": [CUSTOM_EXCEPTION]}),
-                                 s.TYPO_SCORE),
-    "blanks_later_test_cells": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [BLANK_TEST_CELLS]}),
-                                PARTS_1_2),
-    "exits_the_kernel": (lambda: s.build(s.CORRECT, extra_cells={
-        "test_rnn_forward_no_bias": ["import os\n\nos._exit(0)"]}), PARTS_1_2),
-    "calls_exit": (lambda: s.build(s.CORRECT, extra_cells={"test_rnn_forward_no_bias": ["exit()"]}),
-                   PARTS_1_2),
-    "raises_system_exit": (lambda: s.build(s.CORRECT, extra_cells={"my_rnn": ["raise SystemExit(0)"]}),
-                           s.MAX_AUTO),
+    "hides_tracebacks": (
+        lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={"": [s.HIDE_TRACEBACKS]}),
+        s.TYPO_SCORE,
+    ),
+    "custom_exception_handler": (
+        lambda: s.build({**s.CORRECT, "my_rnn": s.MYRNN_TYPO}, extra_cells={"my_rnn": [CUSTOM_EXCEPTION]}),
+        s.TYPO_SCORE,
+    ),
+    "blanks_later_test_cells": (
+        lambda: s.build(s.CORRECT, extra_cells={"my_rnn": [BLANK_TEST_CELLS]}),
+        PARTS_1_2,
+    ),
+    "exits_the_kernel": (
+        lambda: s.build(s.CORRECT, extra_cells={"test_rnn_forward_no_bias": ["import os\n\nos._exit(0)"]}),
+        PARTS_1_2,
+    ),
+    "calls_exit": (
+        lambda: s.build(s.CORRECT, extra_cells={"test_rnn_forward_no_bias": ["exit()"]}),
+        PARTS_1_2,
+    ),
+    "raises_system_exit": (
+        lambda: s.build(s.CORRECT, extra_cells={"my_rnn": ["raise SystemExit(0)"]}),
+        s.MAX_AUTO,
+    ),
     # Tampered cells: put back from the source, so the grade is what the answers earn.
     "edits_test_cells": (lambda: s.build(ALWAYS_TANH, edit=edit_tests), s.ALWAYS_TANH_SCORE),
     "deletes_test_cells": (lambda: s.build(ALWAYS_TANH, edit=delete_tests), s.ALWAYS_TANH_SCORE),
@@ -337,10 +422,12 @@ def test_a_correct_submission_writes_nothing_to_stderr_and_keeps_no_marker(grade
 def test_the_reason_for_a_zero_is_written_where_the_learner_reads_it(graded):
     course_dir, _ = graded
     errors = {
-        student: {output.get("ename") for cell in _autograded(course_dir, student).cells
-                  for output in cell.get("outputs", [])}
-        for student in ("patches_numpy", "blanks_later_test_cells",
-                        "exits_the_kernel")
+        student: {
+            output.get("ename")
+            for cell in _autograded(course_dir, student).cells
+            for output in cell.get("outputs", [])
+        }
+        for student in ("patches_numpy", "blanks_later_test_cells", "exits_the_kernel")
     }
     assert errors["patches_numpy"] <= {None}  # no error anywhere: its right answers kept their points
     assert "GradingError" in errors["blanks_later_test_cells"]  # no result came back for the blanked tests
@@ -349,9 +436,12 @@ def test_the_reason_for_a_zero_is_written_where_the_learner_reads_it(graded):
 
 def test_pytorchs_rnn_is_named_as_the_reason_a_part_scored_zero(graded):
     course_dir, _ = graded
-    messages = [re.sub(r"\x1b\[[0-9;]*m", "", output.get("evalue", ""))
-                for cell in _autograded(course_dir, "subclasses_nn_rnn").cells
-                for output in cell.get("outputs", []) if output.get("ename") == "ForbiddenCall"]
+    messages = [
+        re.sub(r"\x1b\[[0-9;]*m", "", output.get("evalue", ""))
+        for cell in _autograded(course_dir, "subclasses_nn_rnn").cells
+        for output in cell.get("outputs", [])
+        if output.get("ename") == "ForbiddenCall"
+    ]
     assert messages and all("PyTorch's" in message for message in messages)
 
 

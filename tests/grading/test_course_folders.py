@@ -11,16 +11,29 @@ from rnn_course.grading.workflow.feedback import feedback
 from rnn_course.grading.workflow.release import release
 from tests.helpers import runner_demo
 
-FOLDERS = {"source": "masters", "release": "handout", "submitted": "handins", "autograded": "graded",
-           "feedback": "comments"}
-MARKERS = {"### BEGIN SOLUTION": "# <<ANSWER>>", "### END SOLUTION": "# <</ANSWER>>",
-           "### BEGIN HIDDEN TESTS": "# <<SECRET>>", "### END HIDDEN TESTS": "# <</SECRET>>"}
-CONFIG = "".join(f'c.CourseDirectory.{step}_directory = "{name}"\n' for step, name in FOLDERS.items()) + """
+FOLDERS = {
+    "source": "masters",
+    "release": "handout",
+    "submitted": "handins",
+    "autograded": "graded",
+    "feedback": "comments",
+}
+MARKERS = {
+    "### BEGIN SOLUTION": "# <<ANSWER>>",
+    "### END SOLUTION": "# <</ANSWER>>",
+    "### BEGIN HIDDEN TESTS": "# <<SECRET>>",
+    "### END HIDDEN TESTS": "# <</SECRET>>",
+}
+CONFIG = (
+    "".join(f'c.CourseDirectory.{step}_directory = "{name}"\n' for step, name in FOLDERS.items())
+    + """
 c.ClearSolutions.begin_solution_delimeter = "<<ANSWER>>"
 c.ClearSolutions.end_solution_delimeter = "<</ANSWER>>"
 c.ClearHiddenTests.begin_test_delimeter = "<<SECRET>>"
 c.ClearHiddenTests.end_test_delimeter = "<</SECRET>>"
-""" + runner_demo.FEEDBACK_CONFIG
+"""
+    + runner_demo.FEEDBACK_CONFIG
+)
 
 
 def _renamed(text: str) -> str:
@@ -33,7 +46,8 @@ def test_a_course_with_renamed_folders_and_markers(tmp_path):
     course = Path(tmp_path) / "course"
     (course / "masters" / "tiny").mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(
-        runner_demo.TINY_CONFIG.format(cell_timeout=10, notebook_timeout=120) + CONFIG)
+        runner_demo.TINY_CONFIG.format(cell_timeout=10, notebook_timeout=120) + CONFIG
+    )
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for kind, nbgrader, text in runner_demo.TINY_SOURCE:

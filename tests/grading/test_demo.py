@@ -19,7 +19,6 @@ DEMO = ROOT / "grader" / "demo_submissions"
 MISTAKES_PAGE = (ROOT / "docs" / "instructors" / "feedback-and-mistakes.md").read_text()
 
 
-
 def test_grade_lists_its_five_steps():
     result = run_cli("grade", "--help")
     assert result.returncode == 0
@@ -43,8 +42,11 @@ def test_an_unknown_assignment_is_one_clear_error(tmp_path):
 
 
 def test_a_score_that_differs_from_the_expected_one_is_marked():
-    rows = [DemoRow("a", 22, 22.0, 24.0, ""), DemoRow("b", 6, 8.0, 24.0, ""),
-            DemoRow("c", 0, None, None, "failed: not a notebook")]
+    rows = [
+        DemoRow("a", 22, 22.0, 24.0, ""),
+        DemoRow("b", 6, 8.0, 24.0, ""),
+        DemoRow("c", 0, None, None, "failed: not a notebook"),
+    ]
     table = format_table(rows).splitlines()
     assert [row.ok for row in rows] == [True, False, False]
     assert table[1].split()[-1] == "ok" and "DIFF" in table[2] and "DIFF" in table[3]
@@ -67,8 +69,10 @@ def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_pa
     assert grades == expected
     pages = sorted((course_dir / "feedback").glob("*/rnn_from_scratch/rnn_from_scratch.html"))
     assert [page.parts[-3] for page in pages] == sorted(expected)
-    named = {"student_wrong": ["always_tanh"],
-             "student_partial": ["bidirectional_ignored", "packed_not_handled"]}
+    named = {
+        "student_wrong": ["always_tanh"],
+        "student_partial": ["bidirectional_ignored", "packed_not_handled"],
+    }
     for student, keys in named.items():  # the wrong and partial submissions are told what their mistake is
         text = visible_text(pages[sorted(expected).index(student)].read_text())
         for key in keys:
@@ -81,13 +85,23 @@ def test_make_demo_runs_the_whole_pipeline_and_prints_the_expected_grades(tmp_pa
 @pytest.mark.slow
 def test_each_step_runs_on_its_own_from_the_command_line(tmp_path):
     course_dir = copy_course(tmp_path / "course")
-    steps = [("release", "no solution, no hidden test"), ("autograde", "1 graded, 0 failed"),
-             ("feedback", "wrote 1 feedback page(s)"), ("export", "grades.csv")]
+    steps = [
+        ("release", "no solution, no hidden test"),
+        ("autograde", "1 graded, 0 failed"),
+        ("feedback", "wrote 1 feedback page(s)"),
+        ("export", "grades.csv"),
+    ]
     for step, said in steps:
         if step == "autograde":
             submissions.write(submissions.build(submissions.CORRECT), course_dir, "solo")
-        result = run_cli("grade", step, "rnn_from_scratch", "--course-dir", course_dir,
-                            *(["--workers", "1"] if step == "autograde" else []))
+        result = run_cli(
+            "grade",
+            step,
+            "rnn_from_scratch",
+            "--course-dir",
+            course_dir,
+            *(["--workers", "1"] if step == "autograde" else []),
+        )
         assert result.returncode == 0 and said in result.stdout, (step, result.stdout, result.stderr)
     rows = list(csv.DictReader((course_dir / "grades.csv").open()))
     assert [(row["student_id"], float(row["score"])) for row in rows] == [("solo", submissions.MAX_AUTO)]

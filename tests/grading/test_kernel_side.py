@@ -21,8 +21,10 @@ GRADING = Path(rnn_course.grading.__file__).parent
 # ipykernel: the kernel itself (fork_server); pyseccomp: its syscall filter (syscalls)
 THIRD_PARTY = {"pyseccomp", "torch", "numpy", "IPython", "ipykernel"}
 # Imported inside a function, in the learner's own notebook only (never while grading; tested below).
-NOTEBOOK_ONLY = {("judge/checks.py", "rnn_course.grading.judge.judging"),
-                 ("judge/checks.py", "rnn_course.grading.judge.mistakes")}
+NOTEBOOK_ONLY = {
+    ("judge/checks.py", "rnn_course.grading.judge.judging"),
+    ("judge/checks.py", "rnn_course.grading.judge.mistakes"),
+}
 
 # _compat.py holds every private touchpoint; those of nbgrader are imported inside the functions the grader's
 # worker calls, never in a kernel.
@@ -40,8 +42,11 @@ MOUNTED = set(KERNEL_SIDE) | {init for path in KERNEL_SIDE for init in _on_the_w
 def module_path(name: str) -> str:
     """rnn_course.grading.judge.cases -> judge/cases.py (a package: its __init__.py)."""
     parts = name.split(".")[2:]
-    return "/".join(parts) + ".py" if (GRADING / "/".join(parts)).with_suffix(".py").is_file() \
+    return (
+        "/".join(parts) + ".py"
+        if (GRADING / "/".join(parts)).with_suffix(".py").is_file()
         else "/".join([*parts, "__init__.py"])
+    )
 
 
 def _is_module(name: str) -> bool:
@@ -57,8 +62,9 @@ def _imports(tree: ast.Module):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            names = [f"{base}.{alias.name}" if _is_module(f"{base}.{alias.name}") else base
-                     for alias in node.names]
+            names = [
+                f"{base}.{alias.name}" if _is_module(f"{base}.{alias.name}") else base for alias in node.names
+            ]
         else:
             continue
         for name in names:
@@ -94,7 +100,7 @@ def test_the_kernel_side_holds_no_reference_rnn(module):
 
 # In a fresh Python, as in a grading kernel: importing judging or mistakes raises; each kind of check runs on
 # the instructor's solution and prints what it would send to the grader.
-KERNEL = textwrap.dedent('''
+KERNEL = textwrap.dedent("""
     import importlib.abc, json, os, sys
     from contextlib import redirect_stdout
     from io import StringIO
@@ -121,20 +127,32 @@ KERNEL = textwrap.dedent('''
     checks.check_packed(namespace["MyRNN"], bidirectional=True)
     loaded = sorted(name for name in sys.modules if name.startswith("rnn_course"))
     print(json.dumps({"sent": sent, "loaded": loaded}))
-''')
+""")
 
 
 def test_a_grading_kernel_runs_every_check_without_importing_the_graders_code():
-    setup = next(cell.source for cell in submissions.source_notebook().cells
-                 if submissions.grade_id(cell) == "setup")
+    setup = next(
+        cell.source for cell in submissions.source_notebook().cells if submissions.grade_id(cell) == "setup"
+    )
     answers = [setup] + [submissions.CORRECT[grade_id] for grade_id in ("rnn_cell", "rnn_forward", "my_rnn")]
-    run = subprocess.run([sys.executable, "-c", KERNEL], input=json.dumps(answers), capture_output=True,
-                         text=True, timeout=300, env={"NBGRADER_EXECUTION": "autograde", "PATH": "/usr/bin"})
+    run = subprocess.run(
+        [sys.executable, "-c", KERNEL],
+        input=json.dumps(answers),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"NBGRADER_EXECUTION": "autograde", "PATH": "/usr/bin"},
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     loaded = {module_path(name) for name in report["loaded"] if name.startswith("rnn_course.grading.")}
     assert loaded <= MOUNTED, loaded
-    assert [result["kind"] for result in report["sent"]] == ["rnn_cell", "rnn_forward", "parameters", "myrnn",
-                                                             "packed"]
+    assert [result["kind"] for result in report["sent"]] == [
+        "rnn_cell",
+        "rnn_forward",
+        "parameters",
+        "myrnn",
+        "packed",
+    ]
     for result in report["sent"]:  # and the grader passes every one
         assert judging.judge(result["kind"], result["args"], decode(result["value"])) is None, result["kind"]

@@ -54,7 +54,8 @@ def course(tmp_path_factory):
     steady = nbformat.read(course_dir / "release" / A / NOTEBOOK, as_version=4)  # as released: checksums kept
     for cell in steady.cells:
         cell.source = {**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER}.get(
-            submissions.grade_id(cell), cell.source)
+            submissions.grade_id(cell), cell.source
+        )
     submissions.write(steady, course_dir, "steady")
     wrong = {**submissions.CORRECT, "rnn_cell": submissions.RNN_CELL_ALWAYS_TANH}
     own_error = ['import json\n\njson.loads("{")']  # the learner's own cell fails inside Python's library
@@ -91,8 +92,9 @@ def second(course):
     test.source = test.source.replace("# tanh: one step against", "# tanh: one time step against")
     nbformat.write(notebook, source)
     released = release(course_dir, A)  # the supported edit: same cells, new code
-    report = runner.autograde(course_dir, A, workers=2, progress=False,
-                                students=["correct", "tampered", "steady"])
+    report = runner.autograde(
+        course_dir, A, workers=2, progress=False, students=["correct", "tampered", "steady"]
+    )
     return released, {result.student: result for result in report.results}
 
 
@@ -119,8 +121,10 @@ def test_a_file_that_is_not_json_fails_and_says_so(course):
 def test_a_student_folder_without_the_assignment_folder_is_named(course):
     _, results, _ = course
     assert results["nofolder"].status == "failed"
-    assert results["nofolder"].reason.startswith(f"no {A}/ folder in ") and "found: rnn_from_scrach" in \
-        results["nofolder"].reason
+    assert (
+        results["nofolder"].reason.startswith(f"no {A}/ folder in ")
+        and "found: rnn_from_scrach" in results["nofolder"].reason
+    )
 
 
 def test_restored_cells_fill_the_reason(course):
@@ -169,7 +173,8 @@ def test_a_gradebook_that_lost_a_grade_is_graded_again_not_read_as_done(second):
 
 
 def test_a_submission_graded_against_an_older_release_is_graded_again_and_told_the_assignment_changed(
-        course, second):
+    course, second
+):
     course_dir, _, _ = course
     _, results = second
     steady = results["steady"]
@@ -200,8 +205,14 @@ def test_adding_a_test_cell_after_grading_stops_with_one_line_and_keeps_release(
     released = (course_dir / "release" / A / NOTEBOOK).read_text()
     notebook = nbformat.read(source, as_version=4)
     new = nbformat.v4.new_code_cell("checks.check_rnn_cell(rnn_cell, hidden_size=7)")
-    new.metadata["nbgrader"] = {"grade": True, "grade_id": "test_new", "locked": True, "points": 1,
-                                "schema_version": 3, "solution": False}
+    new.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": "test_new",
+        "locked": True,
+        "points": 1,
+        "schema_version": 3,
+        "solution": False,
+    }
     notebook.cells.insert(6, new)
     nbformat.write(notebook, source)
     try:
@@ -257,11 +268,14 @@ def test_feedback_table_cells_have_room(feedback_page):
 
 
 def test_trim_keeps_cells_and_the_error_and_drops_library_frames():
-    traceback = ["-----", "GradingError  Traceback (most recent call last)",
-                 "Cell In[4], line 2\n----> 2 checks.check_rnn_cell(rnn_cell)",
-                 "File /home/teacher/venv/lib/site-packages/rnn_course/grading/checks.py:120, in check()",
-                 "Cell In[3], line 5, in rnn_cell(x, h)\n----> 5 return x @ h",
-                 "GradingError: bad value in /home/teacher/course/x.py"]
+    traceback = [
+        "-----",
+        "GradingError  Traceback (most recent call last)",
+        "Cell In[4], line 2\n----> 2 checks.check_rnn_cell(rnn_cell)",
+        "File /home/teacher/venv/lib/site-packages/rnn_course/grading/checks.py:120, in check()",
+        "Cell In[3], line 5, in rnn_cell(x, h)\n----> 5 return x @ h",
+        "GradingError: bad value in /home/teacher/course/x.py",
+    ]
     left_out = "(frames outside your notebook left out)"
     assert trim(traceback) == [*traceback[:3], traceback[4], left_out, "GradingError: bad value in x.py"]
 
@@ -308,13 +322,34 @@ def test_reset_removes_the_demo_students_completely(course, second, tmp_path):
 
 def test_ctrl_c_ends_with_one_line_and_a_run_report(course, second):
     course_dir, _, _ = course
-    sleeper = {**submissions.CORRECT, "rnn_cell": submissions.CORRECT["rnn_cell"].replace(
-        '"""One step', 'import time; time.sleep(60)\n    """One step', 1)}
+    sleeper = {
+        **submissions.CORRECT,
+        "rnn_cell": submissions.CORRECT["rnn_cell"].replace(
+            '"""One step', 'import time; time.sleep(60)\n    """One step', 1
+        ),
+    }
     submissions.write(submissions.build(sleeper), course_dir, "sleeper")
     reports = set((course_dir / ".runs").glob("*.json"))
-    run = subprocess.Popen([sys.executable, "-m", "rnn_course.cli", "grade", "autograde", A, "--course-dir",
-                            str(course_dir), "--student", "sleeper", "--workers", "1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rnn_course.cli",
+            "grade",
+            "autograde",
+            A,
+            "--course-dir",
+            str(course_dir),
+            "--student",
+            "sleeper",
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     staging = course_dir / ".runs" / "staging"
     deadline = time.monotonic() + 120
     while not (staging.is_dir() and any(staging.iterdir())) and time.monotonic() < deadline:
@@ -346,8 +381,14 @@ def test_stock_nbgrader_commands_take_the_assignment_as_an_argument_and_autograd
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
 
     def stock(step):
-        return subprocess.run([sys.executable, "-m", "nbgrader", step, A, "--force", "--log-level=ERROR"],
-                              cwd=course_dir, capture_output=True, text=True, timeout=300, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "nbgrader", step, A, "--force", "--log-level=ERROR"],
+            cwd=course_dir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
 
     assert stock("generate_assignment").returncode == 0
     refused = stock("autograde")

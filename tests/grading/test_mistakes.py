@@ -78,14 +78,23 @@ def test_without_a_mistake_the_variants_are_nn_rnn():
 
 
 def test_every_entry_has_a_name_two_sentences_and_a_link_to_a_real_lesson_heading():
-    assert len({m.key for m in mistakes.CATALOGUE}) == len({m.name for m in mistakes.CATALOGUE}) == len(
-        mistakes.CATALOGUE) >= 20
+    assert (
+        len({m.key for m in mistakes.CATALOGUE})
+        == len({m.name for m in mistakes.CATALOGUE})
+        == len(mistakes.CATALOGUE)
+        >= 20
+    )
     for mistake in mistakes.NAMED.values():
         assert "\n" not in mistake.name and "." not in mistake.name, mistake.key  # parsed back by the report
         assert len(re.findall(r"[.!?](?:\s|$)", mistake.explanation)) == 2, mistake.key
         notebook = nbformat.read(ROOT / "notebooks" / mistake.notebook, as_version=4)
-        headings = [line.lstrip("#").strip() for cell in notebook.cells if cell.cell_type == "markdown"
-                    for line in cell.source.splitlines() if line.startswith("#")]
+        headings = [
+            line.lstrip("#").strip()
+            for cell in notebook.cells
+            if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()
+            if line.startswith("#")
+        ]
         assert mistake.section in headings, mistake.key
         rendered = markdown2html_mistune(f"## {mistake.section}")  # nbconvert's own heading id
         assert f'id="{mistakes.anchor(mistake.section)}"' in rendered, (mistake.key, rendered)
@@ -97,17 +106,33 @@ def test_the_docs_count_the_catalogue():
 
 
 def test_every_mistake_changes_what_some_check_of_the_assignment_returns():
-    kinds = {"rnn_cell": [{"nonlinearity": "relu"}, {"input_size": 4}], "rnn_forward": [{}],
-             "myrnn": [{"num_layers": 2, "bidirectional": True, "with_h0": True}, {"batch_first": True},
-                       {"unbatched": True}, {"num_layers": 2}],
-             "packed": [{"lengths": (2, 1, 3), "bidirectional": True}]}
+    kinds = {
+        "rnn_cell": [{"nonlinearity": "relu"}, {"input_size": 4}],
+        "rnn_forward": [{}],
+        "myrnn": [
+            {"num_layers": 2, "bidirectional": True, "with_h0": True},
+            {"batch_first": True},
+            {"unbatched": True},
+            {"num_layers": 2},
+        ],
+        "packed": [{"lengths": (2, 1, 3), "bidirectional": True}],
+    }
     for mistake in mistakes.CATALOGUE:
-        if mistake.key in ("packed_not_handled", "weight_ih_not_transposed", "weight_ih_shape_transposed",
-                           "upper_layers_read_h", "float32_state", "one_bias", "init_too_small",
-                           "hx_changed_in_place"):
+        if mistake.key in (
+            "packed_not_handled",
+            "weight_ih_not_transposed",
+            "weight_ih_shape_transposed",
+            "upper_layers_read_h",
+            "float32_state",
+            "one_bias",
+            "init_too_small",
+            "hx_changed_in_place",
+        ):
             continue  # known from the exception they raise, the parameters, or the h0 after the call
         differs = [
-            kind for kind, kws in kinds.items() for kw in kws
+            kind
+            for kind, kws in kinds.items()
+            for kw in kws
             if (mine := mistakes.variant(mistake.key, kind, kw)) is not None
             and not judging.matches(kind, mine, judging.answer(kind, kw))
         ]
@@ -128,8 +153,9 @@ def test_a_result_that_two_mistakes_explain_is_not_diagnosed_until_an_earlier_ch
 
 
 def test_a_shape_error_is_diagnosed_and_keeps_the_plain_message():
-    verdict = judging.judge("myrnn", {"bidirectional": True}, _module_result(
-        "output_forward_only", {"bidirectional": True}))
+    verdict = judging.judge(
+        "myrnn", {"bidirectional": True}, _module_result("output_forward_only", {"bidirectional": True})
+    )
     plain = "MyRNN(3, 4, bidirectional=True) output: expected shape (5, 2, 8), got (5, 2, 4)\n"
     assert verdict[1].startswith(plain)
     assert named(verdict[1]) == ["output_forward_only"]
@@ -148,8 +174,11 @@ def test_an_exception_is_diagnosed_only_when_a_mistake_explains_it():
     assert named(judging.judge("rnn_cell", {}, raised)[1]) == ["weight_ih_not_transposed"]
     other = Raised("RuntimeError", "mat1 and mat2 shapes cannot be multiplied (2x4 and 3x4)")
     assert named(judging.judge("rnn_cell", {}, other)[1]) == []
-    result = {"module": _module_result(None, {})["module"], "loaded": True,
-              "result": Raised("AttributeError", "'PackedSequence' object has no attribute 'dim'")}
+    result = {
+        "module": _module_result(None, {})["module"],
+        "loaded": True,
+        "result": Raised("AttributeError", "'PackedSequence' object has no attribute 'dim'"),
+    }
     assert named(judging.judge("packed", {}, result)[1]) == ["packed_not_handled"]
     assert named(judging.judge("myrnn", {}, result)[1]) == []
 
@@ -195,8 +224,10 @@ def test_no_diagnosis_for_two_mistakes_an_unknown_one_or_a_correct_solution(fixt
 
 # ------------------------------------------------------------------------------------- the graded batch
 
-STUDENTS = {**{f"m_{key}": changes for key, changes in ms.ANSWERS.items()},
-            **{f"u_{name}": changes for name, changes in ms.UNDIAGNOSED.items()}}
+STUDENTS = {
+    **{f"m_{key}": changes for key, changes in ms.ANSWERS.items()},
+    **{f"u_{name}": changes for name, changes in ms.UNDIAGNOSED.items()},
+}
 
 
 @pytest.fixture(scope="module")
@@ -214,9 +245,12 @@ def graded(tmp_path_factory):
 
 def _messages(course_dir, student) -> dict[str, str]:
     path = course_dir / "autograded" / student / s.ASSIGNMENT / f"{s.ASSIGNMENT}.ipynb"
-    return {s.grade_id(cell): mistake_report.ANSI.sub("", output.evalue)
-            for cell in nbformat.read(path, as_version=4).cells
-            for output in cell.get("outputs", []) if output.get("ename") == "GradingError"}
+    return {
+        s.grade_id(cell): mistake_report.ANSI.sub("", output.evalue)
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if output.get("ename") == "GradingError"
+    }
 
 
 @pytest.mark.slow
@@ -227,7 +261,9 @@ def test_the_grader_names_each_mistake_in_the_notebook_and_the_feedback_page(gra
         assert results[student].status == "graded" and results[student].score < s.MAX_AUTO, student
         messages = _messages(course_dir, student)
         assert all(named(message) == [] or says(named(message), key) for message in messages.values()), (
-            key, messages)
+            key,
+            messages,
+        )
         assert any(named(message) == [key] for message in messages.values()), (key, messages)
         mistake = mistakes.BY_KEY[key]
         page = course_dir / "feedback" / student / s.ASSIGNMENT / f"{s.ASSIGNMENT}.html"
@@ -237,8 +273,9 @@ def test_the_grader_names_each_mistake_in_the_notebook_and_the_feedback_page(gra
         # the learner's own notebook says the same for every visible check that failed the same way
         # (or, seeing only the visible checks, what was observed of the mistake the grader names)
         for grade_id, message in run_notebook(s.build(ms.answers(changes))).items():
-            if named(message) and not (named(message)[0] not in mistakes.BY_KEY
-                                       and named(messages[grade_id]) == [key]):
+            if named(message) and not (
+                named(message)[0] not in mistakes.BY_KEY and named(messages[grade_id]) == [key]
+            ):
                 assert messages[grade_id] == message.removeprefix("GradingError: "), (key, grade_id)
 
 
@@ -250,8 +287,9 @@ def test_the_grader_names_nothing_for_the_undiagnosed_fixtures(graded):
         assert not any(mistakes.MARK in message for message in messages.values()), (name, messages)
         assert bool(messages) == (name in ("two_mistakes", "unknown_mistake")), name
     assert results["u_directions_other_way"].score == results["u_correct"].score == s.MAX_AUTO
-    assert not any("Mistake:" in visible_text(page.read_text()) for page in pages
-                   if page.parts[-3].startswith("u_"))
+    assert not any(
+        "Mistake:" in visible_text(page.read_text()) for page in pages if page.parts[-3].startswith("u_")
+    )
 
 
 @pytest.mark.slow
@@ -260,24 +298,55 @@ def test_the_mistakes_report_counts_each_submission_under_its_mistake(graded):
     report = mistake_report.count(course_dir, s.ASSIGNMENT)
     assert sorted(report.students) == sorted(STUDENTS)
     assert {key: sorted(cells) for key, cells in report.cells.items() if key in mistakes.BY_KEY} == {
-        key: [f"m_{key}"] for key in ms.ANSWERS}
+        key: [f"m_{key}"] for key in ms.ANSWERS
+    }
     for key, cells in report.cells.items():  # what was only observed: one of the mistakes it stands for
         assert key in mistakes.BY_KEY or all(student[2:] in mistakes.NAMED[key].covers for student in cells)
-    result = subprocess.run([sys.executable, "-m", "rnn_course.cli", "grade", "mistakes", s.ASSIGNMENT,
-                             "--course-dir", course_dir], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_course.cli",
+            "grade",
+            "mistakes",
+            s.ASSIGNMENT,
+            "--course-dir",
+            course_dir,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert f"{len(STUDENTS)} graded submission(s), {len(ms.ANSWERS)} with a named mistake" in result.stdout
     rows = {row["mistake"]: row for row in csv.DictReader((course_dir / "mistakes.csv").open())}
     assert set(mistakes.BY_KEY) <= set(rows) <= set(mistakes.NAMED)
     assert all(rows[key]["submissions"] == "1" and rows[key]["learners"] == f"m_{key}" for key in ms.ANSWERS)
-    by_learner = subprocess.run([sys.executable, "-m", "rnn_course.cli", "grade", "mistakes", s.ASSIGNMENT,
-                                 "--course-dir", course_dir, "--by-learner"], capture_output=True, text=True,
-                                timeout=300).stdout.splitlines()
+    by_learner = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_course.cli",
+            "grade",
+            "mistakes",
+            s.ASSIGNMENT,
+            "--course-dir",
+            course_dir,
+            "--by-learner",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout.splitlines()
     line = next(i for i, text in enumerate(by_learner) if mistakes.BY_KEY["one_bias"].name in text)
     assert by_learner[line + 1].strip() == "m_one_bias"
 
 
 def test_the_mistakes_report_refuses_a_course_with_nothing_graded(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "rnn_course.cli", "grade", "mistakes", "--course-dir",
-                             copy_course(tmp_path)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "rnn_course.cli", "grade", "mistakes", "--course-dir", copy_course(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1 and result.stderr.startswith("grade mistakes: no autograded")

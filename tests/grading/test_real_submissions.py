@@ -34,9 +34,12 @@ def graded(tmp_path_factory):
 
 def messages(course_dir, student) -> dict[str, str]:
     path = course_dir / "autograded" / student / s.ASSIGNMENT / f"{s.ASSIGNMENT}.ipynb"
-    return {s.grade_id(cell): mistake_report.ANSI.sub("", output.evalue)
-            for cell in nbformat.read(path, as_version=4).cells
-            for output in cell.get("outputs", []) if output.get("ename") == "GradingError"}
+    return {
+        s.grade_id(cell): mistake_report.ANSI.sub("", output.evalue)
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if output.get("ename") == "GradingError"
+    }
 
 
 @pytest.mark.parametrize("student", r.REAL, ids=list(r.REAL))
@@ -44,18 +47,29 @@ def test_each_style_gets_its_exact_score_and_only_true_diagnoses(graded, student
     course_dir, results = graded
     _, score, named = r.REAL[student]
     assert results[student].status == "graded" and results[student].score == score, results[student].reason
-    found = {key for message in messages(course_dir, student).values()
-             for key, mistake in mistakes.NAMED.items() if f"{mistakes.MARK}{mistake.name}." in message}
+    found = {
+        key
+        for message in messages(course_dir, student).values()
+        for key, mistake in mistakes.NAMED.items()
+        if f"{mistakes.MARK}{mistake.name}." in message
+    }
     assert found == named
 
 
 def test_the_textbook_rnn_keeps_the_points_of_what_it_gets_right(graded):
     course_dir, _ = graded
     failing = set(messages(course_dir, "r_textbook_one_bias"))
-    assert {"test_rnn_cell_no_bias", "test_rnn_forward_no_bias", "test_my_rnn_one_layer",
-            "test_my_rnn_bidirectional", "test_my_rnn_packed"}.isdisjoint(failing)
-    assert "Mistake: one bias vector instead of bias_ih and bias_hh." in messages(
-        course_dir, "r_textbook_one_bias")["test_my_rnn_parameters"]
+    assert {
+        "test_rnn_cell_no_bias",
+        "test_rnn_forward_no_bias",
+        "test_my_rnn_one_layer",
+        "test_my_rnn_bidirectional",
+        "test_my_rnn_packed",
+    }.isdisjoint(failing)
+    assert (
+        "Mistake: one bias vector instead of bias_ih and bias_hh."
+        in messages(course_dir, "r_textbook_one_bias")["test_my_rnn_parameters"]
+    )
 
 
 def test_the_words_say_what_the_code_does(graded):
@@ -88,8 +102,10 @@ def test_the_feedback_page_wraps_its_messages_and_links_the_lesson(graded, tmp_p
     shown = chromium.layout(page.read_text(), tmp_path)
     assert shown["messages"] >= 3 and shown["cut_off"] == 0, shown
     bidirectional = mistakes.BY_KEY["bidirectional_ignored"]
-    assert (f"https://course.example.org/notebooks/02_shapes.html#{mistakes.anchor(bidirectional.section)}"
-            in shown["links"]), shown
+    assert (
+        f"https://course.example.org/notebooks/02_shapes.html#{mistakes.anchor(bidirectional.section)}"
+        in shown["links"]
+    ), shown
     text = visible_text(page.read_text())
     assert "Test cell" not in text and "The backward direction: bidirectional, one and two layers" in text
     unwrapped = page.read_text().replace(feedback_pages.WRAP_STYLE, "")  # the same page as nbgrader wrote it
@@ -101,5 +117,5 @@ def test_a_page_without_a_lesson_url_names_the_lesson(graded):
     feedback(course_dir, s.ASSIGNMENT)
     page = course_dir / "feedback" / "r_tiny_init" / s.ASSIGNMENT / f"{s.ASSIGNMENT}.html"
     text = visible_text(page.read_text())
-    assert ("Lesson: 01_rnn_syntax, section \u201c3. Three constructions and their parameters\u201d" in text)
+    assert "Lesson: 01_rnn_syntax, section \u201c3. Three constructions and their parameters\u201d" in text
     assert "notebooks/01_rnn_syntax.ipynb" not in text

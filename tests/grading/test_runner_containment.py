@@ -31,9 +31,10 @@ ATTACKS = {  # student -> the cell added after test_double
     "display_updates": (
         "from IPython.display import display, update_display\n"
         "for _ in range(2000):\n    display('small', display_id='d')\n"
-        "for _ in range(10**5):\n    update_display('y' * 100_000, display_id='d')"),
+        "for _ in range(10**5):\n    update_display('y' * 100_000, display_id='d')"
+    ),
     "display_metadata": "from IPython.display import display\n"
-                        "display({'text/plain': 'm'}, raw=True, metadata={'junk': 'z' * (8 * 2**20)})",
+    "display({'text/plain': 'm'}, raw=True, metadata={'junk': 'z' * (8 * 2**20)})",
     "many_cells": None,  # eight cells of 150 kB each: the notebook's cap, not the cell's
     "deaf_to_sigint": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
 }
@@ -48,9 +49,12 @@ EXPECTED = {  # student -> (score, words of the reason)
 
 
 def _after_test_double(notebook, sources: list[str]) -> None:
-    index = next(i for i, cell in enumerate(notebook.cells)
-                 if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_double")
-    notebook.cells[index + 1:index + 1] = [nbformat.v4.new_code_cell(source) for source in sources]
+    index = next(
+        i
+        for i, cell in enumerate(notebook.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_double"
+    )
+    notebook.cells[index + 1 : index + 1] = [nbformat.v4.new_code_cell(source) for source in sources]
 
 
 def _attack(course: Path, student: str) -> None:
@@ -101,8 +105,10 @@ def _refused_folders(course: Path) -> dict[str, str]:
 def graded(tmp_path_factory):
     course = runner_demo.tiny_course(tmp_path_factory.mktemp("contain") / "course", cell_timeout=3)
     with open(course / "nbgrader_config.py", "a") as config:
-        config.write(f"c.GradingLimits.max_notebook_output_bytes = {NOTEBOOK_CAP}\n"
-                     f"c.GradingLimits.max_submission_bytes = {SUBMISSION_CAP}\n")
+        config.write(
+            f"c.GradingLimits.max_notebook_output_bytes = {NOTEBOOK_CAP}\n"
+            f"c.GradingLimits.max_submission_bytes = {SUBMISSION_CAP}\n"
+        )
     runner_demo.make_submission(course, "tiny", "correct", "correct")
     for student in ATTACKS:
         _attack(course, student)
@@ -133,8 +139,7 @@ def test_each_refused_folder_is_named_with_its_reason_and_nothing_is_copied(grad
         result = results[student]
         assert result.status == "failed" and words in result.reason, (student, result.reason)
         assert not (course / "autograded" / student).exists()
-    assert not (course / RUNS_DIR / "staging").exists() or not any(
-        (course / RUNS_DIR / "staging").rglob("*"))
+    assert not (course / RUNS_DIR / "staging").exists() or not any((course / RUNS_DIR / "staging").rglob("*"))
     assert results["correct"].score == 5  # the rest of the batch was graded
 
 

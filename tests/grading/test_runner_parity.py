@@ -33,8 +33,15 @@ def test_grades_identical_to_stock_nbgrader(courses):
     assert our_grades == stock_grades
     # The comparison means something only if the grades differ between submissions.
     totals = {student: sum(score or 0 for score in scores.values()) for student, scores in our_grades.items()}
-    assert totals == {"s0_correct": 5, "s1_partial": 2, "s2_wrong": 0, "s3_timeout": 3, "s4_broken": 0,
-                      "s5_not_a_notebook": 0, "s6_correct": 5}
+    assert totals == {
+        "s0_correct": 5,
+        "s1_partial": 2,
+        "s2_wrong": 0,
+        "s3_timeout": 3,
+        "s4_broken": 0,
+        "s5_not_a_notebook": 0,
+        "s6_correct": 5,
+    }
 
 
 def errors_by_cell(notebook: dict) -> list[list[str | None]]:
@@ -56,7 +63,9 @@ def test_report_names_every_submission_with_reasons(courses):
     by_student = {result.student: result for result in report.results}
     assert set(by_student) == {f"s{index}_{kind}" for index, kind in enumerate(KINDS)}
     assert {student for student, result in by_student.items() if result.status == "failed"} == {
-        "s4_broken", "s5_not_a_notebook"}
+        "s4_broken",
+        "s5_not_a_notebook",
+    }
     assert "JSON" in by_student["s4_broken"].reason
     assert "notebook" in by_student["s5_not_a_notebook"].reason.lower()
     assert "time limit" in by_student["s3_timeout"].reason

@@ -17,8 +17,10 @@ from tests.helpers.runner_demo import gradebook_rows, published
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
 
 STUDENTS = runner_demo.TINY_STUDENTS
-RUN = "import sys; from pathlib import Path; from rnn_course.grading.runner import run as runner; " \
-      "runner.autograde(Path(sys.argv[1]), 'tiny', workers=2, progress=False)"
+RUN = (
+    "import sys; from pathlib import Path; from rnn_course.grading.runner import run as runner; "
+    "runner.autograde(Path(sys.argv[1]), 'tiny', workers=2, progress=False)"
+)
 
 
 def test_kill_then_resume_completes_the_batch(tmp_path):
@@ -26,8 +28,9 @@ def test_kill_then_resume_completes_the_batch(tmp_path):
     for student in STUDENTS:
         runner_demo.make_submission(course, "tiny", student, student.split("_")[1])
 
-    run = subprocess.Popen([sys.executable, "-c", RUN, str(course)], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        [sys.executable, "-c", RUN, str(course)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 180
     while len(published(course)) < 2 and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -101,4 +104,5 @@ def test_a_dead_worker_does_not_stop_the_batch(tmp_path):
     killer.join()
     assert killed, "no worker was found to kill"
     assert {result.student: (result.status, result.score) for result in report.results} == {
-        student: ("graded", score) for student, score in students.items()}
+        student: ("graded", score) for student, score in students.items()
+    }

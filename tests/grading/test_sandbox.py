@@ -121,7 +121,6 @@ def attacks(course: Path, port: int) -> dict[str, str]:
     }
 
 
-
 def snapshot(folder: Path) -> dict[str, float]:
     return {str(path): path.stat().st_mtime for path in folder.rglob("*") if path.is_file()}
 
@@ -214,7 +213,6 @@ def test_pytorchs_rnn_is_off_in_threads_and_no_other_python_can_start(graded):
     threads, processes = outputs(course, "nn_rnn_in_a_thread"), outputs(course, "nn_rnn_in_a_subprocess")
     assert "switched off while grading" in threads and "torch.Size" not in threads, threads
     assert "'stream'" not in processes and "PermissionError" in processes, processes  # nothing ran
-
 
 
 def test_without_bubblewrap_grading_refuses_in_one_line_naming_the_fix(tmp_path):

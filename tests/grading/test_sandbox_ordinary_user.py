@@ -37,11 +37,31 @@ def graded_as_nobody():
         for path in [root, *root.rglob("*")]:
             if not path.is_symlink() and path.stat().st_nlink == 1 or path.is_dir():
                 os.lchown(path, NOBODY, NOBODY)  # its own files; hard links stay the real venv's
-        command = [str(venv / "bin" / "python"), "-m", "rnn_course.cli", "grade", "autograde", "tiny",
-                   "--course-dir", str(course), "--workers", "2", "--quiet"]
+        command = [
+            str(venv / "bin" / "python"),
+            "-m",
+            "rnn_course.cli",
+            "grade",
+            "autograde",
+            "tiny",
+            "--course-dir",
+            str(course),
+            "--workers",
+            "2",
+            "--quiet",
+        ]
         env = {"HOME": str(root), "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
-        result = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=600,
-                                user=NOBODY, group=NOBODY, extra_groups=[])
+        result = subprocess.run(
+            command,
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            user=NOBODY,
+            group=NOBODY,
+            extra_groups=[],
+        )
         reports = sorted((course / ".runs").glob("[0-9]*.json"))  # run reports are named by time
         yield result, json.loads(reports[-1].read_text()) if reports else {}
     finally:

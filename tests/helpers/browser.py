@@ -54,8 +54,6 @@ def browser_missing() -> str | None:
     return None
 
 
-
-
 def venv_python() -> str:
     """The project's .venv interpreter, falling back to the running one."""
     candidate = ROOT / ".venv" / "bin" / "python"

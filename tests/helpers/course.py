@@ -23,5 +23,11 @@ def copy_course(target: Path, *, demo: bool = False) -> Path:
 
 def run_cli(*args, cwd=ROOT, env=None) -> subprocess.CompletedProcess:
     """`rnn-course ARGS` in a fresh Python, as an instructor types it."""
-    return subprocess.run([sys.executable, "-m", "rnn_course.cli", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "rnn_course.cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

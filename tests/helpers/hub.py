@@ -69,7 +69,6 @@ def shared_venv(root: Path) -> Path:
     return venv
 
 
-
 @dataclass
 class Account:
     name: str
@@ -157,15 +156,32 @@ class Hub:
     def start(self, timeout: float = 120) -> Hub:
         self.port = free_port()
         self.state.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, "RNN_COURSE_HUB_URL": self.url,
-               "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-        command = [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG),
-                   f"--JupyterHub.hub_bind_url=http://127.0.0.1:{free_port()}",
-                   f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}"]
+        env = {
+            **os.environ,
+            **self.env,
+            "RNN_COURSE_HUB_URL": self.url,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterhub",
+            "-f",
+            str(HUB_CONFIG),
+            f"--JupyterHub.hub_bind_url=http://127.0.0.1:{free_port()}",
+            f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}",
+        ]
         self.log_path = self.state / "jupyterhub.log"
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(command, cwd=self.state, env=env, stdout=log, stderr=log,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            cwd=self.state,
+            env=env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.pids["hub"] = self.process.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -194,8 +210,10 @@ class Hub:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            user = next((item.split(b"=", 1)[1].decode() for item in environ
-                         if item.startswith(b"JUPYTERHUB_USER=")), None)
+            user = next(
+                (item.split(b"=", 1)[1].decode() for item in environ if item.startswith(b"JUPYTERHUB_USER=")),
+                None,
+            )
             if user:
                 found[f"server:{user}"] = pid
             elif any(PROXY.encode() in part for part in cmdline):

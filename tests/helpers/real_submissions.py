@@ -9,24 +9,35 @@ from __future__ import annotations
 from tests.helpers import submissions as s
 
 # A textbook cell: one bias vector, added once (bias_hh is never used); tanh only.
-TEXTBOOK_CELL = s.RNN_CELL_DEF + '''    b = 0 if bias_ih is None else bias_ih
+TEXTBOOK_CELL = (
+    s.RNN_CELL_DEF
+    + """    b = 0 if bias_ih is None else bias_ih
     return torch.tanh(torch.mm(x, weight_ih.t()) + torch.mm(h, weight_hh.t()) + b)
-'''
+"""
+)
 
 # A textbook module: one bias per layer (`bias_l{k}`), everything else right.
-TEXTBOOK_MYRNN = s.CORRECT["my_rnn"].replace(
-    '''                if bias:
+TEXTBOOK_MYRNN = (
+    s.CORRECT["my_rnn"]
+    .replace(
+        """                if bias:
                     shapes[f"bias_ih_l{layer}{suffix}"] = (hidden_size,)
-                    shapes[f"bias_hh_l{layer}{suffix}"] = (hidden_size,)''',
-    '''                if bias:
-                    shapes[f"bias_l{layer}{suffix}"] = (hidden_size,)''').replace(
-    '''                weights = [getattr(self, f"{kind}_l{layer}{suffix}", None)
-                           for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]''',
-    '''                weights = [getattr(self, f"{kind}_l{layer}{suffix}", None)
-                           for kind in ("weight_ih", "weight_hh", "bias", "nothing")]''')
+                    shapes[f"bias_hh_l{layer}{suffix}"] = (hidden_size,)""",
+        """                if bias:
+                    shapes[f"bias_l{layer}{suffix}"] = (hidden_size,)""",
+    )
+    .replace(
+        """                weights = [getattr(self, f"{kind}_l{layer}{suffix}", None)
+                           for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]""",
+        """                weights = [getattr(self, f"{kind}_l{layer}{suffix}", None)
+                           for kind in ("weight_ih", "weight_hh", "bias", "nothing")]""",
+    )
+)
 
 # rnn_forward that starts from torch.zeros: float32, while the input is float64.
-FLOAT32_FORWARD = s.CORRECT["rnn_forward"].split("\n    ", 1)[0] + '''
+FLOAT32_FORWARD = (
+    s.CORRECT["rnn_forward"].split("\n    ", 1)[0]
+    + '''
     """x (L, B, H_in), h0 (B, H) or None -> output (L, B, H), h_n (B, H)."""
     h = torch.zeros(x.shape[1], weight_hh.shape[0]) if h0 is None else h0
     outputs = []
@@ -35,27 +46,34 @@ FLOAT32_FORWARD = s.CORRECT["rnn_forward"].split("\n    ", 1)[0] + '''
         outputs.append(h)
     return torch.stack(outputs), h
 '''
+)
 FLOAT32_MYRNN = s.CORRECT["my_rnn"].replace(
     "hx = x.new_zeros(self.num_layers * self.num_directions, batch, self.hidden_size)",
-    "hx = torch.zeros(self.num_layers * self.num_directions, batch, self.hidden_size)")
+    "hx = torch.zeros(self.num_layers * self.num_directions, batch, self.hidden_size)",
+)
 
 # A cell that always applies relu (a tutorial's "ReLU RNN").
-ALWAYS_RELU_CELL = s.RNN_CELL_DEF + '''    pre_activation = x @ weight_ih.T + h @ weight_hh.T
+ALWAYS_RELU_CELL = (
+    s.RNN_CELL_DEF
+    + """    pre_activation = x @ weight_ih.T + h @ weight_hh.T
     if bias_ih is not None:
         pre_activation = pre_activation + bias_ih + bias_hh
     return torch.relu(pre_activation)
-'''
+"""
+)
 
 # Parameters drawn from randn * 0.01, as many tutorials initialise.
 TINY_INIT_MYRNN = s.CORRECT["my_rnn"].replace(
     "weight = torch.empty(shape, device=device, dtype=dtype).uniform_(-bound, bound)",
-    "weight = torch.randn(shape, device=device, dtype=dtype) * 0.01")
+    "weight = torch.randn(shape, device=device, dtype=dtype) * 0.01",
+)
 
 # forward writes each layer's final state into the hx it was given.
 IN_PLACE_HX_MYRNN = s.CORRECT["my_rnn"].replace(
     "                last_states.append(h)",
     "                last_states.append(h)\n"
-    "                hx[layer * self.num_directions + direction] = h  # keeps the state in hx")
+    "                hx[layer * self.num_directions + direction] = h  # keeps the state in hx",
+)
 
 # Parameters in ParameterLists (`w_ih.0`, ...), one entry per layer and direction; the forward is right.
 PARAMETER_LIST_MYRNN = '''class MyRNN(nn.Module):
@@ -165,18 +183,25 @@ ONE_DIRECTION_LOOP_MYRNN = '''class MyRNN(nn.Module):
 BIDIRECTIONAL_LOOP_MYRNN = s.CORRECT["my_rnn"].replace(
     "                direction_outputs.append(torch.stack(outputs))  # (L, B, H)",
     "                stacked = torch.stack(outputs)  # (L, B, H)\n"
-    "                direction_outputs.append(stacked if direction == 0 else stacked.flip(0))")
+    "                direction_outputs.append(stacked if direction == 0 else stacked.flip(0))",
+)
 
 # student -> (answers that differ from the solution, exact auto score, every mistake its verdicts name)
 REAL = {
-    "r_textbook_one_bias": ({"rnn_cell": TEXTBOOK_CELL, "my_rnn": TEXTBOOK_MYRNN}, 11,
-                            {"bias_hh_dropped", "one_bias", "tanh_where_relu", "always_tanh"}),
+    "r_textbook_one_bias": (
+        {"rnn_cell": TEXTBOOK_CELL, "my_rnn": TEXTBOOK_MYRNN},
+        11,
+        {"bias_hh_dropped", "one_bias", "tanh_where_relu", "always_tanh"},
+    ),
     "r_float32_state": ({"rnn_forward": FLOAT32_FORWARD, "my_rnn": FLOAT32_MYRNN}, 12, {"float32_state"}),
     "r_always_relu": ({"rnn_cell": ALWAYS_RELU_CELL}, 5, {"relu_where_tanh", "always_relu"}),
     "r_tiny_init": ({"my_rnn": TINY_INIT_MYRNN}, 20, {"init_too_small"}),
     "r_in_place_hx": ({"my_rnn": IN_PLACE_HX_MYRNN}, 21, {"hx_changed_in_place"}),
     "r_parameter_list": ({"my_rnn": PARAMETER_LIST_MYRNN}, 20, set()),  # only the parameters cells: names
-    "r_one_direction_loop": ({"my_rnn": ONE_DIRECTION_LOOP_MYRNN}, 15,
-                             {"bidirectional_ignored", "packed_not_handled"}),
+    "r_one_direction_loop": (
+        {"my_rnn": ONE_DIRECTION_LOOP_MYRNN},
+        15,
+        {"bidirectional_ignored", "packed_not_handled"},
+    ),
     "r_bidirectional_loop": ({"my_rnn": BIDIRECTIONAL_LOOP_MYRNN}, 18, {"backward_output_not_realigned"}),
 }

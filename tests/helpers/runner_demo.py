@@ -15,8 +15,19 @@ from pathlib import Path
 
 import nbformat
 
-KINDS = ("correct", "partial", "wrong", "broken", "not_a_notebook",
-         "timeout", "memory", "flood", "spawn", "exit", "fork")
+KINDS = (
+    "correct",
+    "partial",
+    "wrong",
+    "broken",
+    "not_a_notebook",
+    "timeout",
+    "memory",
+    "flood",
+    "spawn",
+    "exit",
+    "fork",
+)
 
 # What each misbehaving kind runs before the first correct answer.
 MISCHIEF = {
@@ -25,8 +36,10 @@ MISCHIEF = {
     "flood": "while True:\n    print('x' * 100)\n",
     "spawn": "import subprocess\nsleepers = [subprocess.Popen(['sleep', '4321']) for _ in range(5)]\n",
     "exit": "import os\nos._exit(3)\n",
-    "fork": ("import os, time\nfor _ in range(500):\n    if os.fork() == 0:\n        time.sleep(20)\n"
-             "        os._exit(0)\n"),
+    "fork": (
+        "import os, time\nfor _ in range(500):\n    if os.fork() == 0:\n        time.sleep(20)\n"
+        "        os._exit(0)\n"
+    ),
 }
 
 _MARKERS = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$\n?", re.MULTILINE)
@@ -78,15 +91,27 @@ def make_submission(course_dir: Path, assignment: str, student: str, kind: str, 
 TINY_SOURCE = [
     ("markdown", None, "# Doubling with torch\nWrite `double` and `square`."),
     ("code", None, "import torch"),
-    ("code", {"solution": True, "grade": False, "grade_id": "double", "locked": False},
-     "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
-    ("code", {"solution": False, "grade": True, "grade_id": "test_double", "points": 2, "locked": True},
-     "assert torch.equal(double(torch.ones(3)), torch.full((3,), 2.0))"),
-    ("code", {"solution": True, "grade": False, "grade_id": "square", "locked": False},
-     "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION"),
-    ("code", {"solution": False, "grade": True, "grade_id": "test_square", "points": 3, "locked": True},
-     "assert torch.equal(square(torch.arange(3.0)), torch.tensor([0.0, 1.0, 4.0]))\n"
-     "### BEGIN HIDDEN TESTS\nassert square(torch.tensor(-2.0)).item() == 4.0\n### END HIDDEN TESTS"),
+    (
+        "code",
+        {"solution": True, "grade": False, "grade_id": "double", "locked": False},
+        "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+    ),
+    (
+        "code",
+        {"solution": False, "grade": True, "grade_id": "test_double", "points": 2, "locked": True},
+        "assert torch.equal(double(torch.ones(3)), torch.full((3,), 2.0))",
+    ),
+    (
+        "code",
+        {"solution": True, "grade": False, "grade_id": "square", "locked": False},
+        "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION",
+    ),
+    (
+        "code",
+        {"solution": False, "grade": True, "grade_id": "test_square", "points": 3, "locked": True},
+        "assert torch.equal(square(torch.arange(3.0)), torch.tensor([0.0, 1.0, 4.0]))\n"
+        "### BEGIN HIDDEN TESTS\nassert square(torch.tensor(-2.0)).item() == 4.0\n### END HIDDEN TESTS",
+    ),
 ]
 
 TINY_CONFIG = textwrap.dedent("""\
@@ -99,13 +124,15 @@ TINY_CONFIG = textwrap.dedent("""\
 """)
 
 
-def tiny_course(course_dir: Path, assignment: str = "tiny", cell_timeout: int = 5,
-                notebook_timeout: int = 60) -> Path:
+def tiny_course(
+    course_dir: Path, assignment: str = "tiny", cell_timeout: int = 5, notebook_timeout: int = 60
+) -> Path:
     """A one-notebook nbgrader course (torch import, two answers, two graded tests), released."""
     course_dir = Path(course_dir)
     (course_dir / "source" / assignment).mkdir(parents=True, exist_ok=True)
     (course_dir / "nbgrader_config.py").write_text(
-        TINY_CONFIG.format(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout))
+        TINY_CONFIG.format(cell_timeout=cell_timeout, notebook_timeout=notebook_timeout)
+    )
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for kind, nbgrader, text in TINY_SOURCE:
@@ -134,8 +161,9 @@ def release(course_dir: Path, assignment: str) -> None:
 
 # Nine learners of the tiny course, three of each kind, with the auto score each earns (of 5).
 TINY_SCORES = {"correct": 5, "partial": 2, "wrong": 0}
-TINY_STUDENTS = {f"learner{index}_{kind}": TINY_SCORES[kind]
-                 for index, kind in enumerate(list(TINY_SCORES) * 3)}
+TINY_STUDENTS = {
+    f"learner{index}_{kind}": TINY_SCORES[kind] for index, kind in enumerate(list(TINY_SCORES) * 3)
+}
 
 # The course's own feedback filter, for a course config: no hidden test code in a feedback page.
 FEEDBACK_CONFIG = """
@@ -151,9 +179,12 @@ def gradebook_rows(course: Path, assignment: str = "tiny") -> dict[str, list]:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", "tiny") as gradebook:
-        return {submission.student.id: [grade.auto_score for notebook in submission.notebooks
-                                        for grade in notebook.grades]
-                for submission in gradebook.find_assignment(assignment).submissions}
+        return {
+            submission.student.id: [
+                grade.auto_score for notebook in submission.notebooks for grade in notebook.grades
+            ]
+            for submission in gradebook.find_assignment(assignment).submissions
+        }
 
 
 def published(course: Path, assignment: str = "tiny") -> set[str]:
@@ -180,8 +211,11 @@ def sleepers(seconds: str) -> list[int]:
 def copy_without_state(source: Path, dest: Path) -> Path:
     """A fresh copy of a course without any grading state (submissions are regenerated per run)."""
     skip = {"submitted", "autograded", "feedback", ".runs", "gradebook.db", "release"}
-    shutil.copytree(source, dest, ignore=lambda folder, names: [n for n in names if n in skip
-                                                                 and os.path.samefile(folder, source)])
+    shutil.copytree(
+        source,
+        dest,
+        ignore=lambda folder, names: [n for n in names if n in skip and os.path.samefile(folder, source)],
+    )
     return dest
 
 

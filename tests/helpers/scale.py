@@ -41,8 +41,9 @@ def grades(course_dir: Path) -> dict[str, dict[str, float | None]]:
     coursedir = CourseDirectory(config=load_config(course_dir))
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         return {
-            submission.student_id: {grade.name: grade.auto_score for notebook in submission.notebooks
-                                    for grade in notebook.grades}
+            submission.student_id: {
+                grade.name: grade.auto_score for notebook in submission.notebooks for grade in notebook.grades
+            }
             for submission in gradebook.assignment_submissions(ASSIGNMENT)
         }
 

@@ -96,16 +96,32 @@ class Postgres:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 
     def _run(self, program: str, *args: str) -> None:
-        done = subprocess.run([str(self.bindir / program), *args], cwd=self.folder, capture_output=True,
-                              text=True, **self.as_user)
+        done = subprocess.run(
+            [str(self.bindir / program), *args],
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            **self.as_user,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}): {done.stdout}{done.stderr}")
 
     def start(self) -> None:
         """Start the server (again) on the same port and data, and wait until it accepts connections."""
         options = " ".join(["-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.folder), *self.settings])
-        self._run("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "60", "-l", str(self.folder / "log"),
-                  "-o", options)
+        self._run(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.folder / "log"),
+            "-o",
+            options,
+        )
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
@@ -121,8 +137,9 @@ class Postgres:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as connection:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -149,8 +166,10 @@ class DaskCluster:
         self.folder = Path(folder or tempfile.mkdtemp(prefix="rnn-course-dask-"))
         self.folder.mkdir(parents=True, exist_ok=True)
         self.address = f"tcp://127.0.0.1:{free_port()}"
-        self.scheduler = self._spawn("scheduler", ["scheduler", "--host", "127.0.0.1", "--port",
-                                                   self.address.rsplit(":", 1)[1], "--no-dashboard"])
+        self.scheduler = self._spawn(
+            "scheduler",
+            ["scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1], "--no-dashboard"],
+        )
         self.workers = [self.add_worker(f"worker{index}") for index in range(workers)]
         self.wait_for_workers(workers)
 
@@ -158,13 +177,35 @@ class DaskCluster:
         folder = self.folder / name
         folder.mkdir(exist_ok=True)
         log = open(folder / "log", "ab")  # noqa: SIM115 (kept open for the process's life)
-        return subprocess.Popen([str(VENV_BIN / "dask"), *args], cwd=folder, stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(
+            [str(VENV_BIN / "dask"), *args],
+            cwd=folder,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def add_worker(self, name: str) -> subprocess.Popen:
-        return self._spawn(name, ["worker", self.address, "--name", name, "--nworkers", "1",
-                                  "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard",
-                                  "--local-directory", str(self.folder / name)])
+        return self._spawn(
+            name,
+            [
+                "worker",
+                self.address,
+                "--name",
+                name,
+                "--nworkers",
+                "1",
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+                "--local-directory",
+                str(self.folder / name),
+            ],
+        )
 
     def wait_for_workers(self, count: int, timeout: float = 120) -> None:
         from distributed import Client

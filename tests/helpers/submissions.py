@@ -20,13 +20,27 @@ SOURCE = ROOT / "grader" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 MAX_AUTO = 22.0  # points of the autograded test cells
 MAX_TOTAL = 24.0  # with the hand-graded answer
 POINTS = {  # one property per test cell, one point each
-    "test_rnn_cell": 1, "test_rnn_cell_relu": 1, "test_rnn_cell_no_bias": 1, "test_rnn_cell_more": 1,
-    "test_rnn_forward": 1, "test_rnn_forward_relu": 1, "test_rnn_forward_no_h0": 1,
+    "test_rnn_cell": 1,
+    "test_rnn_cell_relu": 1,
+    "test_rnn_cell_no_bias": 1,
+    "test_rnn_cell_more": 1,
+    "test_rnn_forward": 1,
+    "test_rnn_forward_relu": 1,
+    "test_rnn_forward_no_h0": 1,
     "test_rnn_forward_no_bias": 1,
-    "test_my_rnn_parameters": 1, "test_my_rnn_parameters_bidirectional": 1, "test_my_rnn_one_layer": 1,
-    "test_my_rnn_relu": 1, "test_my_rnn_no_bias": 1, "test_my_rnn_layers": 1, "test_my_rnn_batch_first": 1,
-    "test_my_rnn_unbatched": 1, "test_my_rnn_bidirectional": 1, "test_my_rnn_more": 1,
-    "test_my_rnn_packed": 1, "test_my_rnn_packed_bidirectional": 1, "test_my_rnn_packed_sorted": 1,
+    "test_my_rnn_parameters": 1,
+    "test_my_rnn_parameters_bidirectional": 1,
+    "test_my_rnn_one_layer": 1,
+    "test_my_rnn_relu": 1,
+    "test_my_rnn_no_bias": 1,
+    "test_my_rnn_layers": 1,
+    "test_my_rnn_batch_first": 1,
+    "test_my_rnn_unbatched": 1,
+    "test_my_rnn_bidirectional": 1,
+    "test_my_rnn_more": 1,
+    "test_my_rnn_packed": 1,
+    "test_my_rnn_packed_bidirectional": 1,
+    "test_my_rnn_packed_sorted": 1,
     "test_my_rnn_packed_more": 1,
 }
 PART1 = sum(POINTS[name] for name in POINTS if name.startswith("test_rnn_cell"))
@@ -48,8 +62,11 @@ def correct_answers() -> dict[str, str]:
     answers = {}
     for cell in source_notebook().cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
-            lines = [line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line]
+            lines = [
+                line
+                for line in cell.source.splitlines()
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            ]
             answers[grade_id(cell)] = "\n".join(lines)
     return answers
 
@@ -67,8 +84,12 @@ def _as_released(cell):
     return cell
 
 
-def build(answers: dict[str, str] | None = None, *, extra_cells: dict[str, list[str]] | None = None,
-          edit: Callable | None = None):
+def build(
+    answers: dict[str, str] | None = None,
+    *,
+    extra_cells: dict[str, list[str]] | None = None,
+    edit: Callable | None = None,
+):
     """A submission notebook: answers by grade id, learner cells after a grade id ('' = at the very top)."""
     notebook = source_notebook()
     cells = []
@@ -101,7 +122,9 @@ CORRECT = correct_answers()
 RNN_CELL_DEF = CORRECT["rnn_cell"].splitlines()[0] + "\n"  # def rnn_cell(x, h, ...):
 
 # MyRNN for one direction, time-first, batched input only: no bidirectional, batch_first, unbatched, packing.
-MYRNN_ONE_DIRECTION = CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '''
+MYRNN_ONE_DIRECTION = (
+    CORRECT["my_rnn"].split("    def forward")[0].rstrip()
+    + '''
 
     def forward(self, input, hx=None):
         """Only time-first batched input, one direction."""
@@ -116,22 +139,29 @@ MYRNN_ONE_DIRECTION = CORRECT["my_rnn"].split("    def forward")[0].rstrip() + '
             last_states.append(h)
         return x, torch.stack(last_states)  # (L, B, H), (layers, B, H)
 '''
+)
 
 # rnn_cell that ignores `nonlinearity`: always tanh.
-RNN_CELL_ALWAYS_TANH = RNN_CELL_DEF + '''    pre_activation = x @ weight_ih.T + h @ weight_hh.T  # (B, H)
+RNN_CELL_ALWAYS_TANH = (
+    RNN_CELL_DEF
+    + """    pre_activation = x @ weight_ih.T + h @ weight_hh.T  # (B, H)
     if bias_ih is not None:
         pre_activation = pre_activation + bias_ih + bias_hh  # (B, H)
     return torch.tanh(pre_activation)  # (B, H)
-'''
+"""
+)
 
 # A typo in MyRNN.forward: every forward call fails, the constructor works.
 MYRNN_TYPO = CORRECT["my_rnn"].replace("self.hidden_size)  # (D*l, B, H)", "self.hiden_size)  # (D*l, B, H)")
 
 # Cheats: PyTorch's own RNN behind the learner's names.
-RNN_CELL_KERNEL = RNN_CELL_DEF + '''    kernels = {"tanh": torch.rnn_tanh_cell, "relu": torch.rnn_relu_cell}
+RNN_CELL_KERNEL = (
+    RNN_CELL_DEF
+    + """    kernels = {"tanh": torch.rnn_tanh_cell, "relu": torch.rnn_relu_cell}
     kernel = kernels[nonlinearity]
     return kernel(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
-'''
+"""
+)
 MYRNN_SUBCLASS = '''class MyRNN(nn.RNN):
     """nn.RNN under another name."""
 '''
@@ -175,10 +205,12 @@ DEMO = {
     "student_wraps_nn_rnn": (lambda: build({**CORRECT, "my_rnn": MYRNN_WRAPS}), PART1 + PART2),
     "student_patches_allclose": (
         lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"my_rnn": [PATCH_ALLCLOSE]}),
-        TYPO_SCORE),  # patching earns nothing: the grader decides outside the kernel
+        TYPO_SCORE,
+    ),  # patching earns nothing: the grader decides outside the kernel
     "student_hides_errors": (
         lambda: build({**CORRECT, "my_rnn": MYRNN_TYPO}, extra_cells={"": [HIDE_TRACEBACKS]}),
-        TYPO_SCORE),  # hidden tracebacks too
+        TYPO_SCORE,
+    ),  # hidden tracebacks too
 }
 
 

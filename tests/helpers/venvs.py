@@ -31,8 +31,12 @@ def ordinary_venv(root: Path) -> Path:
     shutil.rmtree(site)
     shutil.copytree(site_packages(Path(sys.prefix)), site, copy_function=link, symlinks=True)
     source = root / "src"
-    shutil.copytree(Path(rnn_course.__file__).parent, source / "rnn_course", copy_function=link,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(rnn_course.__file__).parent,
+        source / "rnn_course",
+        copy_function=link,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     (site / "rnn_course_sandbox.pth").unlink(missing_ok=True)  # its owner's grader writes its own
     for pth in site.glob("__editable__*rnn_course*.pth"):
         pth.unlink()  # a hard link: never write through it into the real venv

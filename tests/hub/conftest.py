@@ -59,13 +59,16 @@ def hub_class(hub_ready):
         exchange.chmod(0o777)
         learner_config = root / "learner-config"  # the shipped learner side, where learners can read it
         shutil.copytree(servers.LEARNER_CONFIG, learner_config)
-        hub = servers.Hub(root / "hub", env={
-            "RNN_COURSE_EXCHANGE": str(exchange),
-            "RNN_COURSE_HUB_PYTHON": str(venv / "bin" / "python"),
-            "RNN_COURSE_HUB_LEARNER_CONFIG": str(learner_config),
-            "RNN_COURSE_HUB_LEARNERS": LEARNER_GROUP,
-            "RNN_COURSE_HUB_INSTRUCTORS": INSTRUCTOR_GROUP,
-        })
+        hub = servers.Hub(
+            root / "hub",
+            env={
+                "RNN_COURSE_EXCHANGE": str(exchange),
+                "RNN_COURSE_HUB_PYTHON": str(venv / "bin" / "python"),
+                "RNN_COURSE_HUB_LEARNER_CONFIG": str(learner_config),
+                "RNN_COURSE_HUB_LEARNERS": LEARNER_GROUP,
+                "RNN_COURSE_HUB_INSTRUCTORS": INSTRUCTOR_GROUP,
+            },
+        )
         hub.start()
         yield Class(root, hub, venv, exchange, learners, instructor)
     finally:

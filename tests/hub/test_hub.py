@@ -35,10 +35,19 @@ def as_instructor(hub_class, *args: str) -> str:
     environment uses Debian's python3.11, whose `re` (3.11.2) cannot compile soupsieve 4's selectors, so
     nbconvert's HTML export, and with it the feedback pages, fails there.
     """
-    env = {**os.environ, "RNN_COURSE_EXCHANGE": str(hub_class.exchange),
-           "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    done = subprocess.run([sys.executable, *args], cwd=hub_class.root / "course", env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "RNN_COURSE_EXCHANGE": str(hub_class.exchange),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=hub_class.root / "course",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = done.stdout[-2000:] + done.stderr[-3000:]
     assert done.returncode == 0, f"{' '.join(args)} failed ({done.returncode}):\n{output}"
     return done.stdout + done.stderr
@@ -126,7 +135,8 @@ def a_class_on_the_hub(hub_class, tmp_path):
             config.write("\nc.LatePolicy.penalty_per_day = 0.1\n")
         (course / "roster.csv").write_text(
             "id,first_name,last_name,email\n"
-            f"{ada.name},Ada,Lovelace,ada@example.org\n{ben.name},Ben,Franklin,ben@example.org\n")
+            f"{ada.name},Ada,Lovelace,ada@example.org\n{ben.name},Ben,Franklin,ben@example.org\n"
+        )
         grade(hub_class, "roster", "import", "roster.csv")
         grade(hub_class, "release", A)
         nbgrader(hub_class, "release_assignment", A)
@@ -151,8 +161,9 @@ def a_class_on_the_hub(hub_class, tmp_path):
             for learner in (ada, ben):
                 admin.get_by_text(learner.name).first.wait_for()
             assert "/hub/admin" in admin.url
-            inbound = sorted(path.name.split("+")[0] for path in
-                             (hub_class.exchange / "rnn_course" / "inbound").iterdir())
+            inbound = sorted(
+                path.name.split("+")[0] for path in (hub_class.exchange / "rnn_course" / "inbound").iterdir()
+            )
             assert inbound == [ada.name, ben.name]
 
             # The instructor collects from the exchange, grades in the sandbox, releases feedback.
@@ -163,7 +174,9 @@ def a_class_on_the_hub(hub_class, tmp_path):
             report = json.loads(sorted((course / ".runs").glob("[0-9]*.json"))[-1].read_text())
             assert report["sandboxed"] is True
             assert {entry["student"]: entry["status"] for entry in report["results"]} == {
-                ada.name: "graded", ben.name: "graded"}
+                ada.name: "graded",
+                ben.name: "graded",
+            }
             grade(hub_class, "feedback", A)
             nbgrader(hub_class, "release_feedback", A)
             grade(hub_class, "export")

@@ -26,8 +26,18 @@ GRADE_CELLS = 10  # autograded test cells, plus one hand-graded answer: 11 grade
 
 def autograde_cli(course_dir: Path, *args: str) -> subprocess.Popen:
     """`rnn-course grade autograde` as an instructor runs it, in a process of its own."""
-    command = [sys.executable, "-m", "rnn_course.cli", "grade", "autograde", ASSIGNMENT,
-               "--course-dir", str(course_dir), "--quiet", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "rnn_course.cli",
+        "grade",
+        "autograde",
+        ASSIGNMENT,
+        "--course-dir",
+        str(course_dir),
+        "--quiet",
+        *args,
+    ]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -48,8 +58,11 @@ def assert_same_as_sqlite(course_dir: Path, sqlite_grades: dict, expected: dict)
 
 def assert_each_recorded_once(postgres, database: str, students: int) -> None:
     counts = row_counts(postgres, database)
-    assert counts == {"submitted_assignment": students, "submitted_notebook": students,
-                      "grade": students * (GRADE_CELLS + 1)}, counts
+    assert counts == {
+        "submitted_assignment": students,
+        "submitted_notebook": students,
+        "grade": students * (GRADE_CELLS + 1),
+    }, counts
 
 
 def published(course_dir: Path) -> int:
@@ -119,18 +132,37 @@ def test_a_database_stopped_mid_batch_is_reported_and_a_second_run_loses_nothing
     assert_each_recorded_once(postgres, "stopped", len(expected))
 
 
-@pytest.mark.parametrize("db_url, module", [("postgresql+psycopg://grader@db.example/gradebook", "psycopg"),
-                                            ("postgresql+psycopg2://grader:secret@db.example/gradebook",
-                                             "psycopg2")])
+@pytest.mark.parametrize(
+    "db_url, module",
+    [
+        ("postgresql+psycopg://grader@db.example/gradebook", "psycopg"),
+        ("postgresql+psycopg2://grader:secret@db.example/gradebook", "psycopg2"),
+    ],
+)
 def test_a_missing_database_driver_is_one_line_that_names_the_extra(tmp_path, db_url, module):
     course_dir = copy_course(tmp_path / "course")
     with open(course_dir / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
-    without_driver = (f"import sys; sys.modules[{module!r}] = None; from rnn_course.cli import main; "
-                      "sys.exit(main(sys.argv[1:]))")  # as if the driver were not installed
+    without_driver = (
+        f"import sys; sys.modules[{module!r}] = None; from rnn_course.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )  # as if the driver were not installed
     for step in ("release", "autograde") if module == "psycopg" else ("release",):
-        done = subprocess.run([sys.executable, "-c", without_driver, "grade", step, ASSIGNMENT,
-                               "--course-dir", str(course_dir)], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                without_driver,
+                "grade",
+                step,
+                ASSIGNMENT,
+                "--course-dir",
+                str(course_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode != 0
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert f"Python module {module!r}" in done.stderr and "pip install -e '.[postgres]'" in done.stderr
@@ -166,8 +198,9 @@ def test_a_server_down_or_refusing_the_password_is_one_line_naming_it_not_the_pa
     postgres.create_database("guarded")
     hba = postgres.data / "pg_hba.conf"
     hba.write_text("host all grader 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-    with psycopg.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres",
-                         autocommit=True) as connection:
+    with psycopg.connect(
+        host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres", autocommit=True
+    ) as connection:
         connection.execute("CREATE ROLE grader LOGIN PASSWORD 'right-one'")
         connection.execute("SELECT pg_reload_conf()")
     port = postgres.port
@@ -178,8 +211,12 @@ def test_a_server_down_or_refusing_the_password_is_one_line_naming_it_not_the_pa
         with open(course_dir / "nbgrader_config.py", "a") as config:
             config.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
         for step in ("autograde", "export", "check"):
-            done = subprocess.run([sys.executable, "-m", "rnn_course.cli", "grade", step, "--course-dir",
-                                   str(course_dir)], capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [sys.executable, "-m", "rnn_course.cli", "grade", step, "--course-dir", str(course_dir)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert done.returncode == 1, done.stderr
             lines = done.stderr.strip().splitlines()
             said = [line for line in lines if "the gradebook's database server" in line]

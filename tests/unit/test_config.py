@@ -17,8 +17,15 @@ from rnn_course.grading.config import (
 def test_defaults_and_overrides():
     """The defaults are the traits' own (they live in config.py only), plus nbgrader's cell timeout."""
     defaults = {name: trait.default_value for name, trait in GradingLimits.class_traits(config=True).items()}
-    names = ("notebook_timeout", "memory_mb", "max_output_bytes", "max_processes", "scratch_mb",
-             "scratch_files", "max_file_mb")
+    names = (
+        "notebook_timeout",
+        "memory_mb",
+        "max_output_bytes",
+        "max_processes",
+        "scratch_mb",
+        "scratch_files",
+        "max_file_mb",
+    )
     expected = {name: defaults[name] for name in names}
     assert limits_as_dict(Config()) == {"cell_timeout": CELL_TIMEOUT_DEFAULT, **expected}
     config = Config()

@@ -79,6 +79,7 @@ def test_course_folders_follow_the_course_directory_settings(tmp_path):
 
 # ---- markers from nbgrader's settings (ClearSolutions / ClearHiddenTests, nbgrader's spelling) ----
 
+
 def custom() -> Config:
     config = Config()
     config.ClearSolutions.begin_solution_delimeter = "<<ANSWER>>"
@@ -89,8 +90,9 @@ def custom() -> Config:
 
 
 def test_markers_default_to_nbgraders_and_follow_the_config():
-    assert Markers.from_config() == Markers("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
-                                            "END HIDDEN TESTS")
+    assert Markers.from_config() == Markers(
+        "BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+    )
     assert Markers.from_config(custom()).all == ("<<ANSWER>>", "<</ANSWER>>", "<<SECRET>>", "<</SECRET>>")
 
 
@@ -103,14 +105,21 @@ def test_the_region_parser_with_custom_delimiters():
     inside, outside = regions(TEST_CELL, markers.hidden_begin, markers.hidden_end)
     assert inside == ["assert f(12345) == 24690  # a hidden check"] and outside == ["assert f(1) == 2"]
     assert cut(TEST_CELL, markers.hidden_begin, markers.hidden_end, "# hidden", whole_lines=True) == (
-        "assert f(1) == 2\n# hidden\n")
+        "assert f(1) == 2\n# hidden\n"
+    )
     assert region_rows(TEST_CELL, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS") == set()  # the defaults see none
 
 
 def _cell(source: str, grade_id: str, *, solution=False, grade=False, locked=False):
     cell = nbformat.v4.new_code_cell(source)
-    cell.metadata["nbgrader"] = {"grade_id": grade_id, "solution": solution, "grade": grade, "locked": locked,
-                                 "points": 1 if grade else 0, "schema_version": 3}
+    cell.metadata["nbgrader"] = {
+        "grade_id": grade_id,
+        "solution": solution,
+        "grade": grade,
+        "locked": locked,
+        "points": 1 if grade else 0,
+        "schema_version": 3,
+    }
     return cell
 
 
@@ -120,16 +129,20 @@ def test_hidden_tests_are_hidden_and_restored_with_custom_delimiters():
     cell, _ = hide.preprocess_cell(_cell(TEST_CELL, "t", grade=True, locked=True), {}, 0)
     assert "24690" not in cell.source and "<<SECRET>>" not in cell.source and "f(1) == 2" in cell.source
 
-    source = nbformat.v4.new_notebook(cells=[
-        _cell("import math", "setup", locked=True),
-        _cell("def f(x):\n    # <<ANSWER>>\n    return 2 * x\n    # <</ANSWER>>", "f", solution=True),
-        _cell(TEST_CELL, "t", grade=True, locked=True),
-    ])
-    released = nbformat.v4.new_notebook(cells=[
-        _cell("import math", "setup", locked=True),
-        _cell("def f(x):\n    return 2 * x", "f", solution=True),
-        _cell("assert f(1) == 2\n", "t", grade=True, locked=True),  # as ClearHiddenTests leaves it
-    ])
+    source = nbformat.v4.new_notebook(
+        cells=[
+            _cell("import math", "setup", locked=True),
+            _cell("def f(x):\n    # <<ANSWER>>\n    return 2 * x\n    # <</ANSWER>>", "f", solution=True),
+            _cell(TEST_CELL, "t", grade=True, locked=True),
+        ]
+    )
+    released = nbformat.v4.new_notebook(
+        cells=[
+            _cell("import math", "setup", locked=True),
+            _cell("def f(x):\n    return 2 * x", "f", solution=True),
+            _cell("assert f(1) == 2\n", "t", grade=True, locked=True),  # as ClearHiddenTests leaves it
+        ]
+    )
     markers = Markers.from_config(config)
     _, changes = restore_cells(released, source, markers)
     assert changes == []  # the test cell matches its source once the custom hidden region is set aside

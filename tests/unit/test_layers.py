@@ -20,8 +20,11 @@ def imports() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnn_course"):
                 for alias in node.names:  # `from a import b`: the module a.b if there is one, else a itself
-                    wanted.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules
-                               else node.module)
+                    wanted.add(
+                        f"{node.module}.{alias.name}"
+                        if f"{node.module}.{alias.name}" in modules
+                        else node.module
+                    )
             elif isinstance(node, ast.Import):
                 wanted |= {alias.name for alias in node.names if alias.name.startswith("rnn_course")}
         found[name] = {module for module in wanted if module in modules and module != name}
@@ -36,7 +39,7 @@ def cycles(graph: dict[str, set[str]], within: str) -> list[list[str]]:
             if not target.startswith(within):
                 continue
             if target in path:
-                found.append(path[path.index(target):] + [target])
+                found.append(path[path.index(target) :] + [target])
             elif len(path) < 30:
                 visit(target, path + [target])
 
@@ -83,8 +86,18 @@ MAY_IMPORT = {
     | BASE,
 }
 DEADLINES = {"deadlines", "penalty", "extras"}  # the part of lms/ below the runner
-SHIMS = {"checks", "hide_hidden", "limits", "offline_math", "readable_tables", "restore", "runner_only",
-         "sanitise", "tracebacks", "verdicts"}
+SHIMS = {
+    "checks",
+    "hide_hidden",
+    "limits",
+    "offline_math",
+    "readable_tables",
+    "restore",
+    "runner_only",
+    "sanitise",
+    "tracebacks",
+    "verdicts",
+}
 
 
 def layer(module: str) -> str:
@@ -96,9 +109,13 @@ def layer(module: str) -> str:
 
 def test_each_layer_of_grading_imports_only_the_layers_below_it():
     graph = imports()
-    wrong = [(module, target) for module, targets in graph.items()
-             if module.startswith(GRADING + ".") for target in targets
-             if target.startswith(GRADING + ".") and layer(target) not in MAY_IMPORT[layer(module)]]
+    wrong = [
+        (module, target)
+        for module, targets in graph.items()
+        if module.startswith(GRADING + ".")
+        for target in targets
+        if target.startswith(GRADING + ".") and layer(target) not in MAY_IMPORT[layer(module)]
+    ]
     assert wrong == []
 
 
@@ -118,9 +135,13 @@ def test_no_module_imports_a_private_name_of_another_except_from_compat():
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnn_course"):
-                found += [f"{path.relative_to(PACKAGE)}: {node.module}.{alias.name}" for alias in node.names
-                          if alias.name.startswith("_") and alias.name != "_compat"
-                          and node.module != f"{GRADING}._compat"]
+                found += [
+                    f"{path.relative_to(PACKAGE)}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                    and alias.name != "_compat"
+                    and node.module != f"{GRADING}._compat"
+                ]
     assert found == []
 
 
@@ -140,8 +161,11 @@ def scaffolding_imports(path: Path) -> list[str]:
             if not (node.module == "tests.helpers" or node.module.startswith("tests.helpers.")):
                 wrong.append(f"from {node.module} import ...")
         elif isinstance(node, ast.Import):
-            wrong += [f"import {a.name}" for a in node.names
-                      if a.name.startswith("tests") and not a.name.startswith("tests.helpers")]
+            wrong += [
+                f"import {a.name}"
+                for a in node.names
+                if a.name.startswith("tests") and not a.name.startswith("tests.helpers")
+            ]
         elif isinstance(node, ast.Attribute) and node.attr == "path":
             if getattr(node.value, "id", "") == "sys":
                 wrong.append("sys.path")

@@ -36,9 +36,7 @@ def solution() -> dict:
 
 def with_init(draw: str) -> type:
     """The solution's MyRNN, its parameters drawn by `draw` (an expression of shape, bound, dtype)."""
-    source = INIT.replace(
-        "torch.empty(shape, device=device, dtype=dtype).uniform_(-bound, bound)", draw
-    )
+    source = INIT.replace("torch.empty(shape, device=device, dtype=dtype).uniform_(-bound, bound)", draw)
     assert source != INIT
     namespace = {"math": math, "torch": torch, "nn": nn}
     exec(source, namespace)
@@ -94,9 +92,7 @@ def test_the_spread_test_has_the_statistic_and_threshold_it_claims():
     # Under 2 exp(-2 n t^2) = 1e-12 (Massart's DKW bound) for the 1,000-odd values a check draws.
     assert 0.11 < judging.ks_threshold(1000) < 0.12
     generator = torch.Generator().manual_seed(0)
-    worst = max(
-        judging.ks_uniform(torch.rand(1000, generator=generator) * 2 - 1, 1.0) for _ in range(200)
-    )
+    worst = max(judging.ks_uniform(torch.rand(1000, generator=generator) * 2 - 1, 1.0) for _ in range(200))
     assert worst < judging.ks_threshold(1000) / 2  # right draws stay far below it
 
 
@@ -106,8 +102,10 @@ def test_the_check_builds_myrnn_under_fixed_seeds_and_leaves_the_learners_random
     first = checks._run("parameters", solution["MyRNN"], {})
     assert torch.equal(torch.random.get_rng_state(), before)
     again = checks._run("parameters", solution["MyRNN"], {})
-    assert all(torch.equal(first["module"]["parameters"][n], again["module"]["parameters"][n])
-               for n in first["module"]["parameters"])
+    assert all(
+        torch.equal(first["module"]["parameters"][n], again["module"]["parameters"][n])
+        for n in first["module"]["parameters"]
+    )
     assert len(first["draws"]) + 1 == len(cases.parameter_seeds({})) > 1
 
 
@@ -115,10 +113,20 @@ def test_a_report_without_the_tensors_earns_nothing():
     """A patched helper's report: the right names and shapes, the old self-description, no MyRNN."""
     kw = {"num_layers": 2, "bidirectional": True}
     shapes = cases.parameter_shapes(kw)
-    module = {"mro": [["__main__", "MyRNN"], ["torch.nn.modules.module", "Module"], ["builtins", "object"]],
-              "parameters": shapes}
-    fabricated = {"module": {**module, "is_module": True, "is_rnn_base": False, "largest": 0.4,
-                             "types": {name: "Parameter" for name in shapes}}, "loaded": True}
+    module = {
+        "mro": [["__main__", "MyRNN"], ["torch.nn.modules.module", "Module"], ["builtins", "object"]],
+        "parameters": shapes,
+    }
+    fabricated = {
+        "module": {
+            **module,
+            "is_module": True,
+            "is_rnn_base": False,
+            "largest": 0.4,
+            "types": {name: "Parameter" for name in shapes},
+        },
+        "loaded": True,
+    }
     ename, message = judging.judge("parameters", kw, decode(encode(fabricated)))
     assert ename == "GradingError" and "values did not come back" in message
     old_style = {"module": {"is_module": True, "is_rnn_base": False, "parameters": shapes, "largest": 0.4}}
@@ -164,8 +172,10 @@ def test_pytorchs_rnn_from_a_second_copy_or_a_pickle_is_refused_by_its_mro(kind)
         ename, message = judging.judge(kind, {}, decode(encode(checks._run(kind, learner, {}))))
         assert ename == judging.FORBIDDEN and "PyTorch's own RNN may not be used" in message, message
         with pytest.raises(checks.ForbiddenCall, match="PyTorch's own RNN may not be used"):
-            getattr(checks, {"parameters": "check_parameters", "myrnn": "check_myrnn",
-                             "packed": "check_packed"}[kind])(learner)
+            getattr(
+                checks,
+                {"parameters": "check_parameters", "myrnn": "check_myrnn", "packed": "check_packed"}[kind],
+            )(learner)
 
 
 def test_the_mro_refusal_names_only_pytorchs_rnn_classes():

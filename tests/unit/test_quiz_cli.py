@@ -10,8 +10,6 @@ from tests.helpers.paths import ROOT
 PRACTICE = yaml.safe_load((ROOT / "quiz_bank" / "sets.yaml").read_text())["sets"]["practice"]["items"]
 
 
-
-
 def keyed_answers():
     """The practice keys as written in the YAML (and proven by `quiz check`), in the set's order."""
     items = {}

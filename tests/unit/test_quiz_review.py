@@ -16,8 +16,6 @@ BANK = load_bank([ROOT / "quiz_bank"])
 NOW = 1_800_000_000.0
 
 
-
-
 def answer(item, correct, at, learner="learner_a", set_name="lesson2"):
     return dict(learner=learner, set_name=set_name, attempt=1, item=item, correct=correct, time=at)
 

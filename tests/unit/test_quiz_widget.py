@@ -165,7 +165,7 @@ def test_a_whole_run_with_one_miss_ends_with_a_summary_and_saves_progress(data_d
     assert "4 of 5 right on the first try" in w.feedback.value and "Second tries: 1 of 1" in w.feedback.value
     assert "marks" not in w.feedback.value  # no part marks: the count says it all
     assert "Worth reviewing:</p><ul><li>You may think that " in w.feedback.value
-    assert "<a class=\"rnn-lesson-link\" href=" in w.feedback.value
+    assert '<a class="rnn-lesson-link" href=' in w.feedback.value
     assert w.choices_box.children == () and w.next_button.disabled
     buttons = (w.check_button, w.hint_button, w.solution_button, w.next_button)
     assert all(b.layout.display == "none" for b in buttons) and w.again_button.layout.display is None
@@ -197,7 +197,6 @@ def test_a_corrupt_progress_file_is_reported_in_the_widget(data_dir):
     assert "kept as" in w.notes.value and "fresh progress file" in w.notes.value
     assert "Note" not in w.feedback.value  # the verdict's live region reads verdicts only
     assert "Expecting" not in w.notes.value  # no parser message
-
 
 
 def run_through(w, answer_of):

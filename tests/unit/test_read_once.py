@@ -25,6 +25,7 @@ def released(tmp_path_factory):
 
 def tampered():
     """A submission whose locked, test and answer cells were changed in every way OverwriteCells undoes."""
+
     def edit(notebook):
         cells = {submissions.grade_id(cell): cell for cell in notebook.cells}
         cells["setup"].source = "import torch  # changed"
@@ -54,8 +55,11 @@ def test_the_steps_reading_once_change_a_submission_exactly_as_nbgraders_own(rel
     config = load_config(released)
     db_url = CourseDirectory(config=config).db_url
     names = {"assignment": ASSIGNMENT, "notebook": ASSIGNMENT, "student": "x", "db_url": db_url}
-    stock = run([OverwriteKernelspec(config=config), OverwriteCells(config=config)],
-                tampered(), {"nbgrader": dict(names)})
+    stock = run(
+        [OverwriteKernelspec(config=config), OverwriteCells(config=config)],
+        tampered(),
+        {"nbgrader": dict(names)},
+    )
     cells = overwrite.SourceCells(db_url, ASSIGNMENT, ASSIGNMENT)
     once = run(reading_once(config), tampered(), {"nbgrader": {**names, overwrite.KEY: cells}})
     assert nbformat.writes(once) == nbformat.writes(stock)
@@ -69,8 +73,11 @@ def test_without_the_source_cells_they_are_nbgraders_steps(released):
     db_url = CourseDirectory(config=config).db_url
     names = {"assignment": ASSIGNMENT, "notebook": ASSIGNMENT, "student": "x", "db_url": db_url}
     plain = run(reading_once(config), tampered(), {"nbgrader": dict(names)})
-    stock = run([OverwriteKernelspec(config=config), OverwriteCells(config=config)],
-                tampered(), {"nbgrader": dict(names)})
+    stock = run(
+        [OverwriteKernelspec(config=config), OverwriteCells(config=config)],
+        tampered(),
+        {"nbgrader": dict(names)},
+    )
     assert nbformat.writes(plain) == nbformat.writes(stock)
 
 

@@ -42,12 +42,14 @@ def test_edited_deleted_and_duplicated_test_cells_come_back_from_the_source():
     assert ids(cells) == SOURCE_IDS
     for grade_id in ("test_rnn_cell", "test_my_rnn_bidirectional", "test_rnn_forward", "setup"):
         assert by_id(cells, grade_id).source == by_id(SOURCE.cells, grade_id).source
-    assert sorted(changes) == sorted([
-        "test cell test_rnn_cell: differs from the assignment; the assignment's version was used",
-        "test cell test_my_rnn_bidirectional: not in the submission; taken from the assignment",
-        "test cell test_rnn_forward: appeared twice; the copy was left out",
-        "locked cell setup: not in the submission; taken from the assignment",
-    ])
+    assert sorted(changes) == sorted(
+        [
+            "test cell test_rnn_cell: differs from the assignment; the assignment's version was used",
+            "test cell test_my_rnn_bidirectional: not in the submission; taken from the assignment",
+            "test cell test_rnn_forward: appeared twice; the copy was left out",
+            "locked cell setup: not in the submission; taken from the assignment",
+        ]
+    )
 
 
 def test_changed_metadata_cannot_turn_a_test_into_an_answer_or_add_points():
@@ -55,8 +57,18 @@ def test_changed_metadata_cannot_turn_a_test_into_an_answer_or_add_points():
         test = by_id(notebook.cells, "test_my_rnn_more")
         test.metadata.nbgrader.update(solution=True, points=100)
         test.source = "pass"
-        bonus = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
-            "grade": True, "solution": False, "locked": True, "points": 50, "grade_id": "bonus"}})
+        bonus = nbformat.v4.new_code_cell(
+            "pass",
+            metadata={
+                "nbgrader": {
+                    "grade": True,
+                    "solution": False,
+                    "locked": True,
+                    "points": 50,
+                    "grade_id": "bonus",
+                }
+            },
+        )
         notebook.cells.append(bonus)
 
     cells, changes = restore_cells(submissions.build(edit=tamper), SOURCE)
@@ -89,8 +101,14 @@ def test_a_deleted_answer_is_put_back_empty_and_a_duplicated_one_kept_as_a_plain
 
 def test_feedback_shows_no_hidden_test_code_nor_its_traceback():
     cell = copy.deepcopy(by_id(SOURCE.cells, "test_my_rnn_more"))
-    cell.outputs = [nbformat.v4.new_output("error", ename="GradingError", evalue="values differ",
-                                           traceback=["checks.check_myrnn(MyRNN, **config)", "GradingError"])]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="GradingError",
+            evalue="values differ",
+            traceback=["checks.check_myrnn(MyRNN, **config)", "GradingError"],
+        )
+    ]
     hidden = HideHiddenTests()
     cell, _ = hidden.preprocess_cell(cell, {}, 0)
     assert Markers.from_config().hidden_begin not in cell.source and "random_configs" not in cell.source

@@ -15,8 +15,18 @@ TABLE = "<table><thead><tr><th>step</th></tr></thead><tbody><tr><td>0.5</td></tr
 ANSWER = "Position -1 is padding: use `h_n[-1]` when a < b & c > d.\n\n| a | b |\n|---|---|\n| 1 | 2 |"
 
 # What must not survive anywhere in the sanitised notebook's JSON.
-ACTIVE = ("<script", "onerror", "onload", "javascript:", "<iframe", "<object", "<embed", "<svg",
-          "evil.example", "isolated")
+ACTIVE = (
+    "<script",
+    "onerror",
+    "onload",
+    "javascript:",
+    "<iframe",
+    "<object",
+    "<embed",
+    "<svg",
+    "evil.example",
+    "isolated",
+)
 
 
 def display(data, metadata=None):
@@ -29,16 +39,21 @@ def attacked_notebook():
         display({"text/html": '<img src="x" onerror="document.title = \'pwned\'">'}),
         display({"text/html": '<a href="javascript:window.__pwned = 1">click</a>'}),
         display({"application/javascript": "window.__pwned = 1"}),
-        display({"text/html": '<iframe src="https://evil.example/"></iframe><object data="x"></object>'
-                              '<embed src="x">'}),
+        display(
+            {
+                "text/html": '<iframe src="https://evil.example/"></iframe><object data="x"></object>'
+                '<embed src="x">'
+            }
+        ),
         display({"image/svg+xml": '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'}),
         display({"text/html": '<svg><script>alert(1)</script></svg><img src="https://evil.example/t.png">'}),
         display({"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2}}),
         display({"text/markdown": "[click](javascript:window.__pwned=1)"}),
         display({"text/latex": r"$\href{javascript:alert(1)}{x}$"}),
         display({"image/png": "not base64 at all!"}),
-        display({"image/png": PNG},
-                {"image/png": {"width": 40, "height": 30, "onload": "x"}, "isolated": True}),
+        display(
+            {"image/png": PNG}, {"image/png": {"width": 40, "height": 30, "onload": "x"}, "isolated": True}
+        ),
         display({"text/html": TABLE, "text/plain": "a table"}),
         new_output("stream", name="stdout", text="plain text survives\n"),
         new_output("execute_result", data={"text/plain": "42"}, execution_count=3),
@@ -47,12 +62,15 @@ def attacked_notebook():
         new_code_cell("show()", outputs=outputs),
         new_markdown_cell('<img src=x onerror="window.__pwned = 1"> and [link](javascript:alert(1))'),
         new_markdown_cell(ANSWER),
-        new_raw_cell('<script>window.__pwned = 1</script><p>raw</p>', metadata={"format": "text/html"}),
-        new_markdown_cell("![pic](attachment:pic.png) ![svg](attachment:bad.svg)", attachments={
-            "pic.png": {"image/png": PNG},
-            "bad.svg": {"image/svg+xml": "<svg onload='alert(1)'/>"},
-            "page.html": {"text/html": "<script>alert(1)</script>"},
-        }),
+        new_raw_cell("<script>window.__pwned = 1</script><p>raw</p>", metadata={"format": "text/html"}),
+        new_markdown_cell(
+            "![pic](attachment:pic.png) ![svg](attachment:bad.svg)",
+            attachments={
+                "pic.png": {"image/png": PNG},
+                "bad.svg": {"image/svg+xml": "<svg onload='alert(1)'/>"},
+                "page.html": {"text/html": "<script>alert(1)</script>"},
+            },
+        ),
     ]
     notebook = new_notebook(cells=cells)
     notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
@@ -128,8 +146,11 @@ def test_harmless_output_survives():
 
 def test_a_dropped_output_leaves_a_note():
     outputs = sanitised().cells[0].outputs
-    notes = [output.data["text/plain"] for output in outputs if "not shown" in output.get("data", {}).get(
-        "text/plain", "")]
+    notes = [
+        output.data["text/plain"]
+        for output in outputs
+        if "not shown" in output.get("data", {}).get("text/plain", "")
+    ]
     assert any("application/javascript" in note for note in notes)
 
 

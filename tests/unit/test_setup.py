@@ -12,8 +12,9 @@ from tests.helpers.paths import ROOT
 
 
 def make_setup(venv, *args):
-    return subprocess.run(["make", "-s", "setup", f"VENV={venv}", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        ["make", "-s", "setup", f"VENV={venv}", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def stale_venv(tmp_path):

@@ -20,9 +20,11 @@ DEFAULT_COURSE = Path("grader")
 
 def register(subparsers) -> None:
     """Add `grade` and its sub-commands to the `rnn-course` parser."""
-    grade = subparsers.add_parser("grade", help="release, autograde, feedback, export, mistakes, similar, "
-                                  "demo, reset, check",
-                                  description=__doc__)
+    grade = subparsers.add_parser(
+        "grade",
+        help="release, autograde, feedback, export, mistakes, similar, demo, reset, check",
+        description=__doc__,
+    )
     steps = grade.add_subparsers(dest="step", required=True)
 
     def step(name: str, run, help: str, assignment: bool = True) -> argparse.ArgumentParser:
@@ -41,11 +43,18 @@ def register(subparsers) -> None:
     autograde.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler address")
     autograde.add_argument("--force", action="store_true", help="grade again what was already graded")
     autograde.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    autograde.add_argument("--no-sandbox", action="store_true",
-                           help="grade without the bubblewrap sandbox (trusted work only; reported)")
+    autograde.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade without the bubblewrap sandbox (trusted work only; reported)",
+    )
     step("feedback", run_feedback, "write HTML feedback into feedback/ (hidden tests never shown)")
-    export = step("export", run_export, "write the grades as CSV (default: grades.csv in the course folder)",
-                  assignment=False)
+    export = step(
+        "export",
+        run_export,
+        "write the grades as CSV (default: grades.csv in the course folder)",
+        assignment=False,
+    )
     export.add_argument("assignment", nargs="?", help=argparse.SUPPRESS)  # accepted, not needed
     export.add_argument("--to", type=Path, default=None, help="CSV file to write")
     mistakes = step("mistakes", run_mistakes, "count the graded submissions that made each known mistake")
@@ -56,12 +65,26 @@ def register(subparsers) -> None:
     demo = step("demo", run_demo, "release, grade the demo submissions, feedback, export; print the grades")
     demo.add_argument("--workers", type=int, default=None, help="parallel workers (default: cores)")
     demo.add_argument("--no-sandbox", action="store_true", help="grade without the bubblewrap sandbox")
-    reset = step("reset", run_reset, "remove the demo students (or --student ID) from the gradebook, "
-                 "submitted/, autograded/, feedback/ and grades.csv", assignment=False)
-    reset.add_argument("--student", action="append", dest="students", metavar="ID",
-                       help="remove this student instead of the demo's (repeatable)")
-    step("check", run_check, "check the gradebook, the folders, the releases and the sandbox; print each "
-         "problem with its fix", assignment=False)
+    reset = step(
+        "reset",
+        run_reset,
+        "remove the demo students (or --student ID) from the gradebook, "
+        "submitted/, autograded/, feedback/ and grades.csv",
+        assignment=False,
+    )
+    reset.add_argument(
+        "--student",
+        action="append",
+        dest="students",
+        metavar="ID",
+        help="remove this student instead of the demo's (repeatable)",
+    )
+    step(
+        "check",
+        run_check,
+        "check the gradebook, the folders, the releases and the sandbox; print each problem with its fix",
+        assignment=False,
+    )
 
     from rnn_course.grading.lms import cli as lms_cli  # collect, roster, deadline, extension, export --for
 
@@ -121,8 +144,10 @@ def run_release(args) -> int:
     for problem in problems:
         print(f"release problem: {problem}", file=sys.stderr)
     if not problems:
-        print(f"released {args.assignment} into {args.course_dir / 'release' / args.assignment}: "
-              "no solution, no hidden test, every test fails on the blank notebook")
+        print(
+            f"released {args.assignment} into {args.course_dir / 'release' / args.assignment}: "
+            "no solution, no hidden test, every test fails on the blank notebook"
+        )
     return 1 if problems else 0
 
 
@@ -132,18 +157,29 @@ def run_autograde(args) -> int:
 
     try:
         report = autograde(
-            args.course_dir, args.assignment, workers=args.workers, students=args.students,
-            scheduler=args.scheduler, force=args.force, progress=not args.quiet, sandbox=not args.no_sandbox,
+            args.course_dir,
+            args.assignment,
+            workers=args.workers,
+            students=args.students,
+            scheduler=args.scheduler,
+            force=args.force,
+            progress=not args.quiet,
+            sandbox=not args.no_sandbox,
         )
     except Interrupted as stop:
         report = stop.report
         left = sum(result.reason == INTERRUPTED for result in report.results)
-        print(f"grade autograde: interrupted (Ctrl-C); {len(report.graded)} graded and recorded, {left} not "
-              f"graded (run it again to grade them); report: {report.path}", file=sys.stderr)
+        print(
+            f"grade autograde: interrupted (Ctrl-C); {len(report.graded)} graded and recorded, {left} not "
+            f"graded (run it again to grade them); report: {report.path}",
+            file=sys.stderr,
+        )
         return 130
     except KeyboardInterrupt:
-        print("grade autograde: interrupted (Ctrl-C) before any submission was graded; nothing was recorded",
-              file=sys.stderr)
+        print(
+            "grade autograde: interrupted (Ctrl-C) before any submission was graded; nothing was recorded",
+            file=sys.stderr,
+        )
         return 130
     if not args.quiet:
         print(f"report: {report.path}")
@@ -204,11 +240,15 @@ def run_demo(args) -> int:
     print(demo.format_table(rows))
     wrong = [row.student for row in rows if not row.ok]
     if wrong:
-        print(f"demo: {len(wrong)} score(s) differ from {demo.EXPECTED_SCORES}: {', '.join(wrong)}",
-              file=sys.stderr)
+        print(
+            f"demo: {len(wrong)} score(s) differ from {demo.EXPECTED_SCORES}: {', '.join(wrong)}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"demo: all {len(rows)} scores as expected; feedback in {args.course_dir / 'feedback'}, "
-          f"grades in {args.course_dir / 'grades.csv'}")
+    print(
+        f"demo: all {len(rows)} scores as expected; feedback in {args.course_dir / 'feedback'}, "
+        f"grades in {args.course_dir / 'grades.csv'}"
+    )
     return 0
 
 

@@ -227,8 +227,11 @@ def student_folders(config: Config, step: str, assignment: str) -> list[Path]:
     import glob
 
     parts = str(course_path(config, step, "\0", assignment)).split("\0")  # student: "*", the rest literal
-    return [Path(path) for path in sorted(glob.glob("*".join(glob.escape(part) for part in parts)))
-            if Path(path).is_dir()]
+    return [
+        Path(path)
+        for path in sorted(glob.glob("*".join(glob.escape(part) for part in parts)))
+        if Path(path).is_dir()
+    ]
 
 
 def limits_as_dict(config: Config) -> dict:

@@ -37,8 +37,9 @@ def require_driver(db_url: str) -> None:
             + POSTGRES_HINT
         ) from None
     except (NoSuchModuleError, ArgumentError) as error:
-        raise GradebookError(f"gradebook {shown(db_url)!r}: not a database URL SQLAlchemy knows ({error}); "
-                           + POSTGRES_HINT) from None
+        raise GradebookError(
+            f"gradebook {shown(db_url)!r}: not a database URL SQLAlchemy knows ({error}); " + POSTGRES_HINT
+        ) from None
 
 
 def unreachable(error: BaseException) -> bool:

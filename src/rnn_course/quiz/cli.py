@@ -50,8 +50,11 @@ def register(subparsers) -> None:
         "in the order asked: a letter ('B'), letters for multi-select ('AC'), or a choice's text",
     )
     parser.add_argument("--seed", type=int, help="fix the variants and the choice order")
-    parser.add_argument("--learner", default=None,
-                        help="whose progress (default: RNN_COURSE_LEARNER, the hub user, or your user name)")
+    parser.add_argument(
+        "--learner",
+        default=None,
+        help="whose progress (default: RNN_COURSE_LEARNER, the hub user, or your user name)",
+    )
     parser.add_argument(
         "--format", choices=("json", "gift", "moodle-xml"), default="json", help="export format"
     )

@@ -46,8 +46,12 @@ def shared_names(paths: list[Path]) -> list[str]:
         for name in names:
             files.setdefault(name, []).append(Path(path).name)
     hint = "set RNN_COURSE_LEARNER per learner, or run the quiz on the hub (it sets JUPYTERHUB_USER)"
-    return [f"learner {name!r} is in {len(found)} progress files ({', '.join(found)}), counted as one "
-            f"learner; {hint}" for name, found in sorted(files.items()) if len(found) > 1]
+    return [
+        f"learner {name!r} is in {len(found)} progress files ({', '.join(found)}), counted as one "
+        f"learner; {hint}"
+        for name, found in sorted(files.items())
+        if len(found) > 1
+    ]
 
 
 def _credit(attempt: dict) -> float:

@@ -147,9 +147,15 @@ def _run_module(kind: str, MyRNN, kw: dict) -> dict:
     case = (
         None if kind == "parameters" else (cases.packed_case if kind == "packed" else cases.module_case)(**kw)
     )
-    weights = case["weights"] if case else cases.rnn_weights(*sizes, seed=kw.get("seed", 0), **{
-        key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw
-    })
+    weights = (
+        case["weights"]
+        if case
+        else cases.rnn_weights(
+            *sizes,
+            seed=kw.get("seed", 0),
+            **{key: kw[key] for key in ("num_layers", "bias", "bidirectional") if key in kw},
+        )
+    )
     try:
         _call(mine.double)
         _call(mine.load_state_dict, {name: w.clone() for name, w in weights.items()})
@@ -329,4 +335,3 @@ def check_myrnn(MyRNN, **kw) -> None:
 def check_packed(MyRNN, **kw) -> None:
     """MyRNN on a PackedSequence returns nn.RNN's packed output and h_n (each sequence's last valid step)."""
     _check("packed", MyRNN, kw)
-

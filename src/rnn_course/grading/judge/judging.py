@@ -99,8 +99,9 @@ def judge(kind: str, kw: dict, actual, passed: tuple = (), later: tuple = (), st
     if verdict[0] != "GradingError":
         return verdict
     try:
-        mistake = (diagnose(kind, kw, _returned(kind, actual), passed, later)
-                   or _parameter_mistake(kind, kw, actual))
+        mistake = diagnose(kind, kw, _returned(kind, actual), passed, later) or _parameter_mistake(
+            kind, kw, actual
+        )
     except Exception:  # an odd value: no diagnosis, the plain message stands
         mistake = None
     return verdict if mistake is None else (verdict[0], verdict[1] + mistake.says())
@@ -124,8 +125,10 @@ def _state_changed(kind: str, kw: dict, state, what: str) -> Verdict:
         return None  # no state given, or none reported: nothing to compare
     if state.shape == given.shape and state.dtype == given.dtype and torch.equal(state, given):
         return None
-    return "GradingError", (f"{what}: the initial state it was given holds other values after the call"
-                            + mistakes.BY_KEY["hx_changed_in_place"].says())
+    return "GradingError", (
+        f"{what}: the initial state it was given holds other values after the call"
+        + mistakes.BY_KEY["hx_changed_in_place"].says()
+    )
 
 
 # ------------------------------------------------------------------------------------------ diagnosis
@@ -188,8 +191,9 @@ def diagnose(kind: str, kw: dict, returned, passed: tuple = (), later: tuple = (
             if mine is not None and not matches(kind, mine, reference) and matches(kind, returned, mine):
                 found.append(mistake)
     found = [m for m in found if not any(_shows(m.key, k, earlier) for k, earlier in passed)]
-    found = [m for m in found
-             if all(_explains(m.key, k, other, _returned(k, value)) for k, other, value in later)]
+    found = [
+        m for m in found if all(_explains(m.key, k, other, _returned(k, value)) for k, other, value in later)
+    ]
     return mistakes.observed(found)
 
 
@@ -209,8 +213,9 @@ def _parameter_mistake(kind: str, kw: dict, actual) -> mistakes.Mistake | None:
 
 def _value_mistakes(kw: dict, actual) -> list[mistakes.Mistake]:
     """The catalogued mistakes that explain the values of MyRNN's parameters (all builds together)."""
-    builds = [actual["module"]["parameters"]] + (list(actual["draws"]) if type(actual.get("draws")) is tuple
-                                                 else [])
+    builds = [actual["module"]["parameters"]] + (
+        list(actual["draws"]) if type(actual.get("draws")) is tuple else []
+    )
     tensors = [value for build in builds if type(build) is dict for value in build.values()]
     if not tensors or not all(type(value) is torch.Tensor for value in tensors):
         return []

@@ -59,141 +59,283 @@ FIELDS = ("04_packing.ipynb", "4. The four fields of a `PackedSequence`")
 PACKED = ("04_packing.ipynb", "6. Running an RNN on packed input")
 
 CATALOGUE = [
-    Mistake("weight_ih_shape_transposed", "weight_ih is registered as (H_in, H)",
-            "The input weights are created as (input size, hidden size), the transpose of nn.RNN's. "
-            "nn.RNN stores weight_ih_l{k} as (H, H_in) and multiplies by its transpose, and load_state_dict "
-            "needs the same shapes.", *PARAMETERS),
-    Mistake("upper_layers_read_h", "the layers above the first read H numbers, not 2*H",
-            "weight_ih of every layer above the first is (H, H), as if the layer below had one direction. "
-            "In a bidirectional RNN each upper layer reads both directions of the layer below, so its "
-            "weight_ih is (H, 2*H).", *DEEP_PARAMETERS),
-    Mistake("always_tanh", "the nonlinearity is ignored (always tanh)",
-            "The code applies tanh whatever `nonlinearity` says, so a relu layer gets tanh's values. "
-            "Pick torch.relu when nonlinearity is 'relu'.", *RECURRENCE),
-    Mistake("always_relu", "the nonlinearity is ignored (always relu)",
-            "The code applies relu whatever `nonlinearity` says, so a tanh layer gets relu's values. "
-            "Pick torch.tanh when nonlinearity is 'tanh' (the default).", *RECURRENCE),
-    Mistake("swapped_nonlinearity", "relu and tanh are swapped",
-            "The code applies relu where `nonlinearity` is 'tanh' and tanh where it is 'relu'. "
-            "Each name means its own function: tanh for 'tanh', relu for 'relu'.", *RECURRENCE),
-    Mistake("one_bias", "one bias vector instead of bias_ih and bias_hh",
-            "MyRNN registers a single bias per layer and direction, as many textbooks write the update. "
-            "nn.RNN has two, bias_ih_l{k} and bias_hh_l{k} (both added inside the nonlinearity), and "
-            "load_state_dict needs both names.", *PARAMETERS),
-    Mistake("init_too_small", "the parameters are drawn far too small",
-            "The parameters are set, but from a much narrower range than nn.RNN's "
-            "(`randn(...) * 0.01`, say). "
-            "nn.RNN draws every parameter from U(-1/sqrt(H), 1/sqrt(H)): use `uniform_(-bound, bound)`.",
-            *PARAMETERS),
-    Mistake("bias_ih_dropped", "bias_ih is left out",
-            "The update adds `bias_hh` but not `bias_ih`. "
-            "nn.RNN adds both biases inside the nonlinearity at every step.", *RECURRENCE),
-    Mistake("bias_hh_dropped", "bias_hh is left out",
-            "The update adds `bias_ih` but not `bias_hh`. "
-            "nn.RNN adds both biases inside the nonlinearity at every step.", *RECURRENCE),
-    Mistake("weight_hh_not_transposed", "weight_hh is not transposed",
-            "The code computes `h @ weight_hh` where the recurrence has `h @ weight_hh.T`. "
-            "weight_hh is square, so the shapes fit and only the values are wrong.", *RECURRENCE),
-    Mistake("weight_ih_not_transposed", "weight_ih is not transposed",
-            "The code computes `x @ weight_ih` where the recurrence has `x @ weight_ih.T`. "
-            "weight_ih is (H, H_in): transpose it so that (B, H_in) @ (H_in, H) gives (B, H).", *RECURRENCE),
-    Mistake("output_before_update", "output holds the state before each step",
-            "Each step's state is stored before the update, so output[t] is h_(t-1) and output[0] is h0. "
-            "output[t] must be the state after step t, the same value h_n holds at the end.", *RECURRENCE),
-    Mistake("float32_state", "the zero state is float32",
-            "Without h0 the code starts from `torch.zeros(...)` (or numpy's float32), which is float32, "
-            "while the input and the weights are float64, so the first product mixes the two dtypes. "
-            "Create it with `x.new_zeros(...)`, which keeps the input's dtype and device.", *H0),
-    Mistake("hx_changed_in_place", "the caller's h0 is changed in place",
-            "The code writes into the h0 tensor it was given (an in-place update such as `hx[k] = h` or "
-            "`h += ...`), so the caller's tensor holds other values after the call. nn.RNN leaves h0 as it "
-            "was: build new tensors (`torch.stack`, `h = ...`) instead of writing into it.", *H0),
-    Mistake("h0_ignored", "h0 is ignored",
-            "The recurrence starts from zeros even when an initial state is given. "
-            "Zeros are the default only when h0 is missing.", *H0),
-    Mistake("same_h0_every_layer", "every layer starts from h0[0]",
-            "All layers and directions start from the first row of h0. "
-            "h0 has one row per layer and direction, in the same order as h_n.", *H_N_ORDER),
-    Mistake("batch_first_ignored", "batch_first is ignored",
-            "The code reads the input as (L, B, H_in) even when batch_first=True, so it runs over the batch "
-            "as if it were time. With batch_first the input is (B, L, H_in) and output is (B, L, D*H).",
-            *BATCH_FIRST),
-    Mistake("batch_first_output_time_first", "output is not put back batch first",
-            "The input is transposed for batch_first but output is returned time first, (L, B, D*H). "
-            "With batch_first=True output is (B, L, D*H).", *BATCH_FIRST),
-    Mistake("batch_first_moves_h_n", "batch_first moved h_n",
-            "h_n comes back as (B, D*num_layers, H) when batch_first=True. "
-            "batch_first changes input and output only: h0 and h_n stay (D*num_layers, B, H).", *BATCH_FIRST),
-    Mistake("unbatched_keeps_batch_axis", "unbatched input gets a batch axis back",
-            "For an unbatched (L, H_in) input the results keep the batch axis of size 1 added inside. "
-            "Unbatched input gives output (L, D*H) and h_n (D*num_layers, H): squeeze it away.", *H0),
-    Mistake("output_first_layer", "output holds the first layer",
-            "output comes from the first layer instead of the last. "
-            "Each layer reads the one below, and output is the top layer's states at every step.", *LAYERS),
-    Mistake("h_n_last_layer_only", "h_n holds only the last layer",
-            "h_n has the top layer's final states but not the lower layers'. "
-            "h_n holds the final state of every layer and direction: (D*num_layers, B, H).", *LAYERS),
-    Mistake("h_n_layers_reversed", "h_n lists the layers top first",
-            "h_n is stacked from the last layer down to the first. "
-            "nn.RNN lists layer 0 first: l0 forward, l0 backward, l1 forward, and so on.", *H_N_ORDER),
-    Mistake("h_n_direction_major", "h_n is ordered by direction, then layer",
-            "h_n lists every forward state first and then every backward one. "
-            "nn.RNN lists layer by layer: l0 forward, l0 backward, l1 forward, l1 backward.", *H_N_ORDER),
-    Mistake("bidirectional_ignored", "bidirectional is ignored",
-            "Only the forward direction runs, so output has H numbers per step instead of 2*H and h_n "
-            "lacks the backward states. A bidirectional RNN also runs the sequence from its end with the "
-            "`_reverse` weights and puts both directions side by side.", *BIDIRECTIONAL),
-    Mistake("output_forward_only", "the backward direction's half of output is missing",
-            "The backward direction runs (its states are in h_n), but output keeps only the forward states. "
-            "output puts both directions side by side on the last axis: [forward | backward], 2*H numbers.",
-            *BIDIRECTIONAL),
-    Mistake("output_directions_swapped", "output has the backward half first",
-            "Each step of output is [backward | forward], and the next layer reads it in that order. "
-            "nn.RNN puts the forward direction first: output[..., :H] is forward, output[..., H:] backward.",
-            *BIDIRECTIONAL),
-    Mistake("h_n_directions_swapped", "h_n has the backward direction before the forward one",
-            "Within each layer h_n lists the backward final state first. "
-            "nn.RNN lists forward then backward: h_n[-2] is the top layer's forward state, h_n[-1] its "
-            "backward one.", *H_N_ORDER),
-    Mistake("backward_reads_forward", "the backward direction reads the sequence forward",
-            "The `_reverse` weights run from step 0 to the end, like the forward direction. "
-            "The backward direction starts at the last step and ends at step 0.", *BIDIRECTIONAL),
-    Mistake("backward_output_not_realigned", "the backward outputs are stored in reverse time order",
-            "The backward direction runs from the end, but its states are stored in the order they were "
-            "computed, so output[t] holds the wrong step. Store the state computed at step t at output[t] "
-            "(flip them back), so both halves of output[t] belong to step t.", *BIDIRECTIONAL),
-    Mistake("h_n_backward_from_last_step", "the backward h_n is taken from the last step",
-            "The backward direction's final state is read at the last time step, where it started. "
-            "It ends at step 0: h_n[-1] equals output[0, :, H:], not output[-1, :, H:].", *LAST_STEP),
-    Mistake("packed_not_handled", "PackedSequence input is not handled",
-            "forward treats a PackedSequence like a tensor, which it is not. "
-            "Unpack it with pad_packed_sequence (its lengths say where each sequence ends) and pack the "
-            "output again.", *PACKED),
-    Mistake("packed_no_mask", "the state keeps moving on the pads",
-            "The recurrence runs over the padded steps too, so h_n is the state after the pads rather than "
-            "at each sequence's last real step. Leave the state unchanged where a step is padding.",
-            *PADDING),
-    Mistake("backward_starts_on_padding", "the backward direction starts at the padded end",
-            "The forward direction skips the pads, but the backward one starts at the end of the padded "
-            "batch and reads the pads first. Each sequence's backward pass must start at its own last real "
-            "step.",
-            *PADDING),
-    Mistake("packed_h_n_sorted_order", "h_n is in the packed (sorted) order",
-            "h_n comes back in the order of the packed batch (longest first), not in the input's order. "
-            "nn.RNN puts h_n back in the original order with unsorted_indices.", *FIELDS),
+    Mistake(
+        "weight_ih_shape_transposed",
+        "weight_ih is registered as (H_in, H)",
+        "The input weights are created as (input size, hidden size), the transpose of nn.RNN's. "
+        "nn.RNN stores weight_ih_l{k} as (H, H_in) and multiplies by its transpose, and load_state_dict "
+        "needs the same shapes.",
+        *PARAMETERS,
+    ),
+    Mistake(
+        "upper_layers_read_h",
+        "the layers above the first read H numbers, not 2*H",
+        "weight_ih of every layer above the first is (H, H), as if the layer below had one direction. "
+        "In a bidirectional RNN each upper layer reads both directions of the layer below, so its "
+        "weight_ih is (H, 2*H).",
+        *DEEP_PARAMETERS,
+    ),
+    Mistake(
+        "always_tanh",
+        "the nonlinearity is ignored (always tanh)",
+        "The code applies tanh whatever `nonlinearity` says, so a relu layer gets tanh's values. "
+        "Pick torch.relu when nonlinearity is 'relu'.",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "always_relu",
+        "the nonlinearity is ignored (always relu)",
+        "The code applies relu whatever `nonlinearity` says, so a tanh layer gets relu's values. "
+        "Pick torch.tanh when nonlinearity is 'tanh' (the default).",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "swapped_nonlinearity",
+        "relu and tanh are swapped",
+        "The code applies relu where `nonlinearity` is 'tanh' and tanh where it is 'relu'. "
+        "Each name means its own function: tanh for 'tanh', relu for 'relu'.",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "one_bias",
+        "one bias vector instead of bias_ih and bias_hh",
+        "MyRNN registers a single bias per layer and direction, as many textbooks write the update. "
+        "nn.RNN has two, bias_ih_l{k} and bias_hh_l{k} (both added inside the nonlinearity), and "
+        "load_state_dict needs both names.",
+        *PARAMETERS,
+    ),
+    Mistake(
+        "init_too_small",
+        "the parameters are drawn far too small",
+        "The parameters are set, but from a much narrower range than nn.RNN's "
+        "(`randn(...) * 0.01`, say). "
+        "nn.RNN draws every parameter from U(-1/sqrt(H), 1/sqrt(H)): use `uniform_(-bound, bound)`.",
+        *PARAMETERS,
+    ),
+    Mistake(
+        "bias_ih_dropped",
+        "bias_ih is left out",
+        "The update adds `bias_hh` but not `bias_ih`. "
+        "nn.RNN adds both biases inside the nonlinearity at every step.",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "bias_hh_dropped",
+        "bias_hh is left out",
+        "The update adds `bias_ih` but not `bias_hh`. "
+        "nn.RNN adds both biases inside the nonlinearity at every step.",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "weight_hh_not_transposed",
+        "weight_hh is not transposed",
+        "The code computes `h @ weight_hh` where the recurrence has `h @ weight_hh.T`. "
+        "weight_hh is square, so the shapes fit and only the values are wrong.",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "weight_ih_not_transposed",
+        "weight_ih is not transposed",
+        "The code computes `x @ weight_ih` where the recurrence has `x @ weight_ih.T`. "
+        "weight_ih is (H, H_in): transpose it so that (B, H_in) @ (H_in, H) gives (B, H).",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "output_before_update",
+        "output holds the state before each step",
+        "Each step's state is stored before the update, so output[t] is h_(t-1) and output[0] is h0. "
+        "output[t] must be the state after step t, the same value h_n holds at the end.",
+        *RECURRENCE,
+    ),
+    Mistake(
+        "float32_state",
+        "the zero state is float32",
+        "Without h0 the code starts from `torch.zeros(...)` (or numpy's float32), which is float32, "
+        "while the input and the weights are float64, so the first product mixes the two dtypes. "
+        "Create it with `x.new_zeros(...)`, which keeps the input's dtype and device.",
+        *H0,
+    ),
+    Mistake(
+        "hx_changed_in_place",
+        "the caller's h0 is changed in place",
+        "The code writes into the h0 tensor it was given (an in-place update such as `hx[k] = h` or "
+        "`h += ...`), so the caller's tensor holds other values after the call. nn.RNN leaves h0 as it "
+        "was: build new tensors (`torch.stack`, `h = ...`) instead of writing into it.",
+        *H0,
+    ),
+    Mistake(
+        "h0_ignored",
+        "h0 is ignored",
+        "The recurrence starts from zeros even when an initial state is given. "
+        "Zeros are the default only when h0 is missing.",
+        *H0,
+    ),
+    Mistake(
+        "same_h0_every_layer",
+        "every layer starts from h0[0]",
+        "All layers and directions start from the first row of h0. "
+        "h0 has one row per layer and direction, in the same order as h_n.",
+        *H_N_ORDER,
+    ),
+    Mistake(
+        "batch_first_ignored",
+        "batch_first is ignored",
+        "The code reads the input as (L, B, H_in) even when batch_first=True, so it runs over the batch "
+        "as if it were time. With batch_first the input is (B, L, H_in) and output is (B, L, D*H).",
+        *BATCH_FIRST,
+    ),
+    Mistake(
+        "batch_first_output_time_first",
+        "output is not put back batch first",
+        "The input is transposed for batch_first but output is returned time first, (L, B, D*H). "
+        "With batch_first=True output is (B, L, D*H).",
+        *BATCH_FIRST,
+    ),
+    Mistake(
+        "batch_first_moves_h_n",
+        "batch_first moved h_n",
+        "h_n comes back as (B, D*num_layers, H) when batch_first=True. "
+        "batch_first changes input and output only: h0 and h_n stay (D*num_layers, B, H).",
+        *BATCH_FIRST,
+    ),
+    Mistake(
+        "unbatched_keeps_batch_axis",
+        "unbatched input gets a batch axis back",
+        "For an unbatched (L, H_in) input the results keep the batch axis of size 1 added inside. "
+        "Unbatched input gives output (L, D*H) and h_n (D*num_layers, H): squeeze it away.",
+        *H0,
+    ),
+    Mistake(
+        "output_first_layer",
+        "output holds the first layer",
+        "output comes from the first layer instead of the last. "
+        "Each layer reads the one below, and output is the top layer's states at every step.",
+        *LAYERS,
+    ),
+    Mistake(
+        "h_n_last_layer_only",
+        "h_n holds only the last layer",
+        "h_n has the top layer's final states but not the lower layers'. "
+        "h_n holds the final state of every layer and direction: (D*num_layers, B, H).",
+        *LAYERS,
+    ),
+    Mistake(
+        "h_n_layers_reversed",
+        "h_n lists the layers top first",
+        "h_n is stacked from the last layer down to the first. "
+        "nn.RNN lists layer 0 first: l0 forward, l0 backward, l1 forward, and so on.",
+        *H_N_ORDER,
+    ),
+    Mistake(
+        "h_n_direction_major",
+        "h_n is ordered by direction, then layer",
+        "h_n lists every forward state first and then every backward one. "
+        "nn.RNN lists layer by layer: l0 forward, l0 backward, l1 forward, l1 backward.",
+        *H_N_ORDER,
+    ),
+    Mistake(
+        "bidirectional_ignored",
+        "bidirectional is ignored",
+        "Only the forward direction runs, so output has H numbers per step instead of 2*H and h_n "
+        "lacks the backward states. A bidirectional RNN also runs the sequence from its end with the "
+        "`_reverse` weights and puts both directions side by side.",
+        *BIDIRECTIONAL,
+    ),
+    Mistake(
+        "output_forward_only",
+        "the backward direction's half of output is missing",
+        "The backward direction runs (its states are in h_n), but output keeps only the forward states. "
+        "output puts both directions side by side on the last axis: [forward | backward], 2*H numbers.",
+        *BIDIRECTIONAL,
+    ),
+    Mistake(
+        "output_directions_swapped",
+        "output has the backward half first",
+        "Each step of output is [backward | forward], and the next layer reads it in that order. "
+        "nn.RNN puts the forward direction first: output[..., :H] is forward, output[..., H:] backward.",
+        *BIDIRECTIONAL,
+    ),
+    Mistake(
+        "h_n_directions_swapped",
+        "h_n has the backward direction before the forward one",
+        "Within each layer h_n lists the backward final state first. "
+        "nn.RNN lists forward then backward: h_n[-2] is the top layer's forward state, h_n[-1] its "
+        "backward one.",
+        *H_N_ORDER,
+    ),
+    Mistake(
+        "backward_reads_forward",
+        "the backward direction reads the sequence forward",
+        "The `_reverse` weights run from step 0 to the end, like the forward direction. "
+        "The backward direction starts at the last step and ends at step 0.",
+        *BIDIRECTIONAL,
+    ),
+    Mistake(
+        "backward_output_not_realigned",
+        "the backward outputs are stored in reverse time order",
+        "The backward direction runs from the end, but its states are stored in the order they were "
+        "computed, so output[t] holds the wrong step. Store the state computed at step t at output[t] "
+        "(flip them back), so both halves of output[t] belong to step t.",
+        *BIDIRECTIONAL,
+    ),
+    Mistake(
+        "h_n_backward_from_last_step",
+        "the backward h_n is taken from the last step",
+        "The backward direction's final state is read at the last time step, where it started. "
+        "It ends at step 0: h_n[-1] equals output[0, :, H:], not output[-1, :, H:].",
+        *LAST_STEP,
+    ),
+    Mistake(
+        "packed_not_handled",
+        "PackedSequence input is not handled",
+        "forward treats a PackedSequence like a tensor, which it is not. "
+        "Unpack it with pad_packed_sequence (its lengths say where each sequence ends) and pack the "
+        "output again.",
+        *PACKED,
+    ),
+    Mistake(
+        "packed_no_mask",
+        "the state keeps moving on the pads",
+        "The recurrence runs over the padded steps too, so h_n is the state after the pads rather than "
+        "at each sequence's last real step. Leave the state unchanged where a step is padding.",
+        *PADDING,
+    ),
+    Mistake(
+        "backward_starts_on_padding",
+        "the backward direction starts at the padded end",
+        "The forward direction skips the pads, but the backward one starts at the end of the padded "
+        "batch and reads the pads first. Each sequence's backward pass must start at its own last real "
+        "step.",
+        *PADDING,
+    ),
+    Mistake(
+        "packed_h_n_sorted_order",
+        "h_n is in the packed (sorted) order",
+        "h_n comes back in the order of the packed batch (longest first), not in the input's order. "
+        "nn.RNN puts h_n back in the original order with unsorted_indices.",
+        *FIELDS,
+    ),
 ]
 
 # What is said when the evidence (one nonlinearity only, say) fits several mistakes that all agree on it: only
 # what was observed, never a guess at what the code does where no test looked.
 OBSERVATIONS = [
-    Mistake("relu_where_tanh", "relu is applied where `nonlinearity` is 'tanh'",
-            "Where `nonlinearity` is 'tanh' the results are relu's values (these tests use 'tanh' only, so "
-            "they do not show what the code does for 'relu'). Apply torch.tanh when nonlinearity is 'tanh'.",
-            *RECURRENCE, covers=frozenset({"always_relu", "swapped_nonlinearity"})),
-    Mistake("tanh_where_relu", "tanh is applied where `nonlinearity` is 'relu'",
-            "Where `nonlinearity` is 'relu' the results are tanh's values (these tests use 'relu' only, so "
-            "they do not show what the code does for 'tanh'). Apply torch.relu when nonlinearity is 'relu'.",
-            *RECURRENCE, covers=frozenset({"always_tanh", "swapped_nonlinearity"})),
+    Mistake(
+        "relu_where_tanh",
+        "relu is applied where `nonlinearity` is 'tanh'",
+        "Where `nonlinearity` is 'tanh' the results are relu's values (these tests use 'tanh' only, so "
+        "they do not show what the code does for 'relu'). Apply torch.tanh when nonlinearity is 'tanh'.",
+        *RECURRENCE,
+        covers=frozenset({"always_relu", "swapped_nonlinearity"}),
+    ),
+    Mistake(
+        "tanh_where_relu",
+        "tanh is applied where `nonlinearity` is 'relu'",
+        "Where `nonlinearity` is 'relu' the results are tanh's values (these tests use 'relu' only, so "
+        "they do not show what the code does for 'tanh'). Apply torch.relu when nonlinearity is 'relu'.",
+        *RECURRENCE,
+        covers=frozenset({"always_tanh", "swapped_nonlinearity"}),
+    ),
 ]
 BY_KEY = {mistake.key: mistake for mistake in CATALOGUE}
 NAMED = {mistake.key: mistake for mistake in CATALOGUE + OBSERVATIONS}  # every name a verdict may carry
@@ -305,8 +447,15 @@ def _module(kind: str, kw: dict, key):
             weights = [case["weights"].get(f"{name}_l{layer}{suffix}") for name in WEIGHT_NAMES]
             reverse = direction == 1
             unmasked = key == "packed_no_mask" or (key == "backward_starts_on_padding" and reverse)
-            output, h = _direction(x, hx[layer * directions + direction], weights, nonlinearity,
-                                   everywhere if unmasked else valid, reverse, key)  # (L, B, H), (B, H)
+            output, h = _direction(
+                x,
+                hx[layer * directions + direction],
+                weights,
+                nonlinearity,
+                everywhere if unmasked else valid,
+                reverse,
+                key,
+            )  # (L, B, H), (B, H)
             if reverse and key == "h_n_backward_from_last_step":
                 h = output[lengths - 1, torch.arange(batch)]  # (B, H): where it started
             outputs.append(output)
@@ -362,12 +511,16 @@ def explains_parameters(key: str, ours: dict, theirs: dict) -> bool:
     if not wrong:
         return False
     if key == "weight_ih_shape_transposed":
-        return all(name.startswith("weight_ih") and list(ours[name]) == list(theirs[name])[::-1]
-                   for name in wrong)
+        return all(
+            name.startswith("weight_ih") and list(ours[name]) == list(theirs[name])[::-1] for name in wrong
+        )
     if key == "upper_layers_read_h":
         hidden_size = theirs["weight_hh_l0"][0]
-        return all(re.fullmatch(r"weight_ih_l[1-9]\d*(_reverse)?", name) is not None
-                   and list(ours[name]) == [hidden_size, hidden_size] for name in wrong)
+        return all(
+            re.fullmatch(r"weight_ih_l[1-9]\d*(_reverse)?", name) is not None
+            and list(ours[name]) == [hidden_size, hidden_size]
+            for name in wrong
+        )
     return False
 
 
@@ -377,8 +530,12 @@ def _one_bias(ours: dict, theirs: dict) -> bool:
     biases = [name for name in theirs if name.startswith("bias")]
     mine = {name: shape for name, shape in ours.items() if name not in weights}
     hidden = [theirs[name] for name in biases[:1]]
-    return (bool(biases) and all(list(ours.get(name, [])) == list(shape) for name, shape in weights.items())
-            and len(mine) == len(biases) // 2 and all(list(shape) == hidden[0] for shape in mine.values()))
+    return (
+        bool(biases)
+        and all(list(ours.get(name, [])) == list(shape) for name, shape in weights.items())
+        and len(mine) == len(biases) // 2
+        and all(list(shape) == hidden[0] for shape in mine.values())
+    )
 
 
 def _one_direction(ours: dict, theirs: dict) -> bool:
@@ -404,8 +561,10 @@ def explains_values(key: str, bound: float, values) -> bool:
     return False
 
 
-DTYPE_CLASH = re.compile(r"(dtype|scalar type).*\b(float|Float)\b.*\b(double|Double)\b"
-                         r"|(dtype|scalar type).*\b(double|Double)\b.*\b(float|Float)\b")
+DTYPE_CLASH = re.compile(
+    r"(dtype|scalar type).*\b(float|Float)\b.*\b(double|Double)\b"
+    r"|(dtype|scalar type).*\b(double|Double)\b.*\b(float|Float)\b"
+)
 
 
 def _starts_from_zeros(kind: str, kw: dict) -> bool:

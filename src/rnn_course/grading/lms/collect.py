@@ -469,9 +469,7 @@ def _sort(items: list[Item], people: Roster, limits, zone, budget: _Budget) -> t
     return rows, submissions
 
 
-def _write(
-    config, assignment: str, notebooks: tuple[str, ...], submission: _Submission, data: dict
-) -> None:
+def _write(config, assignment: str, notebooks: tuple[str, ...], submission: _Submission, data: dict) -> None:
     """Choose this learner's notebooks, write submitted/<student>/<assignment>/, fill the rows."""
     from nbgrader.utils import parse_utc
 

@@ -63,9 +63,11 @@ def count(course_dir: Path, assignment: str) -> MistakeReport:
 def format_report(report: MistakeReport, by_learner: bool = False) -> str:
     """A table, most common mistake first; with `by_learner`, the learners who made each one under it."""
     named = {student for students in report.cells.values() for student in students}
-    lines = [f"{report.assignment}: {len(report.students)} graded submission(s), "
-             f"{len(named)} with a named mistake",
-             f"{'submissions':>11} {'tests':>5}  {'mistake':<52} lesson"]
+    lines = [
+        f"{report.assignment}: {len(report.students)} graded submission(s), "
+        f"{len(named)} with a named mistake",
+        f"{'submissions':>11} {'tests':>5}  {'mistake':<52} lesson",
+    ]
     for mistake in sorted(mistakes.NAMED.values(), key=lambda m: -report.submissions(m.key)):
         if report.submissions(mistake.key):
             cells, submissions = sum(report.cells[mistake.key].values()), report.submissions(mistake.key)
@@ -85,6 +87,14 @@ def write_csv(report: MistakeReport, to: Path) -> Path:
             if mistake.key not in mistakes.BY_KEY and not report.submissions(mistake.key):
                 continue
             cells = sum(report.cells.get(mistake.key, {}).values())
-            writer.writerow([mistake.key, mistake.name, report.submissions(mistake.key), cells, mistake.link,
-                             " ".join(sorted(report.cells.get(mistake.key, {})))])
+            writer.writerow(
+                [
+                    mistake.key,
+                    mistake.name,
+                    report.submissions(mistake.key),
+                    cells,
+                    mistake.link,
+                    " ".join(sorted(report.cells.get(mistake.key, {}))),
+                ]
+            )
     return Path(to)

@@ -31,8 +31,14 @@ MODEL_ANSWER = "(model answer)"
 THRESHOLD = 0.9  # similarity at or above which a pair of cells is flagged
 MIN_TOKENS = 12  # shorter answers ("pass", one word) say nothing about copying
 KEPT_NAMES = set(dir(builtins)) | {"torch", "nn", "math", "self", "F"}
-LAYOUT = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-          tokenize.ENDMARKER)
+LAYOUT = (
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENDMARKER,
+)
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,9 @@ def collect(course_dir: Path, assignment: str) -> dict[str, dict[str, list[str]]
     for path in sorted(course_path(config, "source", ".", assignment).glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:  # the solution without its marker lines
-            cell.source = "\n".join(line for line in cell.source.splitlines()
-                                    if not any(marker in line for marker in solution))
+            cell.source = "\n".join(
+                line for line in cell.source.splitlines() if not any(marker in line for marker in solution)
+            )
         learners.setdefault(MODEL_ANSWER, {}).update(answers(notebook, stubs))
     for folder in student_folders(config, "submitted", assignment):
         for path in sorted(folder.glob("*.ipynb")):
@@ -117,8 +124,9 @@ def similar_pairs(learners: dict[str, dict[str, list[str]]], threshold: float = 
     pairs = []
     for first, second in itertools.combinations(sorted(learners), 2):
         for cell in sorted(set(learners[first]) & set(learners[second])):
-            matcher = difflib.SequenceMatcher(None, learners[first][cell], learners[second][cell],
-                                              autojunk=False)
+            matcher = difflib.SequenceMatcher(
+                None, learners[first][cell], learners[second][cell], autojunk=False
+            )
             if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
                 continue  # cheap upper bounds first: most pairs stop here
             ratio = matcher.ratio()
@@ -132,9 +140,13 @@ def format_pairs(pairs: list[Pair], learners: int) -> str:
     by_pair: dict[tuple[str, str], list[Pair]] = {}
     for pair in pairs:
         by_pair.setdefault((pair.first, pair.second), []).append(pair)
-    lines = [f"{len(by_pair)} pair(s) with near-identical answers among {learners} submission(s)"
-             + (" (a reason to look, not a verdict)" if by_pair else "")]
+    lines = [
+        f"{len(by_pair)} pair(s) with near-identical answers among {learners} submission(s)"
+        + (" (a reason to look, not a verdict)" if by_pair else "")
+    ]
     for (first, second), cells in sorted(by_pair.items(), key=lambda item: -item[1][0].similarity):
-        lines.append(f"  {cells[0].similarity:>5.0%}  {first}  {second}: "
-                     + ", ".join(f"{pair.cell} {pair.similarity:.0%}" for pair in cells))
+        lines.append(
+            f"  {cells[0].similarity:>5.0%}  {first}  {second}: "
+            + ", ".join(f"{pair.cell} {pair.similarity:.0%}" for pair in cells)
+        )
     return "\n".join(lines)

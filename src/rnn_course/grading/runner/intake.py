@@ -17,8 +17,12 @@ from pathlib import Path
 
 TIMESTAMP = "timestamp.txt"
 SECRET = "submission_secret.txt"  # nbgrader's exchange: release_feedback names the feedback with it
-_KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
-          stat.S_IFSOCK: "a socket"}
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 class Refused(Exception):
@@ -58,8 +62,10 @@ def refusal(submitted: Path, student: str, assignment: str, max_bytes: int) -> s
             if stat.S_ISREG(info.st_mode):
                 total += info.st_size
                 if total > max_bytes:
-                    return (f"the submission was refused: its files hold more than the {max_bytes} byte "
-                            "limit (c.GradingLimits.max_submission_bytes)")
+                    return (
+                        f"the submission was refused: its files hold more than the {max_bytes} byte "
+                        "limit (c.GradingLimits.max_submission_bytes)"
+                    )
     return None
 
 

@@ -38,8 +38,9 @@ def release_hash(coursedir, assignment: str) -> str:
     return content_hash(folder) if folder.is_dir() else ""
 
 
-def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool, digest: str,
-               last: dict, release: str) -> str | None:
+def _why_grade(
+    gradebook, coursedir, assignment: str, student: str, force: bool, digest: str, last: dict, release: str
+) -> str | None:
     """Why this submission must be graded now ("" for a first grading), or None if it is graded and unchanged.
 
     The gradebook, autograded/ and the last grading's hashes of the submission and of the release must all
@@ -71,8 +72,15 @@ def _why_grade(gradebook, coursedir, assignment: str, student: str, force: bool,
     return None
 
 
-def plan(gradebook, coursedir, assignment: str, students, force: bool, report: RunReport,
-          notebooks: tuple[str, ...]) -> tuple[list[str], dict[str, tuple[str, str, str]]]:
+def plan(
+    gradebook,
+    coursedir,
+    assignment: str,
+    students,
+    force: bool,
+    report: RunReport,
+    notebooks: tuple[str, ...],
+) -> tuple[list[str], dict[str, tuple[str, str, str]]]:
     """The students to grade now, with (why, content hash, release hash) each; every other one goes into the
     report with its reason: no folder for the assignment, no notebook of it, or graded and unchanged."""
     submitted = Path(coursedir.root) / coursedir.submitted_directory
@@ -86,8 +94,9 @@ def plan(gradebook, coursedir, assignment: str, students, force: bool, report: R
         if not folder.is_dir():
             home = submitted / student
             there = sorted(path.name for path in home.iterdir()) if home.is_dir() else []
-            reason = (f"no {assignment}/ folder in {coursedir.submitted_directory}/{student}/"
-                      + (f" (found: {', '.join(there)})" if there else ""))
+            reason = f"no {assignment}/ folder in {coursedir.submitted_directory}/{student}/" + (
+                f" (found: {', '.join(there)})" if there else ""
+            )
             report.results.append(Result(student, Status.FAILED, reason=reason))
             continue
         refused = intake.refusal(submitted, student, assignment, max_bytes)
@@ -99,11 +108,16 @@ def plan(gradebook, coursedir, assignment: str, students, force: bool, report: R
         if problem:
             report.results.append(Result(student, Status.FAILED, reason=problem, content_hash=digest))
             continue
-        reason = _why_grade(gradebook, coursedir, assignment, student, force, digest, last.get(student, {}),
-                            release)
+        reason = _why_grade(
+            gradebook, coursedir, assignment, student, force, digest, last.get(student, {}), release
+        )
         if reason is None:
-            skipped = Result(student, Status.SKIPPED, content_hash=digest,
-                             reason="already graded and unchanged (--force grades it again)")
+            skipped = Result(
+                student,
+                Status.SKIPPED,
+                content_hash=digest,
+                reason="already graded and unchanged (--force grades it again)",
+            )
             report.results.append(scored(gradebook, assignment, skipped))
         else:
             todo.append(student)

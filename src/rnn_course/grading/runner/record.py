@@ -178,8 +178,16 @@ def scored(gradebook, assignment: str, result: Result) -> Result:
     return result
 
 
-def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why: str = "",
-           digest: str = "", release: str = "") -> Result:
+def finish(
+    gradebook,
+    coursedir,
+    config,
+    assignment: str,
+    outcome: Outcome,
+    why: str = "",
+    digest: str = "",
+    release: str = "",
+) -> Result:
     """Record one outcome, then publish its autograded folder. A gradebook error fails only this one; a full
     disk or a lock held past the busy timeout stops the run (Stopped), a lost database too (GradebookLost).
     digest and release: the content hashes of the submission and of the release it was graded against."""
@@ -196,14 +204,18 @@ def finish(gradebook, coursedir, config, assignment: str, outcome: Outcome, why:
     try:
         if outcome.disk_full:  # the worker could not write: nor will the next one
             raise OSError(errno.ENOSPC, f"No space left on device ({outcome.reason})")
-        _across_a_restart(gradebook, coursedir, lambda: _record(gradebook, coursedir, config, assignment,
-                                                                 outcome))
+        _across_a_restart(
+            gradebook, coursedir, lambda: _record(gradebook, coursedir, config, assignment, outcome)
+        )
         recorded = True
         if outcome.ok:
             final = coursedir.format_path(coursedir.autograded_directory, outcome.student, assignment)
             _publish(outcome.staged, final)
-            late = _across_a_restart(gradebook, coursedir,  # lms: "late: 1 day 2 h ..."
-                                     lambda: deadlines.late_note(gradebook, assignment, outcome.student))
+            late = _across_a_restart(
+                gradebook,
+                coursedir,  # lms: "late: 1 day 2 h ..."
+                lambda: deadlines.late_note(gradebook, assignment, outcome.student),
+            )
             parts = (why, outcome.reason, graded_notes(Path(final)), late)
             result.reason = "; ".join(part for part in parts if part)
         return _across_a_restart(gradebook, coursedir, lambda: scored(gradebook, assignment, result))
@@ -230,8 +242,10 @@ PLAIN_ERRORS = {  # what a test cell's error means, in words an instructor reads
 
 def plain_errors(errors: dict[str, int]) -> list[str]:
     """{error name: test cells} in words, most cells first: "PyTorch's own RNN used in 4 test cell(s)"."""
-    return [f"{PLAIN_ERRORS.get(name, name)} in {count} test cell(s)"
-            for name, count in sorted(errors.items(), key=lambda item: -item[1])]
+    return [
+        f"{PLAIN_ERRORS.get(name, name)} in {count} test cell(s)"
+        for name, count in sorted(errors.items(), key=lambda item: -item[1])
+    ]
 
 
 def graded_notes(folder: Path) -> str:

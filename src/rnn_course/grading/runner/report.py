@@ -81,8 +81,10 @@ class RunReport:
             if result.reason:
                 lines.append(f"  note    {result.student}: {result.reason}")
             if result.dropped:
-                lines.append(f"  dropped {result.student}: {', '.join(result.dropped[:5])}"
-                             + (f" and {len(result.dropped) - 5} more" if len(result.dropped) > 5 else ""))
+                lines.append(
+                    f"  dropped {result.student}: {', '.join(result.dropped[:5])}"
+                    + (f" and {len(result.dropped) - 5} more" if len(result.dropped) > 5 else "")
+                )
         ran = [result for result in self.graded + self.failed if result.seconds > 0]
         ran = sorted(ran, key=lambda result: -result.seconds)[:slowest]
         if ran:
@@ -93,8 +95,9 @@ class RunReport:
 
     def score_table(self) -> list[str]:
         """One line per submission with a score (graded now, or graded before and skipped), by student."""
-        scored = sorted((result for result in self.results if result.score is not None),
-                        key=lambda result: result.student)
+        scored = sorted(
+            (result for result in self.results if result.score is not None), key=lambda result: result.student
+        )
         if not scored:
             return []
         width = max(len("student"), *(len(result.student) for result in scored))

@@ -74,8 +74,11 @@ def autograde(
     if sandbox:
         check_sandbox()  # refuse at once, in one line, where no sandbox can be made
     else:
-        print("autograde: WARNING: grading WITHOUT a sandbox: every submission runs with your own rights "
-              "(--no-sandbox); never do this for untrusted work", file=sys.stderr)
+        print(
+            "autograde: WARNING: grading WITHOUT a sandbox: every submission runs with your own rights "
+            "(--no-sandbox); never do this for untrusted work",
+            file=sys.stderr,
+        )
     report.sandboxed = sandbox
     backups.require_sound(coursedir.db_url, course_dir)  # a damaged gradebook: one line, the copy to restore
     with (
@@ -111,8 +114,9 @@ def autograde(
         try:
             for outcome in outcomes:
                 writing = time.monotonic()
-                report.results.append(finish(gradebook, coursedir, config, assignment, outcome,
-                                              *why[outcome.student]))
+                report.results.append(
+                    finish(gradebook, coursedir, config, assignment, outcome, *why[outcome.student])
+                )
                 report.gradebook_seconds += time.monotonic() - writing
                 done.add(outcome.student)
                 bar.set_postfix_str(f"{outcome.student} {'ok' if outcome.ok else 'failed'}", refresh=False)
@@ -120,8 +124,7 @@ def autograde(
         except KeyboardInterrupt:  # what was recorded stays; the rest is named, and graded by the next run
             report.interrupted = True
             report.results += [
-                Result(student, Status.SKIPPED, reason=INTERRUPTED)
-                for student in todo if student not in done
+                Result(student, Status.SKIPPED, reason=INTERRUPTED) for student in todo if student not in done
             ]
         except GradebookLost as error:
             raise GradebookLost(
@@ -154,12 +157,17 @@ def _stopped(stop: Stopped, coursedir, recorded: int, total: int) -> CourseError
     """One line for a batch stopped part-way: what stopped it, what was kept, and that a re-run goes on."""
     kept = f"{recorded} of {total} submission(s) were graded and recorded"
     if stop.disk_full:
-        return messages.disk_full(Path(coursedir.root) / coursedir.autograded_directory,
-                                  f"{kept}, nothing was recorded for the other {total - recorded}: "
-                                  "free some space and run autograde again to grade them")
+        return messages.disk_full(
+            Path(coursedir.root) / coursedir.autograded_directory,
+            f"{kept}, nothing was recorded for the other {total - recorded}: "
+            "free some space and run autograde again to grade them",
+        )
     db = database.sqlite_path(coursedir.db_url) or coursedir.db_url
-    return messages.locked(db, database.busy_timeout(),
-                           f"{kept}, the rest were not; run autograde again when it is done to grade them")
+    return messages.locked(
+        db,
+        database.busy_timeout(),
+        f"{kept}, the rest were not; run autograde again when it is done to grade them",
+    )
 
 
 class Interrupted(KeyboardInterrupt):

@@ -252,9 +252,11 @@ def _grade(task: Task) -> Outcome:
         taken = Path(converter._format_source(task.assignment, task.student))
         shutil.rmtree(taken, ignore_errors=True)
         try:
-            outcome.dropped = tuple(intake.copy_submission(
-                Path(submitted, task.student, task.assignment), taken, task.notebooks,
-                cap))
+            outcome.dropped = tuple(
+                intake.copy_submission(
+                    Path(submitted, task.student, task.assignment), taken, task.notebooks, cap
+                )
+            )
         except intake.Refused as error:
             shutil.rmtree(taken, ignore_errors=True)
             outcome.reason = f"the submission was refused: {error}"

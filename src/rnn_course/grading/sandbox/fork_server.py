@@ -230,9 +230,10 @@ def _fill_box(box: str, submission: str) -> None:
             source = os.path.join(root, name)
             if not stat.S_ISREG(os.lstat(source).st_mode):
                 continue  # only regular files travel
-            with open(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src, open(
-                os.path.join(target, name), "wb"
-            ) as dst:
+            with (
+                open(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src,
+                open(os.path.join(target, name), "wb") as dst,
+            ):
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
 

@@ -129,8 +129,10 @@ def ensure_site_hook() -> None:
     """Put the .pth that switches RNN kernels off in sandboxed Pythons (a no-op outside a sandbox)."""
     path = Path(_site_packages()) / SITE_HOOK
     # Outside a sandbox the line costs one stat() and imports nothing (so it is harmless if the course goes).
-    line = (f"import os; os.path.exists({INSIDE_MARKER!r}) and "
-            "__import__('rnn_course.grading.sandbox.site_hook').grading.sandbox.site_hook.install()\n")
+    line = (
+        f"import os; os.path.exists({INSIDE_MARKER!r}) and "
+        "__import__('rnn_course.grading.sandbox.site_hook').grading.sandbox.site_hook.install()\n"
+    )
     try:
         if not path.exists() or path.read_text() != line:
             path.write_text(line)
@@ -151,8 +153,9 @@ def _package_files() -> list[str]:
     """The files of this package a sandbox shows: the kernel-side modules and the __init__.py files above."""
     package = Path(rnn_course.__file__).resolve().parent
     files = [package / "grading" / name for name in KERNEL_SIDE]
-    inits = {folder / "__init__.py" for path in files for folder in path.parents
-             if folder.is_relative_to(package)}
+    inits = {
+        folder / "__init__.py" for path in files for folder in path.parents if folder.is_relative_to(package)
+    }
     return [str(path) for path in sorted(inits) + files]
 
 

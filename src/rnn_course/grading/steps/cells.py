@@ -30,5 +30,3 @@ def source_notebook_path(config, resources) -> Path:
     info = resources["nbgrader"]
     folder = coursedir.format_path(coursedir.source_directory, ".", info["assignment"])
     return Path(folder) / f"{info['notebook']}.ipynb"
-
-

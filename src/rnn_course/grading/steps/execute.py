@@ -113,9 +113,11 @@ class LimitedExecute(Execute):
             why = f"over the notebook's {self.limits.notebook_timeout} s time limit"
         else:
             run_sync(self._async_replace_kernel)()
-            why = (f"over the {self.limits.cell_timeout} s time limit of a cell and it did not stop when "
-                   "interrupted: the kernel was restarted, so the cells after it ran without what the cells "
-                   "before had defined")
+            why = (
+                f"over the {self.limits.cell_timeout} s time limit of a cell and it did not stop when "
+                "interrupted: the kernel was restarted, so the cells after it ran without what the cells "
+                "before had defined"
+            )
         cell.outputs.append(error_output("CellTimeoutError", why))
         self.reasons.append(f"{name}: {why}")
 

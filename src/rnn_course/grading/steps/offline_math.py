@@ -23,6 +23,7 @@ def to_mathml(markdown: str) -> str:
                 return convert(match.group(1).strip(), display=display)
             except Exception:  # latex2mathml raises several kinds; the text then stays readable as TeX
                 return match.group(0)
+
         return pattern.sub(one, text)
 
     parts = CODE.split(markdown)

@@ -25,12 +25,19 @@ class SourceCells:
             notebook = gradebook.find_notebook(notebook_id, assignment_id)
             self.kernelspec = notebook.kernelspec
             self._source = {
-                cell.name: SimpleNamespace(name=cell.name, cell_type=cell.cell_type, locked=cell.locked,
-                                           checksum=cell.checksum, source=cell.source)
+                cell.name: SimpleNamespace(
+                    name=cell.name,
+                    cell_type=cell.cell_type,
+                    locked=cell.locked,
+                    checksum=cell.checksum,
+                    source=cell.source,
+                )
                 for cell in notebook.source_cells
             }
-            self._graded = {cell.name: SimpleNamespace(name=cell.name, max_score=cell.max_score)
-                            for cell in notebook.grade_cells}
+            self._graded = {
+                cell.name: SimpleNamespace(name=cell.name, max_score=cell.max_score)
+                for cell in notebook.grade_cells
+            }
 
     def find_source_cell(self, name: str, notebook_id: str, assignment_id: str) -> SimpleNamespace:
         if name not in self._source:

@@ -30,8 +30,12 @@ class Markers:
 
         config = config if config is not None else Config()
         solutions, hidden = ClearSolutions(config=config), ClearHiddenTests(config=config)
-        return cls(solutions.begin_solution_delimeter, solutions.end_solution_delimeter,
-                   hidden.begin_test_delimeter, hidden.end_test_delimeter)
+        return cls(
+            solutions.begin_solution_delimeter,
+            solutions.end_solution_delimeter,
+            hidden.begin_test_delimeter,
+            hidden.end_test_delimeter,
+        )
 
     @property
     def all(self) -> tuple[str, str, str, str]:
@@ -55,8 +59,10 @@ def regions(text: str, begin: str, end: str) -> tuple[list[str], list[str]]:
     """The lines inside begin/end regions, and the lines outside them (marker lines dropped)."""
     lines, inside = text.splitlines(), region_rows(text, begin, end)
     markers = {number for number, line in enumerate(lines, 1) if begin in line or end in line}
-    return ([line for number, line in enumerate(lines, 1) if number in inside],
-            [line for number, line in enumerate(lines, 1) if number not in inside | markers])
+    return (
+        [line for number, line in enumerate(lines, 1) if number in inside],
+        [line for number, line in enumerate(lines, 1) if number not in inside | markers],
+    )
 
 
 def cut(text: str, begin: str, end: str, replacement: str = "", *, whole_lines: bool = False) -> str:

@@ -25,8 +25,9 @@ MISSING = "not in the submission; taken from the assignment"
 ASSIGNMENT_CHANGED = "the assignment changed since your copy was released; its new version was used"
 
 
-def restore_cells(submission: NotebookNode, source: NotebookNode, markers: Markers | None = None
-                  ) -> tuple[list[NotebookNode], list[str]]:
+def restore_cells(
+    submission: NotebookNode, source: NotebookNode, markers: Markers | None = None
+) -> tuple[list[NotebookNode], list[str]]:
     """Rebuild a submission on the source's skeleton; return the cells and a list of what was changed.
     markers: the course's (Markers.from_config); nbgrader's defaults if not given."""
     markers = markers or Markers.from_config()
@@ -124,12 +125,11 @@ class RestoreFromSource(Preprocessor):
         cells, changes = restore_cells(nb, source, Markers.from_config(self.config))
         nb.cells = cells
         for change in changes:
-            self.log.warning("%s/%s: %s", resources["nbgrader"]["student"], resources["nbgrader"]["notebook"],
-                             change)
+            self.log.warning(
+                "%s/%s: %s", resources["nbgrader"]["student"], resources["nbgrader"]["notebook"], change
+            )
         if changes:  # said where both the learner (feedback) and the instructor (autograded notebook) read
             listed = "\n".join(f"- {change}" for change in changes)
             note = f"{NOTE_HEADING} before grading, this notebook was matched to the assignment:\n\n{listed}"
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
         return nb, resources
-
-

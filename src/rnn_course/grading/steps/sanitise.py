@@ -48,7 +48,7 @@ def _url(tag: str, attribute: str, value: str, attachments=()) -> str | None:
     """nh3's attribute filter: images only from inline data or one of the cell's attachments, links only to
     the web."""
     if attribute == "src":
-        attached = value.startswith("attachment:") and value[len("attachment:"):] in attachments
+        attached = value.startswith("attachment:") and value[len("attachment:") :] in attachments
         return value if tag == "img" and (attached or value.startswith(IMAGE_DATA)) else None
     if attribute == "href":
         return value if value.startswith(("http://", "https://", "mailto:", "#")) else None
@@ -126,8 +126,11 @@ def _image_metadata(metadata) -> dict:
     for mime in IMAGES:
         sizes = metadata.get(mime) if isinstance(metadata, dict) else None
         if isinstance(sizes, dict):
-            size = {key: sizes[key] for key in IMAGE_SIZE_KEYS
-                    if type(sizes.get(key)) is int and 0 < sizes[key] < 100_000}
+            size = {
+                key: sizes[key]
+                for key in IMAGE_SIZE_KEYS
+                if type(sizes.get(key)) is int and 0 < sizes[key] < 100_000
+            }
             if size:
                 kept[mime] = size
     return kept

@@ -97,11 +97,18 @@ def decide(cell: NotebookNode) -> judging.Verdict:
     for index, (kind, kw) in enumerate(planned):
         if index == len(arrived):
             return "GradingError", f"{judging.describe(kind, kw)}: {_why_missing(cell)}"
-        later = tuple((k, args, decode(result.get("value", {})))
-                      for (k, args), result in zip(planned[index + 1:], arrived[index + 1:], strict=False))
-        verdict = judging.judge(kind, kw, decode(arrived[index].get("value", {})),
-                                passed=tuple(planned[:index]), later=later,
-                                state=decode(arrived[index].get("state", {})))
+        later = tuple(
+            (k, args, decode(result.get("value", {})))
+            for (k, args), result in zip(planned[index + 1 :], arrived[index + 1 :], strict=False)
+        )
+        verdict = judging.judge(
+            kind,
+            kw,
+            decode(arrived[index].get("value", {})),
+            passed=tuple(planned[:index]),
+            later=later,
+            state=decode(arrived[index].get("state", {})),
+        )
         if verdict:
             return verdict
     return None

@@ -55,15 +55,28 @@ def collect_demo(course_dir: Path, assignment: str) -> dict[str, float]:
 
 
 @explained("demo")
-def demo(course_dir: Path, assignment: str, *, workers: int | None = None, progress: bool = True,
-         sandbox: bool = True):
+def demo(
+    course_dir: Path,
+    assignment: str,
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    sandbox: bool = True,
+):
     """Release, collect the demo submissions, autograde, feedback, export; return the grade table's rows."""
     problems = release(course_dir, assignment)
     if problems:
         raise WorkflowError("the release is not sound:\n" + "\n".join(problems))
     expected = collect_demo(course_dir, assignment)
-    report = autograde(course_dir, assignment, workers=workers, students=sorted(expected), force=True,
-                       sandbox=sandbox, progress=progress)
+    report = autograde(
+        course_dir,
+        assignment,
+        workers=workers,
+        students=sorted(expected),
+        force=True,
+        sandbox=sandbox,
+        progress=progress,
+    )
     feedback(course_dir, assignment)
     export(course_dir)
     by_student = {result.student: result for result in report.results}
@@ -94,6 +107,8 @@ def format_table(rows: list[DemoRow]) -> str:
     lines = [f"{'student':<24} {'expected':>8} {'score':>8}  {'':4} reason"]
     for row in rows:
         score = "-" if row.score is None else f"{row.score:g}/{row.max_score:g}"
-        lines.append(f"{row.student:<24} {row.expected:>8g} {score:>8}  {'ok' if row.ok else 'DIFF':4} "
-                     f"{row.reason[:70]}")
+        lines.append(
+            f"{row.student:<24} {row.expected:>8g} {score:>8}  {'ok' if row.ok else 'DIFF':4} "
+            f"{row.reason[:70]}"
+        )
     return "\n".join(lines)

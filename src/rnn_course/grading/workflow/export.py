@@ -27,8 +27,12 @@ def hand_grading_pending(course_dir: Path, assignment: str | None = None) -> tup
 
     coursedir = CourseDirectory(config=load_config(course_dir))
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        submissions = [submission for known in gradebook.assignments for submission in known.submissions
-                       if assignment is None or known.name == assignment]
+        submissions = [
+            submission
+            for known in gradebook.assignments
+            for submission in known.submissions
+            if assignment is None or known.name == assignment
+        ]
         return sum(bool(submission.needs_manual_grade) for submission in submissions), len(submissions)
 
 
@@ -37,5 +41,7 @@ def pending_warning(course_dir: Path, assignment: str | None = None) -> str | No
     pending, total = hand_grading_pending(course_dir, assignment)
     if not pending:
         return None
-    return (f"{pending} of {total} submission(s) still need hand-grading (formgrader: Manual Grading); "
-            "until then their scores here hold only the hand grades given so far")
+    return (
+        f"{pending} of {total} submission(s) still need hand-grading (formgrader: Manual Grading); "
+        "until then their scores here hold only the hand grades given so far"
+    )

@@ -34,8 +34,10 @@ def _raise_on_failure(result: dict, what: str, writes_to: Path) -> None:
     if not result.get("success"):
         said = f"{result.get('error')} {result.get('log')}"
         if "no space left on device" in said.lower() or "[errno 28]" in said.lower():
-            raise messages.disk_full(writes_to, "nothing was half-written: free some space and run "
-                                     "`rnn-course grade feedback` again")
+            raise messages.disk_full(
+                writes_to,
+                "nothing was half-written: free some space and run `rnn-course grade feedback` again",
+            )
         text = (result.get("error") or result.get("log") or "").strip().splitlines()
         why = [line for line in text if line.strip() and "see the above traceback" not in line]
         raise WorkflowError(f"{what} failed: {why[-1].strip() if why else 'no reason given'}")
@@ -65,8 +67,9 @@ def feedback(course_dir: Path, assignment: str) -> list[Path]:
         sources = [nbformat.read(path, as_version=4) for path in source_dir.glob("*.ipynb")]
         markers = Markers.from_config(config)
         hidden = [line for source in sources for line in release_check.hidden_test_lines(source, markers)]
-        titles = {cell: title for source in sources
-                  for cell, title in feedback_pages.cell_titles(source).items()}
+        titles = {
+            cell: title for source in sources for cell, title in feedback_pages.cell_titles(source).items()
+        }
         settings = FeedbackPages(config=config)
         for folder in student_folders(staged, "feedback", assignment):
             for page in sorted(folder.glob("*.html")):
@@ -79,8 +82,11 @@ def feedback(course_dir: Path, assignment: str) -> list[Path]:
         atomic.move_tree(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    pages = [page for folder in student_folders(config, "feedback", assignment)
-             for page in sorted(folder.glob("*.html"))]
+    pages = [
+        page
+        for folder in student_folders(config, "feedback", assignment)
+        for page in sorted(folder.glob("*.html"))
+    ]
     names = [path.stem for path in sorted(source_dir.glob("*.ipynb"))]
     return pages + not_graded_pages(course_dir, assignment, names)
 

@@ -129,22 +129,31 @@ def edit_blocked(config, assignment: str) -> str | None:
             if path.stem not in old_notebooks:
                 continue
             notebook = old_notebooks[path.stem]
-            old = {cell.name for kind in ("grade_cells", "solution_cells", "task_cells", "source_cells")
-                   for cell in getattr(notebook, kind)}
-            new = {grade_id(cell) for cell in nbformat.read(path, as_version=4).cells
-                   if cell.get("metadata", {}).get("nbgrader") and grade_id(cell)}
+            old = {
+                cell.name
+                for kind in ("grade_cells", "solution_cells", "task_cells", "source_cells")
+                for cell in getattr(notebook, kind)
+            }
+            new = {
+                grade_id(cell)
+                for cell in nbformat.read(path, as_version=4).cells
+                if cell.get("metadata", {}).get("nbgrader") and grade_id(cell)
+            }
             changes += [f"cell {name} added" for name in sorted(new - old)]
             changes += [f"cell {name} removed" for name in sorted(old - new)]
     if not changes:
         return None
-    return (f"{assignment} already has {submitted} graded submission(s), and nbgrader cannot add or remove "
-            f"cells after that ({', '.join(changes)}). Keep the cells (change the code of an existing test "
-            "cell, release, then `rnn-course grade autograde --force`), or, if they are only the demo's, "
-            "run `rnn-course grade reset` first. Nothing was changed.")
+    return (
+        f"{assignment} already has {submitted} graded submission(s), and nbgrader cannot add or remove "
+        f"cells after that ({', '.join(changes)}). Keep the cells (change the code of an existing test "
+        "cell, release, then `rnn-course grade autograde --force`), or, if they are only the demo's, "
+        "run `rnn-course grade reset` first. Nothing was changed."
+    )
 
 
-def check_release(course_dir: Path, assignment: str, release_dir: Path | None = None, *,
-                  run_tests: bool = True) -> list[str]:
+def check_release(
+    course_dir: Path, assignment: str, release_dir: Path | None = None, *, run_tests: bool = True
+) -> list[str]:
     """Every problem of the released notebooks (see release_check), one line each: notebook, cell, line.
     With run_tests=False only what can be seen without running a kernel."""
     config = load_config(Path(course_dir))
@@ -160,8 +169,9 @@ def check_release(course_dir: Path, assignment: str, release_dir: Path | None = 
             continue
         source = nbformat.read(source_path, as_version=4)
         released = nbformat.read(release_path, as_version=4)
-        found = release_check.check_notebook(source, released, source_path.name, text_stub=text_stub,
-                                             markers=markers)
+        found = release_check.check_notebook(
+            source, released, source_path.name, text_stub=text_stub, markers=markers
+        )
         if found or not run_tests:
             problems += found
         else:

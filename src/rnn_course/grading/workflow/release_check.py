@@ -55,8 +55,19 @@ def text_key(text: str) -> str:
     return " ".join(text.split())
 
 
-FRAGMENTS = (ast.Call, ast.BinOp, ast.Compare, ast.BoolOp, ast.Subscript, ast.IfExp, ast.Lambda, ast.ListComp,
-             ast.DictComp, ast.SetComp, ast.GeneratorExp)
+FRAGMENTS = (
+    ast.Call,
+    ast.BinOp,
+    ast.Compare,
+    ast.BoolOp,
+    ast.Subscript,
+    ast.IfExp,
+    ast.Lambda,
+    ast.ListComp,
+    ast.DictComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+)
 
 
 def _fragments(text: str, rows: set[int]) -> set[str]:
@@ -102,8 +113,11 @@ def _shown_code(source: NotebookNode, markers: Markers) -> str:
     """Code lines the source shows on purpose: locked cells, and test cells outside hidden regions."""
     shown = []
     for cell in source.cells:
-        if cell.cell_type == "code" and not utils.is_solution(cell) and (utils.is_locked(cell) or
-                                                                          utils.is_grade(cell)):
+        if (
+            cell.cell_type == "code"
+            and not utils.is_solution(cell)
+            and (utils.is_locked(cell) or utils.is_grade(cell))
+        ):
             _, visible = regions(cell.source, markers.hidden_begin, markers.hidden_end)
             _, visible = regions("\n".join(visible), markers.solution_begin, markers.solution_end)
             shown += [code_key(line) for line in visible]
@@ -143,10 +157,15 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 
 def _is_super_init(node: ast.stmt) -> bool:
-    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-            and isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "__init__"
-            and isinstance(node.value.func.value, ast.Call)
-            and isinstance(node.value.func.value.func, ast.Name) and node.value.func.value.func.id == "super")
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "__init__"
+        and isinstance(node.value.func.value, ast.Call)
+        and isinstance(node.value.func.value.func, ast.Name)
+        and node.value.func.value.func.id == "super"
+    )
 
 
 def _beyond_the_stub(body: list[ast.stmt], where: str) -> list[tuple[int, str]]:
@@ -172,8 +191,14 @@ def _beyond_the_stub(body: list[ast.stmt], where: str) -> list[tuple[int, str]]:
     return found
 
 
-def check_notebook(source: NotebookNode, released: NotebookNode, name: str, *,
-                   text_stub: str = "YOUR ANSWER HERE", markers: Markers | None = None) -> list[Problem]:
+def check_notebook(
+    source: NotebookNode,
+    released: NotebookNode,
+    name: str,
+    *,
+    text_stub: str = "YOUR ANSWER HERE",
+    markers: Markers | None = None,
+) -> list[Problem]:
     """Every problem of one released notebook, against its source; markers: the course's (nbgrader's
     defaults if not given)."""
     markers = markers or Markers.from_config()
@@ -210,8 +235,12 @@ def check_notebook(source: NotebookNode, released: NotebookNode, name: str, *,
             try:
                 tree = _parse(cell.source)
             except SyntaxError as error:
-                problem(cell, error.lineno or 1, f"does not compile ({error.msg}): "
-                        f"{(lines[(error.lineno or 1) - 1] if lines else '').strip()!r}")
+                problem(
+                    cell,
+                    error.lineno or 1,
+                    f"does not compile ({error.msg}): "
+                    f"{(lines[(error.lineno or 1) - 1] if lines else '').strip()!r}",
+                )
                 continue
             if utils.is_solution(cell):
                 for line, why in _beyond_the_stub(tree.body, "module"):
@@ -242,9 +271,11 @@ def passing_tests(released_path: str, name: str) -> list[Problem]:
         results = Validator(invert=True, ignore_checksums=True, config=config).validate(released_path)
     passed = {entry["source"] for entry in results.get("passed", [])}
     released = nbformat.read(released_path, as_version=4)
-    return [Problem(name, _label(cell, index), 1, "this test passes on the blank release")
-            for index, cell in enumerate(released.cells)
-            if is_test_cell(cell) and cell.source.strip() in passed]
+    return [
+        Problem(name, _label(cell, index), 1, "this test passes on the blank release")
+        for index, cell in enumerate(released.cells)
+        if is_test_cell(cell) and cell.source.strip() in passed
+    ]
 
 
 def hidden_test_lines(source: NotebookNode, markers: Markers | None = None) -> list[str]:
@@ -253,5 +284,9 @@ def hidden_test_lines(source: NotebookNode, markers: Markers | None = None) -> l
     code = [cell.source for cell in source.cells if cell.cell_type == "code"]
     parts = [regions(text, markers.hidden_begin, markers.hidden_end) for text in code]
     shown = "\n".join(code_key(line) for _, outside in parts for line in outside)
-    return [line.strip() for inside, _ in parts for line in inside
-            if len(code_key(line)) >= MIN_SECRET and code_key(line) not in shown]
+    return [
+        line.strip()
+        for inside, _ in parts
+        for line in inside
+        if len(code_key(line)) >= MIN_SECRET and code_key(line) not in shown
+    ]
