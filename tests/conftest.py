@@ -30,10 +30,9 @@ def root() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    """Each test's own quiz data folder, empty at the start."""
-    folder = tmp_path / "rnn-course-data"
-    folder.mkdir()
+def data_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Each test's own quiz data folder, empty at the start (beside its tmp_path, not in it)."""
+    folder = tmp_path_factory.mktemp("rnn-course-data")
     monkeypatch.setenv(DATA_ENV, str(folder))
     return folder
 
