@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rnn_course.grading.runner import run as runner
+from tests.helpers import submissions
 from tests.helpers.course import copy_course
 from tests.helpers.scale import ASSIGNMENT, grades, make_course, row_counts, totals
 from tests.helpers.servers import free_port
@@ -21,7 +22,7 @@ from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow]
 
-GRADE_CELLS = 10  # autograded test cells, plus one hand-graded answer: 11 grade rows a submission
+GRADE_CELLS = len(submissions.POINTS)  # autograded test cells; with the hand-graded answer, the grade rows
 
 
 def autograde_cli(course_dir: Path, *args: str) -> subprocess.Popen:
