@@ -138,14 +138,16 @@ def scaffolding_imports(path: Path) -> list[str]:
         elif isinstance(node, ast.Import):
             wrong += [f"import {a.name}" for a in node.names
                       if a.name.startswith("tests") and not a.name.startswith("tests.helpers")]
-        elif isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys":
+        elif (isinstance(node, ast.Attribute) and node.attr == "path"
+                and getattr(node.value, "id", None) == "sys"):
             wrong.append("sys.path")
     return wrong
 
 
 def test_tests_and_benchmarks_import_scaffolding_only_from_tests_helpers():
     files = [*TESTS.rglob("*.py"), *(TESTS.parent / "benchmarks").glob("*.py")]
-    wrong = {str(path.relative_to(TESTS.parent)): found for path in files if (found := scaffolding_imports(path))}
+    found = {str(path.relative_to(TESTS.parent)): scaffolding_imports(path) for path in files}
+    wrong = {path: imports for path, imports in found.items() if imports}
     assert len(files) > 50 and not wrong, wrong
 
 
