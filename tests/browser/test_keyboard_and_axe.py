@@ -49,7 +49,7 @@ vocab = Vocab(course_text())"""
 WIDGETS = {  # name -> (the cell that shows it, the CSS class of its root)
     "quiz": ('quiz("{set}", seed={seed}, learner="{learner}")', "rnn-quiz"),
     "shape explorer": ("ShapeExplorer()", "rnn-shape-explorer"),
-    "hidden-state explorer": ("HiddenStateExplorer(steps=40)", "rnn-hidden-explorer"),
+    "hidden-state explorer": ("HiddenStateExplorer(steps=200)", "rnn-hidden-explorer"),  # can overflow
     "packing explorer": ("PackingExplorer()", "rnn-packing-explorer"),
     "sampling explorer": (
         'SamplingExplorer(TinyLM(len(vocab)), vocab, prompt="the ")',
@@ -90,8 +90,8 @@ def keys_notebook(lab):
         cells.append(nbformat.v4.new_code_cell(source.format(set=SET, seed=seed, learner=LEARNER)))
     cells.append(nbformat.v4.new_markdown_cell("The end."))
     notebook.cells = cells
-    nbformat.write(notebook, lab.root_dir / "keys_check.ipynb")
-    return "keys_check.ipynb", seed
+    nbformat.write(notebook, lab.root_dir / "notebooks" / "keys_check.ipynb")  # beside the lessons it links
+    return "notebooks/keys_check.ipynb", seed
 
 
 @pytest.fixture
@@ -235,6 +235,60 @@ def test_every_letter_and_digit_typed_on_a_quiz_choice_stays_in_the_quiz(page):
     for key in KEYS:
         radio.focus()
         press(page, quiz, key, "a quiz choice")
+
+
+CURRENT_TAB = "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel"
+LINK_STYLE_JS = """el => { const style = getComputedStyle(el), text = getComputedStyle(el.parentElement);
+    return [style.textDecorationLine, style.color, text.color]; }"""
+HEADING_SHOWN_JS = f"""id => {{
+    const heading = document.querySelector(`{NOTEBOOK} [id="${{CSS.escape(id)}}"]`);
+    const scroller = document.querySelector('{NOTEBOOK} .jp-WindowedPanel-outer');
+    if (!heading || !scroller || scroller.scrollTop === 0) return false;
+    const [h, s] = [heading.getBoundingClientRect(), scroller.getBoundingClientRect()];
+    return h.top >= s.top - 1 && h.bottom <= s.bottom + 1;
+}}"""
+
+
+def test_a_lesson_link_looks_like_one_and_opens_its_section_in_this_jupyterlab(page, context, keys_notebook):
+    _, seed = keys_notebook
+    quiz = root(page, "quiz")
+    if quiz.locator(".rnn-quiz-again").is_visible():
+        quiz.locator(".rnn-quiz-again").click()
+    quiz.locator(".rnn-quiz-choices input").first.wait_for()
+    question = engine_question(quiz, seed)
+    miss = next(i for i in range(len(question.options)) if i not in question.correct_indices)
+    quiz.locator(".rnn-quiz-choices input").nth(miss).click()
+    quiz.locator("button.rnn-quiz-check").click()
+    quiz.locator("button.rnn-quiz-solution:not([disabled])").click()
+    link = quiz.locator(".rnn-quiz-links a.rnn-lesson-link")
+    link.wait_for(timeout=UPDATE_MS)
+    decoration, colour, text_colour = link.evaluate(LINK_STYLE_JS)
+    assert "underline" in decoration and colour != text_colour, (decoration, colour, text_colour)
+    lesson = question.item.lesson
+    section = link.evaluate("el => decodeURIComponent(new URL(el.href).hash.slice(1))")
+    assert section == plain([lesson["section"]])[0].replace(" ", "-")
+    pages, keys_tab = len(context.pages), page.locator(CURRENT_TAB).inner_text()
+    anchor = link.element_handle()  # the locators look in the notebook in front: soon the lesson
+    link.click()
+    harness.wait_until(
+        page, "([sel, name]) => document.querySelector(sel)?.textContent === name",
+        [CURRENT_TAB, lesson["notebook"]], f"the link did not bring {lesson['notebook']} forward", UPDATE_MS,
+    )  # fmt: skip
+    scrolled = f"the lesson is not scrolled to #{section}"
+    harness.wait_until(page, HEADING_SHOWN_JS, section, scrolled, UPDATE_MS)
+    assert len(context.pages) == pages, "the link opened another browser tab"
+    tabs = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=lesson["notebook"])
+    assert tabs.count() == 1
+    anchor.evaluate("el => el.click()")  # a second click brings the same document forward, no second copy
+    page.wait_for_timeout(500)
+    assert tabs.count() == 1
+    tabs.locator(".lm-TabBar-tabCloseIcon").click()  # back to the quiz, which goes on to a new question
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=keys_tab).click()
+    harness.wait_until(
+        page, "([sel, name]) => document.querySelector(sel)?.textContent === name", [CURRENT_TAB, keys_tab],
+        "the quiz's notebook did not come back", UPDATE_MS,
+    )  # fmt: skip
+    next_question(page, quiz)
 
 
 # --- the explorers -----------------------------------------------------------------------------------------
@@ -468,6 +522,28 @@ def test_axe_finds_nothing_in_the_explorers_and_their_errors(page):
     shape.locator(".rnn-shape-error [role=alert]").wait_for(timeout=UPDATE_MS)
     axe_check(page, "shape explorer", "error")
     set_slider(page, shape, "feature size", "ArrowRight")
+
+    hidden = root(page, "hidden-state explorer")  # relu, 64 units, radius 2, noise: h_t overflows float32
+    set_slider(page, hidden, "hidden size H", "End")
+    hidden.locator(".widget-toggle-button", has_text="relu").click()
+    set_slider(page, hidden, "spectral radius", "End")
+    hidden.locator("select").first.select_option("noise")
+    hidden.locator(".rnn-hidden-error [role=alert]", has_text="The hidden state overflowed").wait_for(
+        timeout=UPDATE_MS
+    )
+    plot, readout = hidden.locator(".rnn-hidden-plot canvas"), hidden.locator(".rnn-hidden-readout")
+    harness.wait_until(
+        page, "([plot, readout]) => plot.getAttribute('aria-label').startsWith('No picture') && "
+        "!readout.innerText.trim()", [plot.element_handle(), readout.element_handle()],
+        "the picture or the readout stayed beside the error", UPDATE_MS,
+    )  # fmt: skip
+    axe_check(page, "hidden-state explorer", "error")
+    hidden.locator(".widget-toggle-button", has_text="tanh").click()  # bounded again: everything comes back
+    harness.wait_until(
+        page, "([plot, readout]) => !plot.getAttribute('aria-label').startsWith('No picture') && "
+        "readout.innerText.trim()", [plot.element_handle(), readout.element_handle()],
+        "the picture did not come back when the settings worked again", UPDATE_MS,
+    )  # fmt: skip
 
     packing = root(page, "packing explorer")
     packing.locator("input[type=checkbox]").check()  # enforce_sorted on unsorted lengths: refused

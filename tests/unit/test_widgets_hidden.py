@@ -1,6 +1,7 @@
 """Headless hidden-state explorer: the pixels follow every control and come back when it does."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import torch
 from PIL import Image
 
 from rnn_course.viz.figures import CSS_DPI, SCALE, HiddenStateFigure, log_limits
-from rnn_course.viz.hidden import make_signal
+from rnn_course.viz.hidden import hidden_states, make_signal
 from rnn_course.viz.widgets import HiddenStateExplorer, number
 
 CHANGES = [
@@ -157,21 +158,30 @@ def test_the_gradient_axis_fits_the_data_and_marks_a_floor():
     assert log_limits(np.array([3e-23, 5.0])) == (1e-23, 10.0, False)  # nothing pinned at 1e-20 any more
 
 
-def test_an_error_empties_the_readout_and_the_picture_then_they_come_back():
-    explorer = HiddenStateExplorer(steps=30, hidden_size=6)
-    picture, readout = explorer.image.value, explorer.readout.value
-    explorer._show_error(RuntimeError("a made-up failure"))  # what any exception in a callback leads to
-    assert "role='alert'" in explorer.error.value and "a made-up failure" in explorer.error.value
-    assert explorer.readout.value == "" and explorer.image.value != picture
+def test_an_overflowing_state_is_an_error_that_replaces_everything_then_goes():
+    explorer = HiddenStateExplorer(steps=200, hidden_size=64)
+    picture, frames = explorer.image.value, explorer.figure.data_draws
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning may leak into the notebook either
+        explorer.signal.value, explorer.nonlinearity.value = "noise", "relu"
+        assert explorer.error.value == "" and explorer.readout.value  # relu at the radius it has: fine
+        explorer.radius.value = 2.0  # h_t grows at every step, past float32 before t = 199
+    error = explorer.error.value
+    assert "role='alert'" in error and "<b>The hidden state overflowed</b>" in error and "#c62828" in error
+    assert "nn.RNN returned h_" in error and "float32" in error and "spectral radius" in error
+    step = int(error.split("nn.RNN returned h_")[1].split(" ")[0])
+    states = hidden_states(explorer.rnn, make_signal("noise", 200))  # (T, H), the real nn.RNN's output
+    fits = torch.isfinite(states).all(dim=1) & torch.isfinite(states.norm(dim=1))  # (T,)
+    assert fits[:step].all() and not fits[step] and 100 < step < 200  # the first step that does not fit
+    assert explorer.readout.value == "" and explorer.states is None and explorer.image.value != picture
     assert explorer.image.alt.startswith("No picture") and explorer.image.marks == []
-    explorer.step.value = 3  # nothing to draw a step on: still no stale picture
+    explorer.step.value = 3  # nothing to draw a step on: still no stale picture or readout
     assert explorer.readout.value == "" and explorer.image.alt.startswith("No picture")
-    assert explorer.image.marks == []
-    explorer.step.value = 15
-    explorer.signal.value = "step"
-    explorer.signal.value = "sine"  # a setting that computes clears the error and brings everything back
-    assert explorer.error.value == ""
-    assert (explorer.image.value, explorer.readout.value) == (picture, readout)
+    assert explorer.image.marks == [] and explorer.error.value == error
+    explorer.nonlinearity.value = "tanh"  # settings that work again: the error goes, everything comes back
+    assert explorer.error.value == "" and explorer.readout.value.startswith("t = 3:")
+    assert explorer.image.marks and explorer.figure.data_draws > frames
+    assert torch.isfinite(explorer.states).all() and not explorer.image.alt.startswith("No picture")
 
 
 def test_numbers_are_readable():

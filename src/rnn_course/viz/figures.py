@@ -242,7 +242,7 @@ class HiddenStateFigure(BlitFigure):
         The gradient axis spans the whole decades of the data; zeros (no gradient) sit on a marked floor.
         """
         T, H = states.shape
-        states = np.nan_to_num(states, nan=0.0, posinf=1e30, neginf=-1e30)
+        states = np.nan_to_num(states.astype(np.float64), nan=0.0, posinf=1e30, neginf=-1e30)  # no overflow
         grads = np.nan_to_num(grads, nan=0.0, posinf=1e300)
         norms = np.linalg.norm(states, axis=1)  # (T,)
         if bound is None:

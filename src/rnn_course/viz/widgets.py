@@ -17,6 +17,7 @@ from rnn_course.threads import one_thread
 from rnn_course.viz.figures import HiddenStateFigure, PackingFigure
 from rnn_course.viz.hidden import (
     SIGNALS,
+    check_finite,
     check_single_layer,
     gradient_norms,
     hidden_states,
@@ -279,15 +280,26 @@ class HiddenStateExplorer(Explorer):
         rnn = with_nonlinearity(copy.deepcopy(rnn), self.nonlinearity.value)
         set_radius(rnn, weight, self.radius.value)
         self.rnn = rnn
-        self.states = hidden_states(rnn, make_signal(self.signal.value, self.steps, seed=self.seed))  # (T, H)
-        self.grads = gradient_norms(rnn, self.states)  # (T,)
+        states = hidden_states(rnn, make_signal(self.signal.value, self.steps, seed=self.seed))  # (T, H)
+        check_finite(states)  # before anything is derived from numbers that are not there
+        self.states, self.grads = states, gradient_norms(rnn, states)  # (T, H), (T,)
 
     def _on_model_change(self, change):
         try:
             with one_thread():
                 self.compute()
-        except Exception as err:
-            self._show_error(err)
+        except OverflowError as err:  # relu with a radius above 1 over many steps: h_t grows past float32
+            self._show_error(
+                error_html(
+                    "The hidden state overflowed",
+                    str(err),
+                    "relu does not bound h_t, and a spectral radius above 1 makes it grow at every step. "
+                    "Lower the spectral radius or choose tanh.",
+                )
+            )
+            return
+        except Exception as err:  # what PyTorch (or anything else) raised, in its own words
+            self._show_error(_unexpected(err))
             return
         self.error.value = ""
         self.draw()
@@ -296,10 +308,11 @@ class HiddenStateExplorer(Explorer):
         if self.states is not None:
             self.draw(picture=False)
 
-    def _show_error(self, err: Exception) -> None:
-        """Nothing computed before the error stays on screen: the readout empties, the picture says why."""
+    def _show_error(self, message: str) -> None:
+        """The error (HTML from `error_html`) in place of everything derived: the readout empties, the
+        picture says why; nothing computed before the error stays on screen."""
         self.states = self.grads = None
-        self.error.value = _unexpected(err)
+        self.error.value = message
         self.readout.value = ""
         with self.image.hold_sync():
             self.image.marks = []
@@ -333,7 +346,7 @@ class HiddenStateExplorer(Explorer):
                 self.image.marks = self.figure.marks(t)
                 self.image.alt = self.figure.describe(states, grads, t)
         except Exception as err:
-            self._show_error(err)
+            self._show_error(_unexpected(err))
 
 
 class PackingExplorer(Explorer):
