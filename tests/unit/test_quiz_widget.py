@@ -7,7 +7,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from rnn_course.controls import ChoiceGroup
 from rnn_course.quiz import quiz, quiz_widget
 from rnn_course.quiz.progress import Store
-from rnn_course.quiz.widget import as_belief, markdown_html
+from rnn_course.quiz.widget import as_belief, markdown_html, section_link
 
 
 def pick(widget, indices):
@@ -86,6 +86,9 @@ def test_wrong_answer_states_the_belief_and_the_solution_adds_to_the_feedback():
     assert "`" not in text and "rnn-lesson-link" not in w.feedback.value
     (link,) = (output["data"]["text/html"] for output in w.links.outputs)
     assert link.startswith(f'<p>Lesson: <a class="rnn-lesson-link" href="{question.item.lesson["notebook"]}#')
+    numbered = section_link({"notebook": "02_shapes.ipynb", "section": "1. The `batch_first` layout"})
+    assert 'href="02_shapes.ipynb#1.-The-batch_first-layout"' in numbered  # JupyterLab's id of the heading
+    assert "<ol>" not in numbered and "<code>batch_first</code>" in numbered  # a number, not a list
     w.next_button.click()  # the next question comes without the last one's link
     assert w.links.outputs == ()
 

@@ -71,7 +71,7 @@ def section_link(lesson: dict) -> str:
     spaces as dashes. No target: a browser tab of its own would start a second JupyterLab.
     """
     notebook, section = lesson["notebook"], lesson["section"]
-    title = markdown_html(section, inline=True)
+    title = _inline(section)  # inline Markdown only: "1. Shapes" is a heading's number, not a list
     plain = re.sub(r"<[^>]+>", "", title)
     anchor = html.unescape(plain).replace(" ", "-")
     href = html.escape(f"{notebook}#{anchor}", quote=True)
