@@ -14,7 +14,8 @@ from torch.nn.utils.rnn import pad_sequence
 
 from rnn_course.controls import KeyboardHelper, PlotImage
 from rnn_course.threads import one_thread
-from rnn_course.viz.figures import HiddenStateFigure, PackingFigure
+from rnn_course.viz.diagrams import PackingDiagram
+from rnn_course.viz.figures import HiddenStateFigure
 from rnn_course.viz.hidden import (
     SIGNALS,
     check_finite,
@@ -350,7 +351,11 @@ class HiddenStateExplorer(Explorer):
 
 
 class PackingExplorer(Explorer):
-    """Edit the lengths of a small batch; see the padded grid and the real PackedSequence fields."""
+    """Edit the lengths of a small batch; see the padded grid and the real PackedSequence fields.
+
+    The error, the diagram (SVG) and the fields are one HTML value, so the page shows them in one step:
+    the numbers and the picture never disagree.
+    """
 
     def __init__(self, lengths=(2, 1, 3, 4), enforce_sorted: bool = False):
         lengths = list(lengths)
@@ -360,19 +365,12 @@ class PackingExplorer(Explorer):
             for i, n in enumerate(lengths)
         ]
         self.enforce_sorted = widgets.Checkbox(value=enforce_sorted, description="enforce_sorted")
-        self.fields = widgets.HTML().add_class("rnn-packing-fields")
-        self.error = widgets.HTML().add_class("rnn-packing-error")
-        self.figure = PackingFigure()
-        self.image = _plot("rnn-packing-plot", self.figure)
+        self.view = widgets.HTML().add_class("rnn-packing-view")
+        self.error = self.fields = self.alt = ""  # the three parts of the view, as HTML
+        self.diagram = PackingDiagram()
         names = KeyboardHelper(root="rnn-packing-explorer")
         self.widget = widgets.VBox(
-            [
-                widgets.HBox([widgets.VBox(self.lengths), self.enforce_sorted]),
-                self.error,
-                self.image,
-                self.fields,  # the index fields under the picture, as lesson 4 says
-                names,
-            ]
+            [widgets.HBox([widgets.VBox(self.lengths), self.enforce_sorted]), self.view, names]
         )
         self.widget.add_class("rnn-packing-explorer")
         for control in (*self.lengths, self.enforce_sorted):
@@ -392,36 +390,47 @@ class PackingExplorer(Explorer):
             self._show_refusal(lengths, err)
             return
         try:
-            pixels = self.figure.update(layout)  # first: the numbers and the picture leave together
-            self.error.value = ""
-            self.layout_shown = layout
-            self.fields.value = (
-                f"<code>data={layout.data.int().tolist()}</code><br>"
-                f"<code>batch_sizes={layout.batch_sizes.tolist()}</code><br>"
+            data, sizes = layout.data.int().tolist(), layout.batch_sizes.tolist()
+            alt = _packing_alt(lengths, layout)
+            picture = self.diagram.draw(lengths, layout.padded, data, sizes, alt=alt)
+            fields = (
+                f"<code>data={data}</code><br>"
+                f"<code>batch_sizes={sizes}</code><br>"
                 f"<code>sorted_indices={_as_list(layout.sorted_indices)}</code><br>"
                 f"<code>unsorted_indices={_as_list(layout.unsorted_indices)}</code>"
             )
-            self.image.show(pixels, _packing_alt(lengths, layout))
+            self.layout_shown = layout
+            self._show("", picture, fields, alt)
         except Exception as err:
-            self.layout_shown, self.fields.value = None, ""
-            self.error.value = _unexpected(err)
+            self.layout_shown = None
+            self._show(_unexpected(err), "", "", "")
+
+    def _show(self, error: str, picture: str, fields: str, alt: str) -> None:
+        """The error above the diagram above the index fields (as lesson 4 says), in one message."""
+        self.error, self.fields, self.alt = error, fields, alt
+        self.view.value = (
+            f"<div class='rnn-packing-error'>{error}</div><div class='rnn-packing-plot'>{picture}</div>"
+            f"<div class='rnn-packing-fields'>{fields}</div>"
+        )
 
     def _show_refusal(self, lengths, err):
-        """PyTorch's error; the fields empty; the picture keeps only the padded grid, which is still valid."""
+        """PyTorch's error; the fields empty; the diagram keeps only the padded grid, which is still valid."""
         padded = pad_sequence(labelled_batch(lengths), batch_first=True)  # (N, L_max)
-        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
-        pixels = self.figure.update_refused(lengths, padded, reason)  # first, as in update()
-        self.layout_shown = None
-        self.error.value = error_html(
-            "pack_padded_sequence raised an error",
-            str(err),
-            "It wants the lengths sorted longest first unless enforce_sorted=False.",
-        )
-        self.fields.value = "<i>No PackedSequence: packing these lengths raised the error above.</i>"
-        self.image.show(
-            pixels,
+        alt = (
             f"A padded batch of {len(lengths)} sequences with lengths {lengths}; no packed data, because "
-            "pack_padded_sequence refused these lengths.",
+            "pack_padded_sequence refused these lengths."
+        )
+        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
+        self.layout_shown = None
+        self._show(
+            error_html(
+                "pack_padded_sequence raised an error",
+                str(err),
+                "It wants the lengths sorted longest first unless enforce_sorted=False.",
+            ),
+            self.diagram.draw(lengths, padded, reason=reason, alt=alt),
+            "<i>No PackedSequence: packing these lengths raised the error above.</i>",
+            alt,
         )
 
 
