@@ -355,4 +355,47 @@ class KeyboardHelper(anywidget.AnyWidget):
         self.focus = {"selector": selector, "n": self.focus.get("n", 0) + 1}
 
 
-__all__ = ["ChoiceGroup", "LiveHTML", "KeyboardHelper", "PlotImage"]
+_SECTION_ESM = """
+// A lesson link (a.rnn-lesson-link) is handled by JupyterLab: it opens the notebook, or brings it forward,
+// and scrolls to the heading named after '#'. A notebook that was not open yet has not rendered its
+// Markdown when JupyterLab looks for the heading, so it opens at the top. Once the heading is in the page,
+// the same link is followed again, by JupyterLab as before, and lands on the section.
+function render({ model, el }) {
+  el.style.display = "none";
+  let root = null, timer = null;
+  const follow = (event) => {
+    const link = event.target.closest?.("a.rnn-lesson-link");
+    if (!link || !event.isTrusted) return;  // a click of ours is not followed up again
+    const id = decodeURIComponent(link.hash.slice(1));
+    const name = CSS.escape(id);  // JupyterLab names a heading by data-jupyter-id (or id, if allowed)
+    const selector = `.jp-NotebookPanel [data-jupyter-id="${name}"], .jp-NotebookPanel [id="${name}"]`;
+    const started = performance.now();
+    const wait = () => {
+      const heading = document.querySelector(selector);
+      if (heading && heading.closest(".jp-NotebookPanel:not(.lm-mod-hidden)")) { link.click(); return; }
+      if (performance.now() - started < 10000) timer = setTimeout(wait, 100);
+    };
+    clearTimeout(timer);
+    timer = setTimeout(wait, 100);
+  };
+  const attach = () => {
+    root = el.closest("." + model.get("root"));
+    if (!root) { timer = setTimeout(attach, 100); return; }
+    root.addEventListener("click", follow);
+  };
+  attach();
+  return () => { clearTimeout(timer); root?.removeEventListener("click", follow); };
+}
+export default { render };
+"""
+
+
+class SectionLinks(anywidget.AnyWidget):
+    """Invisible helper of the widget whose CSS class is `root`: its lesson links land on their section
+    even when the lesson was not open yet (JupyterLab then looks for the heading before it is drawn)."""
+
+    _esm = _SECTION_ESM
+    root = traitlets.Unicode(help="CSS class of the widget this helper serves").tag(sync=True)
+
+
+__all__ = ["ChoiceGroup", "LiveHTML", "KeyboardHelper", "PlotImage", "SectionLinks"]

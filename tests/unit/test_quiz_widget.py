@@ -89,6 +89,7 @@ def test_wrong_answer_states_the_belief_and_the_solution_adds_to_the_feedback():
     numbered = section_link({"notebook": "02_shapes.ipynb", "section": "1. The `batch_first` layout"})
     assert 'href="02_shapes.ipynb#1.-The-batch_first-layout"' in numbered  # JupyterLab's id of the heading
     assert "<ol>" not in numbered and "<code>batch_first</code>" in numbered  # a number, not a list
+    assert w.section_links.root == "rnn-quiz" and w.section_links in w.children  # lands on the section
     w.next_button.click()  # the next question comes without the last one's link
     assert w.links.outputs == ()
 

@@ -15,7 +15,7 @@ import secrets
 
 import ipywidgets as widgets
 
-from rnn_course.controls import ChoiceGroup, KeyboardHelper, LiveHTML
+from rnn_course.controls import ChoiceGroup, KeyboardHelper, LiveHTML, SectionLinks
 from rnn_course.quiz.engine import Question, Result, Session, letter
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s+")
@@ -135,6 +135,7 @@ class QuizWidget(widgets.VBox):
         self.links = widgets.Output()  # lesson links, rendered by JupyterLab so that they open in it
         self.score = widgets.HTML()
         self.helper = KeyboardHelper(root="rnn-quiz")  # keys stay in the quiz; focus moves where it should
+        self.section_links = SectionLinks(root="rnn-quiz")  # lesson links land on their section
         self.uid = f"rnn-quiz-{secrets.token_hex(4)}"  # ids unique in a page of several notebooks
         self.shown = 0  # questions shown so far: each gets its own element id
         for widget, name in [
@@ -162,7 +163,7 @@ class QuizWidget(widgets.VBox):
         super().__init__(
             [
                 self.title_html, self.header, self.notes, self.stem, self.code, self.choices_box, buttons,
-                self.feedback, self.links, self.score, self.helper,
+                self.feedback, self.links, self.score, self.helper, self.section_links,
             ]
         )  # fmt: skip
         self.add_class("rnn-quiz")
