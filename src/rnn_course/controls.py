@@ -160,6 +160,46 @@ class LiveHTML(anywidget.AnyWidget):
 
 
 _PLOT_ESM = """
+function drawLayer(ctx, layer) {
+  const heat = layer.heat;  // coloured cells, one pixel each, enlarged with hard edges
+  if (heat) {
+    const bytes = Uint8ClampedArray.from(atob(heat.rgba), (c) => c.charCodeAt(0));
+    const cells = document.createElement("canvas");
+    [cells.width, cells.height] = [heat.columns, heat.rows];
+    cells.getContext("2d").putImageData(new ImageData(bytes, heat.columns, heat.rows), 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(cells, heat.x, heat.y, heat.width, heat.height);
+  }
+  for (const line of layer.lines || []) {
+    const xy = line.xy;
+    if (xy.length < 2) continue;
+    ctx.save();
+    if (line.clip) { ctx.beginPath(); ctx.rect(...line.clip); ctx.clip(); }
+    ctx.strokeStyle = line.colour;
+    ctx.lineWidth = line.width;
+    ctx.lineJoin = "round";
+    ctx.setLineDash(line.dash || []);
+    ctx.beginPath();
+    ctx.moveTo(xy[0], xy[1]);
+    for (let i = 2; i < xy.length; i += 2) ctx.lineTo(xy[i], xy[i + 1]);
+    ctx.stroke();
+    ctx.restore();
+  }
+  for (const text of layer.texts || []) {
+    ctx.font = `${text.size}px "DejaVu Sans", sans-serif`;
+    ctx.textAlign = text.align;
+    ctx.textBaseline = text.baseline;
+    if (text.box) {  // a white box behind the text, so lines never cross it
+      const width = ctx.measureText(text.text).width, left = text.align === "right" ? text.x - width : text.x;
+      const top = text.baseline === "top" ? text.y : text.y - text.size;
+      ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+      ctx.fillRect(left - 2, top - 2, width + 4, text.size * 1.25 + 4);
+    }
+    ctx.fillStyle = text.colour;
+    ctx.fillText(text.text, text.x, text.y);
+  }
+}
+
 function render({ model, el }) {
   // A canvas, not an <img>: the raw pixels are painted at once, with no image file to decode.
   const frame = document.createElement("div");
@@ -177,21 +217,40 @@ function render({ model, el }) {
     canvas.setAttribute("aria-label", model.get("alt"));
     frame.style.width = `${model.get("width")}px`;  // CSS pixels: the canvas holds 2x as many
   };
-  let latest = 0;
-  const draw = async () => {
-    const ticket = ++latest;
-    const packed = model.get("value");  // zlib-compressed RGBA: a twentieth of the raw size on the wire
-    if (!packed || !packed.byteLength) return;
-    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
-    const bytes = await new Response(stream).arrayBuffer();
-    if (ticket !== latest) return;  // a newer picture arrived meanwhile
-    const [width, height] = [model.get("pixel_width"), model.get("pixel_height")];
-    if (bytes.byteLength !== width * height * 4) return;
-    if (canvas.width !== width) canvas.width = width;
-    if (canvas.height !== height) canvas.height = height;
-    const pixels = new Uint8ClampedArray(bytes);
-    canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
+  // The picture is a background (value: pixels sent when the axes change) with a data layer (layer: cells,
+  // lines and labels in pixel coordinates) that the page draws over it: a new data set is a few kB of
+  // numbers, drawn in the same frame it arrives. Changes that come in one message are drawn once.
+  let background = null, shownValue = null, decoding = null, pending = false;
+  const paint = () => {
+    if (!background) return;
+    const ctx = canvas.getContext("2d");
+    ctx.putImageData(background, 0, 0);
+    drawLayer(ctx, model.get("layer") || {});
     canvas.dataset.frame = String(++pictures);  // tests and benchmarks watch this to see a new picture
+  };
+  const update = async () => {
+    pending = false;
+    const packed = model.get("value");  // zlib-compressed RGBA: a twentieth of the raw size on the wire
+    if (packed && packed === decoding) return;  // on its way: it paints the newest layer when it lands
+    if (packed !== shownValue && packed && packed.byteLength) {
+      decoding = packed;
+      const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
+      const bytes = await new Response(stream).arrayBuffer();
+      if (decoding !== packed) return;  // a newer picture arrived meanwhile
+      decoding = null;
+      const [width, height] = [model.get("pixel_width"), model.get("pixel_height")];
+      if (bytes.byteLength !== width * height * 4) return;
+      if (canvas.width !== width) canvas.width = width;
+      if (canvas.height !== height) canvas.height = height;
+      background = new ImageData(new Uint8ClampedArray(bytes), width, height);
+      shownValue = packed;
+    }
+    paint();
+  };
+  const draw = () => {
+    if (pending) return;
+    pending = true;
+    queueMicrotask(update);
   };
   const mark = () => {  // dashed vertical lines over the picture, e.g. the selected time step
     const wanted = model.get("marks");
@@ -213,14 +272,14 @@ function render({ model, el }) {
     });
   };
   model.on("change:alt change:width", describe);
-  model.on("change:value change:pixel_width change:pixel_height", draw);
+  model.on("change:value change:pixel_width change:pixel_height change:layer", draw);
   model.on("change:marks", mark);
   describe();
   draw();
   mark();
   return () => {
     model.off("change:alt change:width", describe);
-    model.off("change:value change:pixel_width change:pixel_height", draw);
+    model.off("change:value change:pixel_width change:pixel_height change:layer", draw);
     model.off("change:marks", mark);
   };
 }
@@ -245,6 +304,10 @@ class PlotImage(anywidget.AnyWidget):
         traitlets.List(traitlets.Float()),
         help="dashed vertical lines over the picture: [x, top, bottom] as fractions of its width and height",
     ).tag(sync=True)
+    layer = traitlets.Dict(
+        help="drawn by the page over the pixels, in pixel coordinates from the top left: 'heat' (cells as "
+        "base64 RGBA with their rectangle), 'lines' (xy, colour, width, dash, clip), 'texts'"
+    ).tag(sync=True)
 
     def set_pixels(self, rgba) -> None:
         """New RGBA pixels: bytes or any buffer of pixel_width x pixel_height x 4 bytes."""
@@ -257,10 +320,11 @@ class PlotImage(anywidget.AnyWidget):
         """The RGBA pixels shown now."""
         return zlib.decompress(self.value) if self.value else b""
 
-    def show(self, rgba, alt: str) -> None:
-        """New pixels and their alt text, sent to the page in one message."""
+    def show(self, rgba, alt: str, layer: dict | None = None) -> None:
+        """New pixels, the layer drawn over them and their alt text, sent to the page in one message."""
         with self.hold_sync():
             self.alt = alt
+            self.layer = layer or {}
             self.set_pixels(rgba)
 
 

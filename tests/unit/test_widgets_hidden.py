@@ -1,5 +1,7 @@
 """Headless hidden-state explorer: the pixels follow every control and come back when it does."""
 
+import base64
+import json
 import sys
 import warnings
 
@@ -20,6 +22,11 @@ CHANGES = [
 ]
 
 
+def shown(explorer):
+    """What the page shows: the axes' pixels and the data layer it draws over them."""
+    return explorer.image.value, json.dumps(explorer.image.layer, sort_keys=True)
+
+
 @pytest.fixture(scope="module")
 def explorer():
     return HiddenStateExplorer(steps=60, hidden_size=12)
@@ -28,12 +35,12 @@ def explorer():
 @pytest.mark.parametrize("name, value", CHANGES)
 def test_each_control_changes_the_picture_and_returning_restores_it(explorer, name, value):
     control = getattr(explorer, name)
-    before, original = explorer.image.value, control.value
+    before, original = shown(explorer), control.value
     figure = explorer.figure.figure
     control.value = min(value, control.max) if isinstance(value, int | float) else value
-    assert explorer.image.value != before
+    assert shown(explorer) != before
     control.value = original
-    assert explorer.image.value == before
+    assert shown(explorer) == before
     assert explorer.figure.figure is figure  # one figure, updated in place
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or pyplot.get_fignums() == []  # nothing handed to pyplot, so nothing shows twice
@@ -53,7 +60,7 @@ def test_states_shown_are_what_nn_rnn_returns(explorer):
 
 def test_moving_the_time_step_moves_the_marker_and_draws_nothing(explorer):
     full_draws, data_draws = explorer.figure.full_draws, explorer.figure.data_draws
-    picture, places = explorer.image.value, []
+    picture, places = shown(explorer), []
     for t in range(0, 60, 5):
         explorer.step.value = t
         marks = explorer.image.marks
@@ -64,7 +71,7 @@ def test_moving_the_time_step_moves_the_marker_and_draws_nothing(explorer):
     ax = explorer.figure.ax_heat  # at the step's x in the picture: 0 at the left edge, 1 at the right
     for t, x in zip(range(0, 60, 5), places, strict=True):
         assert x * explorer.figure.figure.bbox.width == pytest.approx(ax.transData.transform((t, 0))[0])
-    assert explorer.image.value == picture  # no new picture ...
+    assert shown(explorer) == picture  # no new picture ...
     assert (explorer.figure.full_draws, explorer.figure.data_draws) == (full_draws, data_draws)  # ... no draw
     explorer.radius.value = 0.7  # new data and a new gradient range: only the data layer is redrawn
     assert explorer.figure.data_draws == data_draws + 1 and explorer.figure.full_draws == full_draws
@@ -160,7 +167,7 @@ def test_the_gradient_axis_fits_the_data_and_marks_a_floor():
 
 def test_an_overflowing_state_is_an_error_that_replaces_everything_then_goes():
     explorer = HiddenStateExplorer(steps=200, hidden_size=64)
-    picture, frames = explorer.image.value, explorer.figure.data_draws
+    picture, frames = shown(explorer), explorer.figure.data_draws
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warning may leak into the notebook either
         explorer.signal.value, explorer.nonlinearity.value = "noise", "relu"
@@ -173,7 +180,8 @@ def test_an_overflowing_state_is_an_error_that_replaces_everything_then_goes():
     states = hidden_states(explorer.rnn, make_signal("noise", 200))  # (T, H), the real nn.RNN's output
     fits = torch.isfinite(states).all(dim=1) & torch.isfinite(states.norm(dim=1))  # (T,)
     assert fits[:step].all() and not fits[step] and 100 < step < 200  # the first step that does not fit
-    assert explorer.readout.value == "" and explorer.states is None and explorer.image.value != picture
+    assert explorer.readout.value == "" and explorer.states is None and shown(explorer) != picture
+    assert explorer.image.layer == {}  # the message alone, in the pixels
     assert explorer.image.alt.startswith("No picture") and explorer.image.marks == []
     explorer.step.value = 3  # nothing to draw a step on: still no stale picture or readout
     assert explorer.readout.value == "" and explorer.image.alt.startswith("No picture")
@@ -197,3 +205,25 @@ def test_a_new_figure_is_as_large_as_its_css_size_says():
     width, height = (SCALE * v for v in figure.css_size)
     picture = Image.frombytes("RGBA", (width, height), bytes(pixels))  # raises unless the size is exact
     assert picture.getpixel((0, 0)) == (255, 255, 255, 255)  # a white margin, drawn opaque
+
+
+def test_the_page_draws_the_data_from_the_figure_and_gets_the_axes_only_when_they_change():
+    explorer = HiddenStateExplorer(steps=30, hidden_size=6)
+    figure, layer = explorer.figure, explorer.image.layer
+    cells = np.frombuffer(base64.b64decode(layer["heat"]["rgba"]), np.uint8).reshape(6, 30, 4)
+    expected = figure.colours.to_rgba(explorer.states.numpy().T, bytes=True)  # (H, T, 4), unit 0 on top
+    assert (cells == expected).all() and (layer["heat"]["rows"], layer["heat"]["columns"]) == (6, 30)
+    x0, y0, x1, y1 = figure.ax_heat.bbox.extents  # the cells fill the heatmap's axes (y from the top)
+    height = figure.figure.bbox.height
+    assert abs(layer["heat"]["x"] - x0) <= 1 and abs(layer["heat"]["y"] - (height - y1)) <= 1
+    assert len(layer["lines"][0]["xy"]) == 2 * 30  # unit 0: one point a step ...
+    ys = np.array(layer["lines"][4]["xy"][1::2])  # ||h_t||, in pixels from the top: high norm, small y
+    norms = explorer.states.norm(dim=1).numpy()
+    assert np.argmin(ys) == np.argmax(norms) and np.argmax(ys) == np.argmin(norms)
+    assert [t["text"] for t in layer["texts"] if not t["box"]] == figure.drawn_decades()
+    assert all(t["size"] >= 9 * SCALE * CSS_DPI / 72 for t in layer["texts"])  # 2x, like the axes' text
+    sent, draws = explorer.image.value, figure.full_draws
+    explorer.radius.value = 0.7  # tanh: same axes, so the same pixels; only the layer is new
+    assert explorer.image.value == sent and figure.full_draws == draws and explorer.image.layer != layer
+    explorer.nonlinearity.value = "relu"  # relu: the limits follow the data, new axes
+    assert explorer.image.value != sent and figure.full_draws == draws + 1

@@ -1,12 +1,13 @@
 """Figures built once and then only updated: changing artists are redrawn over a cached background."""
 
+import base64
 import math
 
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, to_hex
 from matplotlib.figure import Figure
 from matplotlib.markers import TICKLEFT
 from matplotlib.ticker import MaxNLocator, NullLocator
@@ -233,7 +234,12 @@ class HiddenStateFigure(BlitFigure):
         self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
 
     def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> memoryview:
-        """Put new data into the existing artists and render; states (T, H), grads (T,).
+        """Put new data into the existing artists and render all of it here; states (T, H), grads (T,)."""
+        layout, data = self._set_data(states, grads, bound)
+        return self.render(layout, data=data)
+
+    def _set_data(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> tuple:
+        """Put new data into the existing artists; return the layout and a key of the data.
 
         `bound` limits |h_t| when known (1 for tanh); for relu the limits follow the data in coarse steps.
         The gradient axis spans the whole decades of the data; zeros (no gradient) sit on a marked floor.
@@ -269,7 +275,74 @@ class HiddenStateFigure(BlitFigure):
             self.ax_heat.set_ylim(H - 0.5, -0.5)
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
-        return self.render(layout, data=(states.tobytes(), grads.tobytes(), H))
+        return layout, (states.tobytes(), grads.tobytes(), H)
+
+    def update_layer(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> dict:
+        """As `update`, but the data layer is returned for the page to draw (see `layer`), not drawn here.
+
+        Only a new layout (sizes, limits) draws the background: `background()` gives its pixels then.
+        """
+        layout, _ = self._set_data(states, grads, bound)
+        if layout != self._layout or self._background is None:
+            self.canvas.draw()  # everything except the animated artists, which the page draws
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._layout, self._data = layout, None
+            self.full_draws += 1
+        self.data_draws += 1
+        return self.layer()
+
+    def background(self) -> memoryview:
+        """The pixels of the axes, labels and colourbar alone (no data): what the page draws the layer on."""
+        self.canvas.restore_region(self._background)
+        return self.image()
+
+    def layer(self) -> dict:
+        """The data layer as cells, lines and texts in pixel coordinates from the top left (at 2x)."""
+        height = self.figure.bbox.height
+        scale = self.figure.dpi / 72  # points -> pixels
+
+        def box(ax):
+            x0, y0, x1, y1 = ax.bbox.extents
+            return [round(x0, 1), round(height - y1, 1), round(x1 - x0, 1), round(y1 - y0, 1)]
+
+        def points(artist, xy):
+            pixels = artist.get_transform().transform(xy)  # (n, 2), from the bottom left
+            pixels[:, 1] = height - pixels[:, 1]
+            return np.round(pixels, 1).ravel().tolist()
+
+        cells = self.heat.cells  # (H, T, 4) uint8, unit 0 in the top row
+        x, y, w, h = (round(v) for v in box(self.ax_heat))
+        heat = {
+            "x": x, "y": y, "width": w, "height": h, "rows": cells.shape[0], "columns": cells.shape[1],
+            "rgba": base64.b64encode(np.ascontiguousarray(cells).tobytes()).decode("ascii"),
+        }  # fmt: skip
+        lines = []
+        for line in (*self.unit_lines, self.norm_line, self.grad_line):
+            if line.get_visible():
+                lines.append({
+                    "xy": points(line, line.get_xydata()), "colour": to_hex(line.get_color()),
+                    "width": line.get_linewidth() * scale, "clip": box(line.axes),
+                })  # fmt: skip
+        if self.floor_line.get_visible():
+            lines.append({
+                "xy": points(self.floor_line, self.floor_line.get_xydata()), "colour": to_hex("tab:red"),
+                "width": self.floor_line.get_linewidth() * scale, "dash": [1 * scale, 1.65 * scale],
+                "clip": box(self.ax_grad),
+            })  # fmt: skip
+        tick = self.grad_ticks.get_markersize() * scale  # the tick marks left of the gradient axis
+        for x_, y_ in np.array(points(self.grad_ticks, self.grad_ticks.get_xydata())).reshape(-1, 2):
+            lines.append({"xy": [x_ - tick, y_, x_, y_], "colour": "#000000", "width": 0.8 * scale})
+        texts = []
+        for label in (*self.grad_labels, self.floor_text):
+            if label.get_visible() and label.get_text():
+                x_, y_ = points(label, np.array([label.get_position()]))
+                texts.append({
+                    "text": label.get_text(), "x": x_, "y": y_, "size": label.get_fontsize() * scale,
+                    "colour": to_hex(label.get_color()), "align": label.get_ha(),
+                    "baseline": {"center": "middle", "top": "top"}.get(label.get_va(), "alphabetic"),
+                    "box": label is self.floor_text,
+                })  # fmt: skip
+        return {"heat": heat, "lines": lines, "texts": texts}
 
     def _label_decades(self, low: int, high: int) -> None:
         """Ticks labelled '1e-20' ... on the gradient axis, every few decades up from the bottom."""

@@ -265,6 +265,7 @@ class HiddenStateExplorer(Explorer):
             control.observe(self._on_model_change, names="value")
         self.step.observe(self._on_step_change, names="value")
         self.states = self.grads = None
+        self.background_sent = None  # which background (figure.full_draws) the page has
         self._on_model_change(None)
 
     def _base(self, hidden_size):
@@ -321,6 +322,7 @@ class HiddenStateExplorer(Explorer):
                 self.figure.show_message("No picture: these settings raised an error (see above)."),
                 "No picture: these settings raised an error, shown above the picture.",
             )
+        self.background_sent = None  # the message is in the pixels now: the next picture sends the axes again
 
     def draw(self, picture: bool = True):
         """The readout and step marker for the selected step, and with `picture` the figure's new data.
@@ -341,9 +343,12 @@ class HiddenStateExplorer(Explorer):
             )
             states, grads = self.states.numpy(), self.grads.numpy()
             with self.image.hold_sync():  # picture, marker and alt text reach the page together
-                if picture:
+                if picture:  # the page draws the data layer; the axes' pixels go only when they change
                     bound = 1.0 if self.nonlinearity.value == "tanh" else None
-                    self.image.set_pixels(self.figure.update(states, grads, bound))
+                    self.image.layer = self.figure.update_layer(states, grads, bound)
+                    if self.background_sent != self.figure.full_draws:
+                        self.image.set_pixels(self.figure.background())
+                        self.background_sent = self.figure.full_draws
                 self.image.marks = self.figure.marks(t)
                 self.image.alt = self.figure.describe(states, grads, t)
         except Exception as err:
