@@ -427,11 +427,11 @@ class QuizWidget(widgets.VBox):
         self.session = Session(
             old.bank, old.set_name, learner=old.learner, attempt=attempt, seed=seed, store=old.store
         )
-        self.again_button.layout.display = "none"
         for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
             button.layout.display = None
         self.last_result = None
         self._show_question(focus=True)
+        self.again_button.layout.display = "none"  # after the focus is asked to move: never left on it
 
 
 def free_response_box(question) -> widgets.Text:
