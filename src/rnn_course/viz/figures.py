@@ -232,6 +232,7 @@ class HiddenStateFigure(BlitFigure):
         self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line)
         self.animate(self.grad_ticks, *self.grad_labels, self.floor_line, self.floor_text)
         self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
+        self.layout = None  # (T, H, h limit, ||h|| top): what the axes show
 
     def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> memoryview:
         """Put new data into the existing artists and render all of it here; states (T, H), grads (T,)."""
@@ -270,29 +271,28 @@ class HiddenStateFigure(BlitFigure):
         self.floor_text.set_text(f"floor: 0 (no gradient at all) is drawn at {low:.0e}" if floor else "")
         self.limits = (limit, norm_top, low, high, floor)
         layout = (T, H, limit, norm_top)
-        if layout != self._layout:
+        if layout != self.layout:
             self.ax_heat.set_xlim(-0.5, T - 0.5)
             self.ax_heat.set_ylim(H - 0.5, -0.5)
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
+            self.layout = layout
         return layout, (states.tobytes(), grads.tobytes(), H)
 
     def update_layer(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> dict:
-        """As `update`, but the data layer is returned for the page to draw (see `layer`), not drawn here.
-
-        Only a new layout (sizes, limits) draws the background: `background()` gives its pixels then.
-        """
-        layout, _ = self._set_data(states, grads, bound)
-        if layout != self._layout or self._background is None:
-            self.canvas.draw()  # everything except the animated artists, which the page draws
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout, self._data = layout, None
-            self.full_draws += 1
+        """As `update`, but the data layer is returned for the page to draw (see `layer`), and nothing is
+        drawn here: `background()` draws the axes of a new `layout` (sizes, limits) when asked for them."""
+        self._set_data(states, grads, bound)
         self.data_draws += 1
         return self.layer()
 
     def background(self) -> memoryview:
         """The pixels of the axes, labels and colourbar alone (no data): what the page draws the layer on."""
+        if self.layout != self._layout or self._background is None:
+            self.canvas.draw()  # everything except the animated artists, which the page draws
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._layout, self._data = self.layout, None
+            self.full_draws += 1
         self.canvas.restore_region(self._background)
         return self.image()
 

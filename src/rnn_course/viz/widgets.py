@@ -7,6 +7,7 @@ replaced by a message, and comes back when the error goes.
 import copy
 import html
 import math
+import zlib
 
 import ipywidgets as widgets
 import torch.nn as nn
@@ -265,7 +266,8 @@ class HiddenStateExplorer(Explorer):
             control.observe(self._on_model_change, names="value")
         self.step.observe(self._on_step_change, names="value")
         self.states = self.grads = None
-        self.background_sent = None  # which background (figure.full_draws) the page has
+        self.background_sent = None  # the layout whose axes the page has
+        self.axes_pixels = {}  # layout -> its axes' pixels, compressed
         self._on_model_change(None)
 
     def _base(self, hidden_size):
@@ -324,6 +326,18 @@ class HiddenStateExplorer(Explorer):
             )
         self.background_sent = None  # the message is in the pixels now: the next picture sends the axes again
 
+    def _send_axes(self, layout) -> None:
+        """The axes' pixels for `layout`, compressed once and kept for the last few layouts: going back to
+        tanh, or to a hidden size seen before, sends them again without drawing or compressing."""
+        if layout == self.background_sent:
+            return
+        if layout not in self.axes_pixels:
+            if len(self.axes_pixels) >= 8:
+                self.axes_pixels.pop(next(iter(self.axes_pixels)))  # the oldest
+            self.axes_pixels[layout] = zlib.compress(self.figure.background(), 1)
+        self.image.value = self.axes_pixels[layout]
+        self.background_sent = layout
+
     def draw(self, picture: bool = True):
         """The readout and step marker for the selected step, and with `picture` the figure's new data.
 
@@ -346,9 +360,7 @@ class HiddenStateExplorer(Explorer):
                 if picture:  # the page draws the data layer; the axes' pixels go only when they change
                     bound = 1.0 if self.nonlinearity.value == "tanh" else None
                     self.image.layer = self.figure.update_layer(states, grads, bound)
-                    if self.background_sent != self.figure.full_draws:
-                        self.image.set_pixels(self.figure.background())
-                        self.background_sent = self.figure.full_draws
+                    self._send_axes(self.figure.layout)
                 self.image.marks = self.figure.marks(t)
                 self.image.alt = self.figure.describe(states, grads, t)
         except Exception as err:
