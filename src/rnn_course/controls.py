@@ -211,7 +211,8 @@ function render({ model, el }) {
   canvas.style.width = "100%";
   canvas.style.height = "auto";
   frame.append(canvas);
-  el.append(frame);
+  const caption = document.createElement("div");  // the numbers read off the picture, shown with it
+  el.append(caption, frame);
   let pictures = 0, marks = [];
   const describe = () => {
     canvas.setAttribute("aria-label", model.get("alt"));
@@ -220,18 +221,25 @@ function render({ model, el }) {
   // The picture is a background (value: pixels sent when the axes change) with a data layer (layer: cells,
   // lines and labels in pixel coordinates) that the page draws over it: a new data set is a few kB of
   // numbers, drawn in the same frame it arrives. Changes that come in one message are drawn once.
-  let background = null, shownValue = null, decoding = null, pending = false;
+  let background = null, shownValue = null, decoding = null, pending = false, paintedLayer = null;
   const paint = () => {
+    caption.className = model.get("caption_class");
+    if (caption.innerHTML !== model.get("caption")) caption.innerHTML = model.get("caption");
     if (!background) return;
     const ctx = canvas.getContext("2d");
     ctx.putImageData(background, 0, 0);
-    drawLayer(ctx, model.get("layer") || {});
+    paintedLayer = model.get("layer");
+    drawLayer(ctx, paintedLayer || {});
     canvas.dataset.frame = String(++pictures);  // tests and benchmarks watch this to see a new picture
   };
   const update = async () => {
     pending = false;
     const packed = model.get("value");  // zlib-compressed RGBA: a twentieth of the raw size on the wire
     if (packed && packed === decoding) return;  // on its way: it paints the newest layer when it lands
+    if (packed === shownValue && model.get("layer") === paintedLayer && pictures) {  // a new caption alone
+      caption.innerHTML = model.get("caption");
+      return;
+    }
     if (packed !== shownValue && packed && packed.byteLength) {
       decoding = packed;
       const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
@@ -272,14 +280,14 @@ function render({ model, el }) {
     });
   };
   model.on("change:alt change:width", describe);
-  model.on("change:value change:pixel_width change:pixel_height change:layer", draw);
+  model.on("change:value change:pixel_width change:pixel_height change:layer change:caption", draw);
   model.on("change:marks", mark);
   describe();
   draw();
   mark();
   return () => {
     model.off("change:alt change:width", describe);
-    model.off("change:value change:pixel_width change:pixel_height change:layer", draw);
+    model.off("change:value change:pixel_width change:pixel_height change:layer change:caption", draw);
     model.off("change:marks", mark);
   };
 }
@@ -304,6 +312,10 @@ class PlotImage(anywidget.AnyWidget):
         traitlets.List(traitlets.Float()),
         help="dashed vertical lines over the picture: [x, top, bottom] as fractions of its width and height",
     ).tag(sync=True)
+    caption = traitlets.Unicode(
+        "", help="HTML above the picture, changed in the same frame as it: the numbers read off it"
+    ).tag(sync=True)
+    caption_class = traitlets.Unicode("", help="CSS class of the caption").tag(sync=True)
     layer = traitlets.Dict(
         help="drawn by the page over the pixels, in pixel coordinates from the top left: 'heat' (cells as "
         "base64 RGBA with their rectangle), 'lines' (xy, colour, width, dash, clip), 'texts'"

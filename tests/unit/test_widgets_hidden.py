@@ -52,9 +52,9 @@ def test_states_shown_are_what_nn_rnn_returns(explorer):
     torch.testing.assert_close(explorer.states, output[:, 0].detach())
     assert not explorer.rnn.bias  # a fresh model is bias-free: zero input keeps h_t at 0
     explorer.step.value = 7
-    assert explorer.readout.value.startswith("t = 7: h_t[:6] = [")
+    assert explorer.image.caption.startswith("t = 7: h_t[:6] = [")
     explorer.step.value = 30
-    assert f"[{number(output[30, 0, 0].item())}, " in explorer.readout.value
+    assert f"[{number(output[30, 0, 0].item())}, " in explorer.image.caption
     explorer.signal.value = "sine"
 
 
@@ -115,7 +115,7 @@ def test_bad_arguments_fail_at_once_and_ranges_are_bounded():
     assert (
         "rnn-hidden-step" in explorer.step._dom_classes and "rnn-hidden-plot" in explorer.image._dom_classes
     )
-    assert "rnn-hidden-readout" in explorer.readout._dom_classes
+    assert explorer.image.caption_class == "rnn-hidden-readout"  # the readout, drawn with the picture
 
 
 def texts(figure):
@@ -137,7 +137,7 @@ def test_the_figure_is_drawn_at_twice_its_display_size_and_labelled(explorer):
     assert figure.colourbar.ax.get_ylabel() == "h_t"
     assert [t.get_text() for t in figure.legend.get_texts()] == ["unit 0", "unit 1", "unit 2", "unit 3"]
     assert figure.ax_grad.get_ylabel() == "||dh_T/dh_t||_F" and figure.ax_grad.get_xlabel() == "time step t"
-    assert "Frobenius" in explorer.readout.value and "Frobenius" in explorer.image.alt
+    assert "Frobenius" in explorer.image.caption and "Frobenius" in explorer.image.alt
     assert f"t = {explorer.step.value}" in explorer.image.alt
     tops = [top for _, top, _ in explorer.image.marks]
     assert tops == sorted(tops) and all(0 < top < bottom < 1 for _, top, bottom in explorer.image.marks)
@@ -171,7 +171,7 @@ def test_an_overflowing_state_is_an_error_that_replaces_everything_then_goes():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warning may leak into the notebook either
         explorer.signal.value, explorer.nonlinearity.value = "noise", "relu"
-        assert explorer.error.value == "" and explorer.readout.value  # relu at the radius it has: fine
+        assert explorer.error.value == "" and explorer.image.caption  # relu at the radius it has: fine
         explorer.radius.value = 2.0  # h_t grows at every step, past float32 before t = 199
     error = explorer.error.value
     assert "role='alert'" in error and "<b>The hidden state overflowed</b>" in error and "#c62828" in error
@@ -180,14 +180,14 @@ def test_an_overflowing_state_is_an_error_that_replaces_everything_then_goes():
     states = hidden_states(explorer.rnn, make_signal("noise", 200))  # (T, H), the real nn.RNN's output
     fits = torch.isfinite(states).all(dim=1) & torch.isfinite(states.norm(dim=1))  # (T,)
     assert fits[:step].all() and not fits[step] and 100 < step < 200  # the first step that does not fit
-    assert explorer.readout.value == "" and explorer.states is None and shown(explorer) != picture
+    assert explorer.image.caption == "" and explorer.states is None and shown(explorer) != picture
     assert explorer.image.layer == {}  # the message alone, in the pixels
     assert explorer.image.alt.startswith("No picture") and explorer.image.marks == []
     explorer.step.value = 3  # nothing to draw a step on: still no stale picture or readout
-    assert explorer.readout.value == "" and explorer.image.alt.startswith("No picture")
+    assert explorer.image.caption == "" and explorer.image.alt.startswith("No picture")
     assert explorer.image.marks == [] and explorer.error.value == error
     explorer.nonlinearity.value = "tanh"  # settings that work again: the error goes, everything comes back
-    assert explorer.error.value == "" and explorer.readout.value.startswith("t = 3:")
+    assert explorer.error.value == "" and explorer.image.caption.startswith("t = 3:")
     assert explorer.image.marks and explorer.figure.data_draws > frames
     assert torch.isfinite(explorer.states).all() and not explorer.image.alt.startswith("No picture")
 

@@ -254,13 +254,13 @@ class HiddenStateExplorer(Explorer):
             layout=ROW,
         )
         self.step = _int_slider("time step t", steps // 2, 0, steps - 1, css="rnn-hidden-step")
-        self.readout = widgets.HTML().add_class("rnn-hidden-readout")
         self.error = widgets.HTML().add_class("rnn-hidden-error")
         self.figure = HiddenStateFigure(hidden_size, steps)
         self.image = _plot("rnn-hidden-plot", self.figure)
+        self.image.caption_class = "rnn-hidden-readout"  # the readout: shown in the frame of its picture
         controls = widgets.VBox([self.signal, self.nonlinearity, self.hidden_size, self.radius, self.step])
         names = KeyboardHelper(root="rnn-hidden-explorer")
-        self.widget = widgets.VBox([controls, self.readout, self.error, self.image, names])
+        self.widget = widgets.VBox([controls, self.error, self.image, names])
         self.widget.add_class("rnn-hidden-explorer")
         for control in (self.signal, self.nonlinearity, self.hidden_size, self.radius):
             control.observe(self._on_model_change, names="value")
@@ -317,8 +317,8 @@ class HiddenStateExplorer(Explorer):
         picture says why; nothing computed before the error stays on screen."""
         self.states = self.grads = None
         self.error.value = message
-        self.readout.value = ""
         with self.image.hold_sync():
+            self.image.caption = ""
             self.image.marks = []
             self.image.show(
                 self.figure.show_message("No picture: these settings raised an error (see above)."),
@@ -339,7 +339,8 @@ class HiddenStateExplorer(Explorer):
         self.background_sent = layout
 
     def draw(self, picture: bool = True):
-        """The readout and step marker for the selected step, and with `picture` the figure's new data.
+        """The readout (the picture's caption) and step marker for the selected step, and with `picture`
+        the figure's new data.
 
         Moving the time step only moves the marker the page draws over the picture: no drawing at all.
         """
@@ -348,7 +349,7 @@ class HiddenStateExplorer(Explorer):
             h_t = self.states[t]  # (H,)
             shown = ", ".join(number(v) for v in h_t[:6].tolist())
             T, H = self.states.shape
-            self.readout.value = (
+            readout = (
                 f"t = {t}: h_t[:6] = [{shown}{', ...' if len(h_t) > 6 else ''}], "
                 f"||h_t|| = {number(h_t.norm().item())}, "
                 f"||dh_T/dh_t||_F = {number(self.grads[t].item())} "
@@ -356,7 +357,8 @@ class HiddenStateExplorer(Explorer):
                 f"it is the identity's, sqrt(H) = {number(math.sqrt(H))})</span>"
             )
             states, grads = self.states.numpy(), self.grads.numpy()
-            with self.image.hold_sync():  # picture, marker and alt text reach the page together
+            with self.image.hold_sync():  # picture, readout, marker and alt text reach the page together
+                self.image.caption = readout  # drawn in the frame of the picture, never before it
                 if picture:  # the page draws the data layer; the axes' pixels go only when they change
                     bound = 1.0 if self.nonlinearity.value == "tanh" else None
                     self.image.layer = self.figure.update_layer(states, grads, bound)
