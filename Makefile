@@ -97,10 +97,10 @@ docs: config-reference ## build the documentation site from docs/ into site/, in
 
 bench: bench-widgets bench-browser ## every latency benchmark: in-kernel widgets, then end to end in the browser
 
-bench-widgets: setup ## widget update latency in the kernel, against a naive full re-plot
+bench-widgets: setup ## each explorer's update in the kernel, against a naive alternative (target 10 ms)
 	$(BIN)/python -m benchmarks.bench_widgets
 
-bench-browser: setup ## key press to new plot image in JupyterLab + Chromium (median of 20)
+bench-browser: setup ## every explorer control: key press to new picture painted, JupyterLab + Chromium at 2x
 	$(BIN)/python -m benchmarks.bench_browser
 
 bench-autograde: setup ## 40 generated submissions: stock nbgrader autograde against ours

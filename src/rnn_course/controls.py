@@ -160,6 +160,46 @@ class LiveHTML(anywidget.AnyWidget):
 
 
 _PLOT_ESM = """
+function drawLayer(ctx, layer) {
+  const heat = layer.heat;  // coloured cells, one pixel each, enlarged with hard edges
+  if (heat) {
+    const bytes = Uint8ClampedArray.from(atob(heat.rgba), (c) => c.charCodeAt(0));
+    const cells = document.createElement("canvas");
+    [cells.width, cells.height] = [heat.columns, heat.rows];
+    cells.getContext("2d").putImageData(new ImageData(bytes, heat.columns, heat.rows), 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(cells, heat.x, heat.y, heat.width, heat.height);
+  }
+  for (const line of layer.lines || []) {
+    const xy = line.xy;
+    if (xy.length < 2) continue;
+    ctx.save();
+    if (line.clip) { ctx.beginPath(); ctx.rect(...line.clip); ctx.clip(); }
+    ctx.strokeStyle = line.colour;
+    ctx.lineWidth = line.width;
+    ctx.lineJoin = "round";
+    ctx.setLineDash(line.dash || []);
+    ctx.beginPath();
+    ctx.moveTo(xy[0], xy[1]);
+    for (let i = 2; i < xy.length; i += 2) ctx.lineTo(xy[i], xy[i + 1]);
+    ctx.stroke();
+    ctx.restore();
+  }
+  for (const text of layer.texts || []) {
+    ctx.font = `${text.size}px "DejaVu Sans", sans-serif`;
+    ctx.textAlign = text.align;
+    ctx.textBaseline = text.baseline;
+    if (text.box) {  // a white box behind the text, so lines never cross it
+      const width = ctx.measureText(text.text).width, left = text.align === "right" ? text.x - width : text.x;
+      const top = text.baseline === "top" ? text.y : text.y - text.size;
+      ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+      ctx.fillRect(left - 2, top - 2, width + 4, text.size * 1.25 + 4);
+    }
+    ctx.fillStyle = text.colour;
+    ctx.fillText(text.text, text.x, text.y);
+  }
+}
+
 function render({ model, el }) {
   // A canvas, not an <img>: the raw pixels are painted at once, with no image file to decode.
   const frame = document.createElement("div");
@@ -171,27 +211,54 @@ function render({ model, el }) {
   canvas.style.width = "100%";
   canvas.style.height = "auto";
   frame.append(canvas);
-  el.append(frame);
+  const caption = document.createElement("div");  // the numbers read off the picture, shown with it
+  el.append(caption, frame);
   let pictures = 0, marks = [];
   const describe = () => {
     canvas.setAttribute("aria-label", model.get("alt"));
     frame.style.width = `${model.get("width")}px`;  // CSS pixels: the canvas holds 2x as many
   };
-  let latest = 0;
-  const draw = async () => {
-    const ticket = ++latest;
-    const packed = model.get("value");  // zlib-compressed RGBA: a twentieth of the raw size on the wire
-    if (!packed || !packed.byteLength) return;
-    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
-    const bytes = await new Response(stream).arrayBuffer();
-    if (ticket !== latest) return;  // a newer picture arrived meanwhile
-    const [width, height] = [model.get("pixel_width"), model.get("pixel_height")];
-    if (bytes.byteLength !== width * height * 4) return;
-    if (canvas.width !== width) canvas.width = width;
-    if (canvas.height !== height) canvas.height = height;
-    const pixels = new Uint8ClampedArray(bytes);
-    canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
+  // The picture is a background (value: pixels sent when the axes change) with a data layer (layer: cells,
+  // lines and labels in pixel coordinates) that the page draws over it: a new data set is a few kB of
+  // numbers, drawn in the same frame it arrives. Changes that come in one message are drawn once.
+  let background = null, shownValue = null, decoding = null, pending = false, paintedLayer = null;
+  const paint = () => {
+    caption.className = model.get("caption_class");
+    if (caption.innerHTML !== model.get("caption")) caption.innerHTML = model.get("caption");
+    if (!background) return;
+    const ctx = canvas.getContext("2d");
+    ctx.putImageData(background, 0, 0);
+    paintedLayer = model.get("layer");
+    drawLayer(ctx, paintedLayer || {});
     canvas.dataset.frame = String(++pictures);  // tests and benchmarks watch this to see a new picture
+  };
+  const update = async () => {
+    pending = false;
+    const packed = model.get("value");  // zlib-compressed RGBA: a twentieth of the raw size on the wire
+    if (packed && packed === decoding) return;  // on its way: it paints the newest layer when it lands
+    if (packed === shownValue && model.get("layer") === paintedLayer && pictures) {  // a new caption alone
+      caption.innerHTML = model.get("caption");
+      return;
+    }
+    if (packed !== shownValue && packed && packed.byteLength) {
+      decoding = packed;
+      const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
+      const bytes = await new Response(stream).arrayBuffer();
+      if (decoding !== packed) return;  // a newer picture arrived meanwhile
+      decoding = null;
+      const [width, height] = [model.get("pixel_width"), model.get("pixel_height")];
+      if (bytes.byteLength !== width * height * 4) return;
+      if (canvas.width !== width) canvas.width = width;
+      if (canvas.height !== height) canvas.height = height;
+      background = new ImageData(new Uint8ClampedArray(bytes), width, height);
+      shownValue = packed;
+    }
+    paint();
+  };
+  const draw = () => {
+    if (pending) return;
+    pending = true;
+    queueMicrotask(update);
   };
   const mark = () => {  // dashed vertical lines over the picture, e.g. the selected time step
     const wanted = model.get("marks");
@@ -213,14 +280,14 @@ function render({ model, el }) {
     });
   };
   model.on("change:alt change:width", describe);
-  model.on("change:value change:pixel_width change:pixel_height", draw);
+  model.on("change:value change:pixel_width change:pixel_height change:layer change:caption", draw);
   model.on("change:marks", mark);
   describe();
   draw();
   mark();
   return () => {
     model.off("change:alt change:width", describe);
-    model.off("change:value change:pixel_width change:pixel_height", draw);
+    model.off("change:value change:pixel_width change:pixel_height change:layer change:caption", draw);
     model.off("change:marks", mark);
   };
 }
@@ -245,6 +312,14 @@ class PlotImage(anywidget.AnyWidget):
         traitlets.List(traitlets.Float()),
         help="dashed vertical lines over the picture: [x, top, bottom] as fractions of its width and height",
     ).tag(sync=True)
+    caption = traitlets.Unicode(
+        "", help="HTML above the picture, changed in the same frame as it: the numbers read off it"
+    ).tag(sync=True)
+    caption_class = traitlets.Unicode("", help="CSS class of the caption").tag(sync=True)
+    layer = traitlets.Dict(
+        help="drawn by the page over the pixels, in pixel coordinates from the top left: 'heat' (cells as "
+        "base64 RGBA with their rectangle), 'lines' (xy, colour, width, dash, clip), 'texts'"
+    ).tag(sync=True)
 
     def set_pixels(self, rgba) -> None:
         """New RGBA pixels: bytes or any buffer of pixel_width x pixel_height x 4 bytes."""
@@ -257,10 +332,11 @@ class PlotImage(anywidget.AnyWidget):
         """The RGBA pixels shown now."""
         return zlib.decompress(self.value) if self.value else b""
 
-    def show(self, rgba, alt: str) -> None:
-        """New pixels and their alt text, sent to the page in one message."""
+    def show(self, rgba, alt: str, layer: dict | None = None) -> None:
+        """New pixels, the layer drawn over them and their alt text, sent to the page in one message."""
         with self.hold_sync():
             self.alt = alt
+            self.layer = layer or {}
             self.set_pixels(rgba)
 
 
@@ -307,6 +383,12 @@ function render({ model, el }) {
     }
   };
   const keep = (event) => { if (owned(event)) event.stopPropagation(); };
+  const hold = (event) => {  // a button that hides itself: the widget holds the focus until it is moved on
+    const selector = model.get("hand_over");
+    if (!selector || !event.target.closest(selector)) return;
+    if (!root.hasAttribute("tabindex")) root.tabIndex = -1;  // focusable by script only, no tab stop
+    root.focus({ preventScroll: true });
+  };
   let asked = 0;
   const focus = () => {  // the element that should have the focus, once it is in the page and enabled
     const { selector } = model.get("focus");
@@ -324,6 +406,7 @@ function render({ model, el }) {
     root = el.closest("." + model.get("root"));
     if (!root) { timer = setTimeout(attach, 100); return; }  // not in the page yet
     root.addEventListener("keydown", keep);
+    root.addEventListener("click", hold);
     name();
     observer = new MutationObserver(name);  // setting a name or aria-pressed never re-triggers it
     observer.observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
@@ -334,6 +417,7 @@ function render({ model, el }) {
     clearTimeout(timer);
     observer?.disconnect();
     root?.removeEventListener("keydown", keep);
+    root?.removeEventListener("click", hold);
     model.off("change:focus", focus);
   };
 }
@@ -349,10 +433,58 @@ class KeyboardHelper(anywidget.AnyWidget):
     _esm = _HELPER_ESM
     root = traitlets.Unicode(help="CSS class of the widget this helper serves").tag(sync=True)
     focus = traitlets.Dict(help="{'selector': CSS selector in root, 'n': request number}").tag(sync=True)
+    hand_over = traitlets.Unicode(
+        "",
+        help="CSS selector of buttons in root that hide themselves when pressed: the root holds the focus "
+        "from the press until the next focus request, so it never falls to the page or the notebook",
+    ).tag(sync=True)
 
     def focus_on(self, selector: str) -> None:
         """Move the focus to the first element of root matching `selector`, once it is shown and enabled."""
         self.focus = {"selector": selector, "n": self.focus.get("n", 0) + 1}
 
 
-__all__ = ["ChoiceGroup", "LiveHTML", "KeyboardHelper", "PlotImage"]
+_SECTION_ESM = """
+// A lesson link (a.rnn-lesson-link) is handled by JupyterLab: it opens the notebook, or brings it forward,
+// and scrolls to the heading named after '#'. A notebook that was not open yet has not rendered its
+// Markdown when JupyterLab looks for the heading, so it opens at the top. Once the heading is in the page,
+// the same link is followed again, by JupyterLab as before, and lands on the section.
+function render({ model, el }) {
+  el.style.display = "none";
+  let root = null, timer = null;
+  const follow = (event) => {
+    const link = event.target.closest?.("a.rnn-lesson-link");
+    if (!link || !event.isTrusted) return;  // a click of ours is not followed up again
+    const id = decodeURIComponent(link.hash.slice(1));
+    const name = CSS.escape(id);  // JupyterLab names a heading by data-jupyter-id (or id, if allowed)
+    const selector = `.jp-NotebookPanel [data-jupyter-id="${name}"], .jp-NotebookPanel [id="${name}"]`;
+    const started = performance.now();
+    const wait = () => {
+      const heading = document.querySelector(selector);
+      if (heading && heading.closest(".jp-NotebookPanel:not(.lm-mod-hidden)")) { link.click(); return; }
+      if (performance.now() - started < 10000) timer = setTimeout(wait, 100);
+    };
+    clearTimeout(timer);
+    timer = setTimeout(wait, 100);
+  };
+  const attach = () => {
+    root = el.closest("." + model.get("root"));
+    if (!root) { timer = setTimeout(attach, 100); return; }
+    root.addEventListener("click", follow);
+  };
+  attach();
+  return () => { clearTimeout(timer); root?.removeEventListener("click", follow); };
+}
+export default { render };
+"""
+
+
+class SectionLinks(anywidget.AnyWidget):
+    """Invisible helper of the widget whose CSS class is `root`: its lesson links land on their section
+    even when the lesson was not open yet (JupyterLab then looks for the heading before it is drawn)."""
+
+    _esm = _SECTION_ESM
+    root = traitlets.Unicode(help="CSS class of the widget this helper serves").tag(sync=True)
+
+
+__all__ = ["ChoiceGroup", "LiveHTML", "KeyboardHelper", "PlotImage", "SectionLinks"]

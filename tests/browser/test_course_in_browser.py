@@ -36,6 +36,10 @@ def step_key(handle) -> str:
 
 # A plot is a canvas (role=img) that numbers each picture it paints in data-frame.
 NEW_FRAME = "([plot, frame]) => plot.dataset.frame && plot.dataset.frame !== frame"
+PACKING_FRAME = """([el, frame]) => {
+    const svg = el.querySelector('.rnn-packing-plot svg');
+    return svg && svg.dataset.frame !== frame;
+}"""  # the packing diagram is written anew at each change: looked up again in its explorer
 
 
 def assert_no_traceback(page):
@@ -146,7 +150,7 @@ def test_packing_explorer_repacks_when_a_length_changes(executed_notebook):
     explorer = page.locator(f"{NOTEBOOK} .rnn-packing-explorer").first
     explorer.scroll_into_view_if_needed()
     handles = explorer.locator(".widget-slider .noUi-handle")
-    plot = explorer.locator(".rnn-packing-plot canvas")
+    plot = explorer.locator(".rnn-packing-plot svg")
     plot.wait_for()
     lengths = [slider_value(handles.nth(i)) for i in range(handles.count())]
     before_frame = plot.get_attribute("data-frame")
@@ -164,7 +168,7 @@ def test_packing_explorer_repacks_when_a_length_changes(executed_notebook):
         f"lengths {lengths}: the explorer does not show PyTorch's {expected}", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, NEW_FRAME, [plot.element_handle(), before_frame],
+        page, PACKING_FRAME, [explorer.element_handle(), before_frame],
         f"lengths {lengths}: the diagram did not change", UPDATE_MS,
     )  # fmt: skip
     assert_no_traceback(page)
@@ -433,8 +437,10 @@ def test_packing_explorer_clears_its_fields_and_picture_on_error(executed_notebo
     assert_no_traceback(page)
     explorer = page.locator(f"{NOTEBOOK} .rnn-packing-explorer").first
     explorer.scroll_into_view_if_needed()
+    # The error, the diagram and the fields are one HTML value, written anew at each change: every check
+    # below looks them up again inside the explorer, which stays.
     fields, error = explorer.locator(".rnn-packing-fields"), explorer.locator(".rnn-packing-error")
-    plot = explorer.locator(".rnn-packing-plot canvas")
+    plot, root = explorer.locator(".rnn-packing-plot svg"), explorer.element_handle()
     handles = explorer.locator(".widget-slider .noUi-handle")
     lengths = [slider_value(handles.nth(i)) for i in range(handles.count())]
     assert lengths != sorted(lengths, reverse=True), f"lengths {lengths} are sorted: nothing would fail"
@@ -445,31 +451,31 @@ def test_packing_explorer_clears_its_fields_and_picture_on_error(executed_notebo
     box.focus()
     page.keyboard.press("Space")  # enforce_sorted=True on unsorted lengths: PyTorch refuses
     harness.wait_until(
-        page, "el => el.querySelector('[role=alert]')?.innerText.includes('sorted in decreasing order')",
-        error.element_handle(), "no alert with PyTorch's error after ticking enforce_sorted", UPDATE_MS,
+        page, "el => el.querySelector('.rnn-packing-error [role=alert]')?.innerText"
+        ".includes('sorted in decreasing order')",
+        root, "no alert with PyTorch's error after ticking enforce_sorted", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, "el => !el.innerText.includes('batch_sizes=')", fields.element_handle(),
+        page, "el => !el.querySelector('.rnn-packing-fields').innerText.includes('batch_sizes=')", root,
         "the PackedSequence fields stayed beside the error", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, NEW_FRAME, [plot.element_handle(), before_frame],
-        "the picture did not change on error", UPDATE_MS,
+        page, PACKING_FRAME, [root, before_frame], "the picture did not change on error", UPDATE_MS,
     )  # fmt: skip
     assert "no packed data" in plot.get_attribute("aria-label")
     assert error.locator("[role=alert] b").inner_text().strip(), "the error has no heading"
 
     page.keyboard.press("Space")  # back to enforce_sorted=False: everything returns
     harness.wait_until(
-        page, "el => el.innerText.includes('batch_sizes=')", fields.element_handle(),
+        page, "el => el.querySelector('.rnn-packing-fields').innerText.includes('batch_sizes=')", root,
         "the fields did not come back when the error went", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, "el => el.innerText.trim() === ''", error.element_handle(),
+        page, "el => el.querySelector('.rnn-packing-error').innerText.trim() === ''", root,
         "the error stayed after enforce_sorted was unticked", UPDATE_MS,
     )  # fmt: skip
     harness.wait_until(
-        page, "([plot, alt]) => plot.getAttribute('aria-label') === alt", [plot.element_handle(), before_alt],
-        "the picture's alt text did not come back when the error went", UPDATE_MS,
+        page, "([el, alt]) => el.querySelector('.rnn-packing-plot svg').getAttribute('aria-label') === alt",
+        [root, before_alt], "the picture's alt text did not come back when the error went", UPDATE_MS,
     )  # fmt: skip
     assert_no_traceback(page)

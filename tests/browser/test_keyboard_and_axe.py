@@ -7,6 +7,7 @@ leave the notebook's cells as they were.
 """
 
 import functools
+import html
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import string
 import nbformat
 import pytest
 
+from rnn_course.quiz.widget import section_link
 from tests.helpers import browser as harness
 from tests.helpers.browser import ARTIFACTS, NOTEBOOK, plain, shown_labels
 
@@ -49,7 +51,7 @@ vocab = Vocab(course_text())"""
 WIDGETS = {  # name -> (the cell that shows it, the CSS class of its root)
     "quiz": ('quiz("{set}", seed={seed}, learner="{learner}")', "rnn-quiz"),
     "shape explorer": ("ShapeExplorer()", "rnn-shape-explorer"),
-    "hidden-state explorer": ("HiddenStateExplorer(steps=40)", "rnn-hidden-explorer"),
+    "hidden-state explorer": ("HiddenStateExplorer(steps=200)", "rnn-hidden-explorer"),  # can overflow
     "packing explorer": ("PackingExplorer()", "rnn-packing-explorer"),
     "sampling explorer": (
         'SamplingExplorer(TinyLM(len(vocab)), vocab, prompt="the ")',
@@ -90,8 +92,8 @@ def keys_notebook(lab):
         cells.append(nbformat.v4.new_code_cell(source.format(set=SET, seed=seed, learner=LEARNER)))
     cells.append(nbformat.v4.new_markdown_cell("The end."))
     notebook.cells = cells
-    nbformat.write(notebook, lab.root_dir / "keys_check.ipynb")
-    return "keys_check.ipynb", seed
+    nbformat.write(notebook, lab.root_dir / "notebooks" / "keys_check.ipynb")  # beside the lessons it links
+    return "notebooks/keys_check.ipynb", seed
 
 
 @pytest.fixture
@@ -235,6 +237,70 @@ def test_every_letter_and_digit_typed_on_a_quiz_choice_stays_in_the_quiz(page):
     for key in KEYS:
         radio.focus()
         press(page, quiz, key, "a quiz choice")
+
+
+CURRENT_TAB = "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel"
+LINK_STYLE_JS = """el => { const style = getComputedStyle(el), text = getComputedStyle(el.parentElement);
+    return [style.textDecorationLine, style.color, text.color]; }"""
+IN_FRONT_JS = "([sel, name]) => document.querySelector(sel)?.textContent === name"
+HEADING_SHOWN_JS = f"""id => {{
+    const name = CSS.escape(id);  // JupyterLab names a heading by data-jupyter-id (or id, if allowed)
+    const heading = document.querySelector(
+        `{NOTEBOOK} [data-jupyter-id="${{name}}"], {NOTEBOOK} [id="${{name}}"]`);
+    const scroller = document.querySelector('{NOTEBOOK} .jp-WindowedPanel-outer');
+    if (!heading || !scroller) return false;
+    const [h, s] = [heading.getBoundingClientRect(), scroller.getBoundingClientRect()];
+    return h.top >= s.top - 1 && h.top <= s.top + 80;  // at the top of the notebook's view
+}}"""
+
+
+def test_a_lesson_link_looks_like_one_and_opens_its_section_in_this_jupyterlab(page, context, keys_notebook):
+    _, seed = keys_notebook
+    quiz = root(page, "quiz")
+    if quiz.locator(".rnn-quiz-again").is_visible():
+        quiz.locator(".rnn-quiz-again").click()
+    quiz.locator(".rnn-quiz-choices input").first.wait_for()
+    question = engine_question(quiz, seed)
+    miss = next(i for i in range(len(question.options)) if i not in question.correct_indices)
+    quiz.locator(".rnn-quiz-choices input").nth(miss).click()
+    quiz.locator("button.rnn-quiz-check").click()
+    quiz.locator("button.rnn-quiz-solution:not([disabled])").click()
+    link = quiz.locator(".rnn-quiz-links a.rnn-lesson-link")
+    link.wait_for(timeout=UPDATE_MS)
+    decoration, colour, text_colour = link.evaluate(LINK_STYLE_JS)
+    assert "underline" in decoration and colour != text_colour, (decoration, colour, text_colour)
+    lesson = question.item.lesson
+    section = link.evaluate("el => decodeURIComponent(new URL(el.href).hash.slice(1))")
+    # The anchor is the heading's whole text, number and all; that JupyterLab's heading has this id is
+    # checked below, by the heading being scrolled into view.
+    href = re.search(r'href="([^"]*)"', section_link(lesson)).group(1)
+    assert section == html.unescape(href).split("#", 1)[1]
+    pages, keys_tab = len(context.pages), page.locator(CURRENT_TAB).inner_text()
+    anchor = link.element_handle()  # the locators look in the notebook in front: soon the lesson
+    tabs = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=lesson["notebook"])
+    try:
+        link.click()  # the lesson is not open yet: it opens, and lands on the section all the same
+        brought = f"the link did not bring {lesson['notebook']} forward"
+        harness.wait_until(page, IN_FRONT_JS, [CURRENT_TAB, lesson["notebook"]], brought, UPDATE_MS)
+        scrolled = f"the lesson is not scrolled to #{section}"
+        harness.wait_until(page, HEADING_SHOWN_JS, section, scrolled, UPDATE_MS)
+        assert len(context.pages) == pages, "the link opened another browser tab"
+        assert tabs.count() == 1
+        page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer").evaluate("el => el.scrollTo(0, 0)")
+        anchor.evaluate("el => el.click()")  # followed again: the same document, no second copy, scrolled
+        harness.wait_until(page, HEADING_SHOWN_JS, section, scrolled + " on a second click", UPDATE_MS)
+        assert tabs.count() == 1
+    finally:  # back to the quiz, which goes on to a new question
+        if tabs.count():
+            tabs.first.locator(".lm-TabBar-tabCloseIcon").click()
+            discard = page.locator(".jp-Dialog button", has_text=re.compile(r"^(Discard|Don't Save)$"))
+            page.wait_for_timeout(500)
+            if discard.count():  # the lesson was saved by another page meanwhile: nothing of ours to keep
+                discard.first.click()
+        page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=keys_tab).click()
+        back = "the quiz's notebook did not come back"
+        harness.wait_until(page, IN_FRONT_JS, [CURRENT_TAB, keys_tab], back, UPDATE_MS)
+    next_question(page, quiz)
 
 
 # --- the explorers -----------------------------------------------------------------------------------------
@@ -470,6 +536,28 @@ def test_axe_finds_nothing_in_the_explorers_and_their_errors(page):
     shape.locator(".rnn-shape-error [role=alert]").wait_for(timeout=UPDATE_MS)
     axe_check(page, "shape explorer", "error")
     set_slider(page, shape, "feature size", "ArrowRight")
+
+    hidden = root(page, "hidden-state explorer")  # relu, 64 units, radius 2, noise: h_t overflows float32
+    set_slider(page, hidden, "hidden size H", "End")
+    hidden.locator(".widget-toggle-button", has_text="relu").click()
+    set_slider(page, hidden, "spectral radius", "End")
+    hidden.locator("select").first.select_option("noise")
+    hidden.locator(".rnn-hidden-error [role=alert]", has_text="The hidden state overflowed").wait_for(
+        timeout=UPDATE_MS
+    )
+    plot, readout = hidden.locator(".rnn-hidden-plot canvas"), hidden.locator(".rnn-hidden-readout")
+    harness.wait_until(
+        page, "([plot, readout]) => plot.getAttribute('aria-label').startsWith('No picture') && "
+        "!readout.innerText.trim()", [plot.element_handle(), readout.element_handle()],
+        "the picture or the readout stayed beside the error", UPDATE_MS,
+    )  # fmt: skip
+    axe_check(page, "hidden-state explorer", "error")
+    hidden.locator(".widget-toggle-button", has_text="tanh").click()  # bounded again: everything comes back
+    harness.wait_until(
+        page, "([plot, readout]) => !plot.getAttribute('aria-label').startsWith('No picture') && "
+        "readout.innerText.trim()", [plot.element_handle(), readout.element_handle()],
+        "the picture did not come back when the settings worked again", UPDATE_MS,
+    )  # fmt: skip
 
     packing = root(page, "packing explorer")
     packing.locator("input[type=checkbox]").check()  # enforce_sorted on unsorted lengths: refused

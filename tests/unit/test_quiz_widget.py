@@ -7,7 +7,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from rnn_course.controls import ChoiceGroup
 from rnn_course.quiz import quiz, quiz_widget
 from rnn_course.quiz.progress import Store
-from rnn_course.quiz.widget import as_belief, markdown_html
+from rnn_course.quiz.widget import as_belief, markdown_html, section_link
 
 
 def pick(widget, indices):
@@ -83,7 +83,15 @@ def test_wrong_answer_states_the_belief_and_the_solution_adds_to_the_feedback():
     text = html.unescape(w.feedback.value)
     assert "Not quite." in text and as_belief(belief) in w.feedback.value  # shown together ...
     assert "Answer:" in text and right in text  # ... with the solution below
-    assert f'href="{question.item.lesson["notebook"]}#' in w.feedback.value and "`" not in text
+    assert "`" not in text and "rnn-lesson-link" not in w.feedback.value
+    (link,) = (output["data"]["text/html"] for output in w.links.outputs)
+    assert link.startswith(f'<p>Lesson: <a class="rnn-lesson-link" href="{question.item.lesson["notebook"]}#')
+    numbered = section_link({"notebook": "02_shapes.ipynb", "section": "1. The `batch_first` layout"})
+    assert 'href="02_shapes.ipynb#1.-The-batch_first-layout"' in numbered  # JupyterLab's id of the heading
+    assert "<ol>" not in numbered and "<code>batch_first</code>" in numbered  # a number, not a list
+    assert w.section_links.root == "rnn-quiz" and w.section_links in w.children  # lands on the section
+    w.next_button.click()  # the next question comes without the last one's link
+    assert w.links.outputs == ()
 
 
 def test_the_progress_line_counts_questions_and_retries_honestly():
@@ -164,8 +172,12 @@ def test_a_whole_run_with_one_miss_ends_with_a_summary_and_saves_progress(data_d
     assert w.score.value == "Score: 4 / 5"
     assert "4 of 5 right on the first try" in w.feedback.value and "Second tries: 1 of 1" in w.feedback.value
     assert "marks" not in w.feedback.value  # no part marks: the count says it all
-    assert "Worth reviewing:</p><ul><li>You may think that " in w.feedback.value
-    assert '<a class="rnn-lesson-link" href=' in w.feedback.value
+    (shown,) = w.links.outputs  # the lesson links are a rendered output: JupyterLab opens them in itself
+    review = shown["data"]["text/html"]
+    assert review.startswith("<p>Worth reviewing:</p><ul><li>You may think that ")
+    assert "rnn-lesson-link" in review
+    assert "target=" not in review and 'href="0' in review  # relative to the lesson's folder, no new tab
+    assert "Worth reviewing" not in w.feedback.value and "Worth reviewing" in shown["data"]["text/plain"]
     assert w.choices_box.children == () and w.next_button.disabled
     buttons = (w.check_button, w.hint_button, w.solution_button, w.next_button)
     assert all(b.layout.display == "none" for b in buttons) and w.again_button.layout.display is None

@@ -17,8 +17,10 @@ def explorer():
     return SamplingExplorer(TinyLM(len(vocab)), vocab, prompt="the ")
 
 
-def alt_of(html):
-    return re.search(r'alt="([^"]*)"', html).group(1)
+def alt_of(svg):
+    """The chart's accessible name: the aria-label of its SVG, which has role=img."""
+    assert '<svg class="rnn-sampling-bars" role="img"' in svg
+    return re.search(r'aria-label="([^"]*)"', svg).group(1)
 
 
 def test_controls_have_accessible_names_and_the_plot_has_alt_text():
@@ -30,17 +32,19 @@ def test_controls_have_accessible_names_and_the_plot_has_alt_text():
 
 def test_steps_add_characters_and_the_odds_follow_the_model():
     e = explorer()
-    figure = e.bars.figure
+    bars = e.bars
     e.step(5)
     assert len(e.sampler.text) == 4 + 5 and "5 characters drawn" in e.text.value
     probs = e.sampler.probs(1.0)  # (V,)
     top = probs.max().item()
     assert f"{top:.0%}" in alt_of(e.plot.value)
-    assert max(bar.get_height() for bar in e.bars.bars) == top
+    assert max(e.bars.heights) == top and e.bars.heights == sorted(e.bars.heights, reverse=True)
+    drawn = [float(h) for h in re.findall(r'<rect [^>]*height="([0-9.]+)"', e.plot.value)]
+    assert len(drawn) == 10 and abs(max(drawn) - top * (bars.BOTTOM - bars.TOP_Y)) < 0.01  # as drawn
     e.temperature.value = 0.2
     assert alt_of(e.plot.value).startswith("Bar chart of next-character odds at temperature 0.20")
-    assert max(bar.get_height() for bar in e.bars.bars) > top  # a low temperature sharpens
-    assert e.bars.figure is figure  # one figure, updated in place
+    assert max(e.bars.heights) > top  # a low temperature sharpens
+    assert e.bars is bars and "<img" not in e.plot.value  # one chart, as vector graphics: no image
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or pyplot.get_fignums() == []
 

@@ -1,6 +1,9 @@
 """Headless hidden-state explorer: the pixels follow every control and come back when it does."""
 
+import base64
+import json
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ import torch
 from PIL import Image
 
 from rnn_course.viz.figures import CSS_DPI, SCALE, HiddenStateFigure, log_limits
-from rnn_course.viz.hidden import make_signal
+from rnn_course.viz.hidden import hidden_states, make_signal
 from rnn_course.viz.widgets import HiddenStateExplorer, number
 
 CHANGES = [
@@ -19,6 +22,11 @@ CHANGES = [
 ]
 
 
+def shown(explorer):
+    """What the page shows: the axes' pixels and the data layer it draws over them."""
+    return explorer.image.value, json.dumps(explorer.image.layer, sort_keys=True)
+
+
 @pytest.fixture(scope="module")
 def explorer():
     return HiddenStateExplorer(steps=60, hidden_size=12)
@@ -27,12 +35,12 @@ def explorer():
 @pytest.mark.parametrize("name, value", CHANGES)
 def test_each_control_changes_the_picture_and_returning_restores_it(explorer, name, value):
     control = getattr(explorer, name)
-    before, original = explorer.image.value, control.value
+    before, original = shown(explorer), control.value
     figure = explorer.figure.figure
     control.value = min(value, control.max) if isinstance(value, int | float) else value
-    assert explorer.image.value != before
+    assert shown(explorer) != before
     control.value = original
-    assert explorer.image.value == before
+    assert shown(explorer) == before
     assert explorer.figure.figure is figure  # one figure, updated in place
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or pyplot.get_fignums() == []  # nothing handed to pyplot, so nothing shows twice
@@ -44,15 +52,15 @@ def test_states_shown_are_what_nn_rnn_returns(explorer):
     torch.testing.assert_close(explorer.states, output[:, 0].detach())
     assert not explorer.rnn.bias  # a fresh model is bias-free: zero input keeps h_t at 0
     explorer.step.value = 7
-    assert explorer.readout.value.startswith("t = 7: h_t[:6] = [")
+    assert explorer.image.caption.startswith("t = 7: h_t[:6] = [")
     explorer.step.value = 30
-    assert f"[{number(output[30, 0, 0].item())}, " in explorer.readout.value
+    assert f"[{number(output[30, 0, 0].item())}, " in explorer.image.caption
     explorer.signal.value = "sine"
 
 
 def test_moving_the_time_step_moves_the_marker_and_draws_nothing(explorer):
     full_draws, data_draws = explorer.figure.full_draws, explorer.figure.data_draws
-    picture, places = explorer.image.value, []
+    picture, places = shown(explorer), []
     for t in range(0, 60, 5):
         explorer.step.value = t
         marks = explorer.image.marks
@@ -63,7 +71,7 @@ def test_moving_the_time_step_moves_the_marker_and_draws_nothing(explorer):
     ax = explorer.figure.ax_heat  # at the step's x in the picture: 0 at the left edge, 1 at the right
     for t, x in zip(range(0, 60, 5), places, strict=True):
         assert x * explorer.figure.figure.bbox.width == pytest.approx(ax.transData.transform((t, 0))[0])
-    assert explorer.image.value == picture  # no new picture ...
+    assert shown(explorer) == picture  # no new picture ...
     assert (explorer.figure.full_draws, explorer.figure.data_draws) == (full_draws, data_draws)  # ... no draw
     explorer.radius.value = 0.7  # new data and a new gradient range: only the data layer is redrawn
     assert explorer.figure.data_draws == data_draws + 1 and explorer.figure.full_draws == full_draws
@@ -107,7 +115,7 @@ def test_bad_arguments_fail_at_once_and_ranges_are_bounded():
     assert (
         "rnn-hidden-step" in explorer.step._dom_classes and "rnn-hidden-plot" in explorer.image._dom_classes
     )
-    assert "rnn-hidden-readout" in explorer.readout._dom_classes
+    assert explorer.image.caption_class == "rnn-hidden-readout"  # the readout, drawn with the picture
 
 
 def texts(figure):
@@ -129,7 +137,7 @@ def test_the_figure_is_drawn_at_twice_its_display_size_and_labelled(explorer):
     assert figure.colourbar.ax.get_ylabel() == "h_t"
     assert [t.get_text() for t in figure.legend.get_texts()] == ["unit 0", "unit 1", "unit 2", "unit 3"]
     assert figure.ax_grad.get_ylabel() == "||dh_T/dh_t||_F" and figure.ax_grad.get_xlabel() == "time step t"
-    assert "Frobenius" in explorer.readout.value and "Frobenius" in explorer.image.alt
+    assert "Frobenius" in explorer.image.caption and "Frobenius" in explorer.image.alt
     assert f"t = {explorer.step.value}" in explorer.image.alt
     tops = [top for _, top, _ in explorer.image.marks]
     assert tops == sorted(tops) and all(0 < top < bottom < 1 for _, top, bottom in explorer.image.marks)
@@ -157,21 +165,31 @@ def test_the_gradient_axis_fits_the_data_and_marks_a_floor():
     assert log_limits(np.array([3e-23, 5.0])) == (1e-23, 10.0, False)  # nothing pinned at 1e-20 any more
 
 
-def test_an_error_empties_the_readout_and_the_picture_then_they_come_back():
-    explorer = HiddenStateExplorer(steps=30, hidden_size=6)
-    picture, readout = explorer.image.value, explorer.readout.value
-    explorer._show_error(RuntimeError("a made-up failure"))  # what any exception in a callback leads to
-    assert "role='alert'" in explorer.error.value and "a made-up failure" in explorer.error.value
-    assert explorer.readout.value == "" and explorer.image.value != picture
+def test_an_overflowing_state_is_an_error_that_replaces_everything_then_goes():
+    explorer = HiddenStateExplorer(steps=200, hidden_size=64)
+    picture, frames = shown(explorer), explorer.figure.data_draws
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning may leak into the notebook either
+        explorer.signal.value, explorer.nonlinearity.value = "noise", "relu"
+        assert explorer.error.value == "" and explorer.image.caption  # relu at the radius it has: fine
+        explorer.radius.value = 2.0  # h_t grows at every step, past float32 before t = 199
+    error = explorer.error.value
+    assert "role='alert'" in error and "<b>The hidden state overflowed</b>" in error and "#c62828" in error
+    assert "nn.RNN returned h_" in error and "float32" in error and "spectral radius" in error
+    step = int(error.split("nn.RNN returned h_")[1].split(" ")[0])
+    states = hidden_states(explorer.rnn, make_signal("noise", 200))  # (T, H), the real nn.RNN's output
+    fits = torch.isfinite(states).all(dim=1) & torch.isfinite(states.norm(dim=1))  # (T,)
+    assert fits[:step].all() and not fits[step] and 100 < step < 200  # the first step that does not fit
+    assert explorer.image.caption == "" and explorer.states is None and shown(explorer) != picture
+    assert explorer.image.layer == {}  # the message alone, in the pixels
     assert explorer.image.alt.startswith("No picture") and explorer.image.marks == []
-    explorer.step.value = 3  # nothing to draw a step on: still no stale picture
-    assert explorer.readout.value == "" and explorer.image.alt.startswith("No picture")
-    assert explorer.image.marks == []
-    explorer.step.value = 15
-    explorer.signal.value = "step"
-    explorer.signal.value = "sine"  # a setting that computes clears the error and brings everything back
-    assert explorer.error.value == ""
-    assert (explorer.image.value, explorer.readout.value) == (picture, readout)
+    explorer.step.value = 3  # nothing to draw a step on: still no stale picture or readout
+    assert explorer.image.caption == "" and explorer.image.alt.startswith("No picture")
+    assert explorer.image.marks == [] and explorer.error.value == error
+    explorer.nonlinearity.value = "tanh"  # settings that work again: the error goes, everything comes back
+    assert explorer.error.value == "" and explorer.image.caption.startswith("t = 3:")
+    assert explorer.image.marks and explorer.figure.data_draws > frames
+    assert torch.isfinite(explorer.states).all() and not explorer.image.alt.startswith("No picture")
 
 
 def test_numbers_are_readable():
@@ -187,3 +205,25 @@ def test_a_new_figure_is_as_large_as_its_css_size_says():
     width, height = (SCALE * v for v in figure.css_size)
     picture = Image.frombytes("RGBA", (width, height), bytes(pixels))  # raises unless the size is exact
     assert picture.getpixel((0, 0)) == (255, 255, 255, 255)  # a white margin, drawn opaque
+
+
+def test_the_page_draws_the_data_from_the_figure_and_gets_the_axes_only_when_they_change():
+    explorer = HiddenStateExplorer(steps=30, hidden_size=6)
+    figure, layer = explorer.figure, explorer.image.layer
+    cells = np.frombuffer(base64.b64decode(layer["heat"]["rgba"]), np.uint8).reshape(6, 30, 4)
+    expected = figure.colours.to_rgba(explorer.states.numpy().T, bytes=True)  # (H, T, 4), unit 0 on top
+    assert (cells == expected).all() and (layer["heat"]["rows"], layer["heat"]["columns"]) == (6, 30)
+    x0, y0, x1, y1 = figure.ax_heat.bbox.extents  # the cells fill the heatmap's axes (y from the top)
+    height = figure.figure.bbox.height
+    assert abs(layer["heat"]["x"] - x0) <= 1 and abs(layer["heat"]["y"] - (height - y1)) <= 1
+    assert len(layer["lines"][0]["xy"]) == 2 * 30  # unit 0: one point a step ...
+    ys = np.array(layer["lines"][4]["xy"][1::2])  # ||h_t||, in pixels from the top: high norm, small y
+    norms = explorer.states.norm(dim=1).numpy()
+    assert np.argmin(ys) == np.argmax(norms) and np.argmax(ys) == np.argmin(norms)
+    assert [t["text"] for t in layer["texts"] if not t["box"]] == figure.drawn_decades()
+    assert all(t["size"] >= 9 * SCALE * CSS_DPI / 72 for t in layer["texts"])  # 2x, like the axes' text
+    sent, draws = explorer.image.value, figure.full_draws
+    explorer.radius.value = 0.7  # tanh: same axes, so the same pixels; only the layer is new
+    assert explorer.image.value == sent and figure.full_draws == draws and explorer.image.layer != layer
+    explorer.nonlinearity.value = "relu"  # relu: the limits follow the data, new axes
+    assert explorer.image.value != sent and figure.full_draws == draws + 1

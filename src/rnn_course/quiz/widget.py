@@ -15,7 +15,7 @@ import secrets
 
 import ipywidgets as widgets
 
-from rnn_course.controls import ChoiceGroup, KeyboardHelper, LiveHTML
+from rnn_course.controls import ChoiceGroup, KeyboardHelper, LiveHTML, SectionLinks
 from rnn_course.quiz.engine import Question, Result, Session, letter
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s+")
@@ -64,17 +64,34 @@ def as_belief(text: str) -> str:
 
 
 def section_link(lesson: dict) -> str:
-    """A link that opens the lesson notebook at the named section (JupyterLab's heading anchors)."""
+    """A relative link to the lesson notebook's section, e.g. `02_shapes.ipynb#Batch-first`.
+
+    Shown as a rendered output (see `links_output`), JupyterLab itself handles it: a click opens the
+    notebook in this JupyterLab (or brings it forward) and scrolls to the heading, whose id is its text with
+    spaces as dashes. No target: a browser tab of its own would start a second JupyterLab.
+    """
     notebook, section = lesson["notebook"], lesson["section"]
-    title = markdown_html(section, inline=True)
+    title = _inline(section)  # inline Markdown only: "1. Shapes" is a heading's number, not a list
     plain = re.sub(r"<[^>]+>", "", title)
     anchor = html.unescape(plain).replace(" ", "-")
     href = html.escape(f"{notebook}#{anchor}", quote=True)
     return (
-        f'<a class="rnn-lesson-link" href="{href}" target="_blank" '
+        f'<a class="rnn-lesson-link" href="{href}" '
         f'style="color: var(--jp-content-link-color, #1565c0); text-decoration: underline">'
         f"{html.escape(notebook)}, “{title}”</a>"
     )
+
+
+def links_output(body: str) -> tuple[dict, ...]:
+    """HTML holding lesson links as the outputs of an Output widget (empty body: no output).
+
+    An Output widget renders through the notebook's own renderers, which resolve relative links against
+    the notebook's folder and open them in JupyterLab; an HTML widget's links would load a new page.
+    """
+    if not body:
+        return ()
+    text = html.unescape(re.sub(r"<[^>]+>", "", body))
+    return ({"output_type": "display_data", "data": {"text/html": body, "text/plain": text}, "metadata": {}},)
 
 
 def _choice_name(question: Question, option) -> str:
@@ -115,8 +132,10 @@ class QuizWidget(widgets.VBox):
         )
         self.notes = widgets.HTML().add_class("rnn-quiz-notes")  # progress-file notes, apart from verdicts
         self.feedback = LiveHTML()  # a live region: the verdict is read out when it appears
+        self.links = widgets.Output()  # lesson links, rendered by JupyterLab so that they open in it
         self.score = widgets.HTML()
-        self.helper = KeyboardHelper(root="rnn-quiz")  # keys stay in the quiz; focus moves where it should
+        self.helper = KeyboardHelper(root="rnn-quiz", hand_over=".rnn-quiz-again")  # keys and focus stay
+        self.section_links = SectionLinks(root="rnn-quiz")  # lesson links land on their section
         self.uid = f"rnn-quiz-{secrets.token_hex(4)}"  # ids unique in a page of several notebooks
         self.shown = 0  # questions shown so far: each gets its own element id
         for widget, name in [
@@ -126,6 +145,7 @@ class QuizWidget(widgets.VBox):
             (self.next_button, "rnn-quiz-next"),
             (self.again_button, "rnn-quiz-again"),
             (self.feedback, "rnn-quiz-feedback"),
+            (self.links, "rnn-quiz-links"),
             (self.score, "rnn-quiz-score"),
         ]:
             widget.add_class(name)
@@ -143,7 +163,7 @@ class QuizWidget(widgets.VBox):
         super().__init__(
             [
                 self.title_html, self.header, self.notes, self.stem, self.code, self.choices_box, buttons,
-                self.feedback, self.score, self.helper,
+                self.feedback, self.links, self.score, self.helper, self.section_links,
             ]
         )  # fmt: skip
         self.add_class("rnn-quiz")
@@ -189,6 +209,7 @@ class QuizWidget(widgets.VBox):
         self.notices = []
         self.sections = {}
         self._show_feedback()
+        self.links.outputs = links_output("")
         self._show_score()
 
     def _show_choices(self, question: Question) -> None:
@@ -326,10 +347,10 @@ class QuizWidget(widgets.VBox):
         self.sections["solution"] = (
             f"<hr><p><b>Solution.</b> Answer: {right}</p><ol>{steps}</ol>"
             f"<p><b>Common mistakes:</b></p><ul>{mistakes}</ul>"
-            f"<p>Lesson: {section_link(question.item.lesson)}</p>"
         )
         self.sections.pop("later", None)
         self._show_feedback()
+        self.links.outputs = links_output(f"<p>Lesson: {section_link(question.item.lesson)}</p>")
         self.helper.focus_on(".rnn-quiz-next")  # the Solution button has the focus and disables itself
         self.solution_button.disabled = True
 
@@ -357,13 +378,14 @@ class QuizWidget(widgets.VBox):
         retried = [r for r in session.results if r.question.retry]
         if retried:
             summary += f"<p>Second tries: {sum(r.correct for r in retried)} of {len(retried)} right.</p>"
-        if review:
-            summary += "<p>Worth reviewing:</p><ul>" + "".join(review) + "</ul>"
         upcoming = self._next_review()
         if upcoming:
             summary += f"<p>{html.escape(upcoming, quote=False)}</p>"
         self.sections = {"verdict": summary}
         self._show_feedback()
+        self.links.outputs = links_output(
+            "<p>Worth reviewing:</p><ul>" + "".join(review) + "</ul>" if review else ""
+        )
         self._show_score()
         self.helper.focus_on(f"#{self.uid}-summary")  # first: Next, which has the focus, goes away
         self.header.value = "<b>Done.</b>"
@@ -405,11 +427,11 @@ class QuizWidget(widgets.VBox):
         self.session = Session(
             old.bank, old.set_name, learner=old.learner, attempt=attempt, seed=seed, store=old.store
         )
-        self.again_button.layout.display = "none"
         for button in (self.check_button, self.hint_button, self.solution_button, self.next_button):
             button.layout.display = None
         self.last_result = None
         self._show_question(focus=True)
+        self.again_button.layout.display = "none"  # after the focus is asked to move: never left on it
 
 
 def free_response_box(question) -> widgets.Text:

@@ -1,19 +1,17 @@
 """Figures built once and then only updated: changing artists are redrawn over a cached background."""
 
+import base64
 import math
 
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, to_hex
 from matplotlib.figure import Figure
 from matplotlib.markers import TICKLEFT
-from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.transforms import blended_transform_factory
-
-from rnn_course.viz.packing import MAX_LENGTH, MAX_SEQUENCES, PackingLayout
 
 CSS_DPI = 100  # CSS pixels per figure inch: a 9 pt label is 12.5 CSS pixels, as in a browser's small text
 SCALE = 2  # pixels drawn per CSS pixel: sharp on a 2x (retina) screen, never stretched on a 1x one
@@ -234,15 +232,21 @@ class HiddenStateFigure(BlitFigure):
         self.animate(self.heat, *self.unit_lines, self.norm_line, self.grad_line)
         self.animate(self.grad_ticks, *self.grad_labels, self.floor_line, self.floor_text)
         self.limits = None  # (h limit, ||h|| top, gradient low, gradient high, floor) shown now
+        self.layout = None  # (T, H, h limit, ||h|| top): what the axes show
 
     def update(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> memoryview:
-        """Put new data into the existing artists and render; states (T, H), grads (T,).
+        """Put new data into the existing artists and render all of it here; states (T, H), grads (T,)."""
+        layout, data = self._set_data(states, grads, bound)
+        return self.render(layout, data=data)
+
+    def _set_data(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> tuple:
+        """Put new data into the existing artists; return the layout and a key of the data.
 
         `bound` limits |h_t| when known (1 for tanh); for relu the limits follow the data in coarse steps.
         The gradient axis spans the whole decades of the data; zeros (no gradient) sit on a marked floor.
         """
         T, H = states.shape
-        states = np.nan_to_num(states, nan=0.0, posinf=1e30, neginf=-1e30)
+        states = np.nan_to_num(states.astype(np.float64), nan=0.0, posinf=1e30, neginf=-1e30)  # no overflow
         grads = np.nan_to_num(grads, nan=0.0, posinf=1e300)
         norms = np.linalg.norm(states, axis=1)  # (T,)
         if bound is None:
@@ -267,12 +271,78 @@ class HiddenStateFigure(BlitFigure):
         self.floor_text.set_text(f"floor: 0 (no gradient at all) is drawn at {low:.0e}" if floor else "")
         self.limits = (limit, norm_top, low, high, floor)
         layout = (T, H, limit, norm_top)
-        if layout != self._layout:
+        if layout != self.layout:
             self.ax_heat.set_xlim(-0.5, T - 0.5)
             self.ax_heat.set_ylim(H - 0.5, -0.5)
             self.ax_units.set_ylim(-1.05 * limit, 1.05 * limit)
             self.ax_norm.set_ylim(0, 1.05 * norm_top)
-        return self.render(layout, data=(states.tobytes(), grads.tobytes(), H))
+            self.layout = layout
+        return layout, (states.tobytes(), grads.tobytes(), H)
+
+    def update_layer(self, states: np.ndarray, grads: np.ndarray, bound: float | None) -> dict:
+        """As `update`, but the data layer is returned for the page to draw (see `layer`), and nothing is
+        drawn here: `background()` draws the axes of a new `layout` (sizes, limits) when asked for them."""
+        self._set_data(states, grads, bound)
+        self.data_draws += 1
+        return self.layer()
+
+    def background(self) -> memoryview:
+        """The pixels of the axes, labels and colourbar alone (no data): what the page draws the layer on."""
+        if self.layout != self._layout or self._background is None:
+            self.canvas.draw()  # everything except the animated artists, which the page draws
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._layout, self._data = self.layout, None
+            self.full_draws += 1
+        self.canvas.restore_region(self._background)
+        return self.image()
+
+    def layer(self) -> dict:
+        """The data layer as cells, lines and texts in pixel coordinates from the top left (at 2x)."""
+        height = self.figure.bbox.height
+        scale = self.figure.dpi / 72  # points -> pixels
+
+        def box(ax):
+            x0, y0, x1, y1 = ax.bbox.extents
+            return [round(x0, 1), round(height - y1, 1), round(x1 - x0, 1), round(y1 - y0, 1)]
+
+        def points(artist, xy):
+            pixels = artist.get_transform().transform(xy)  # (n, 2), from the bottom left
+            pixels[:, 1] = height - pixels[:, 1]
+            return np.round(pixels, 1).ravel().tolist()
+
+        cells = self.heat.cells  # (H, T, 4) uint8, unit 0 in the top row
+        x, y, w, h = (round(v) for v in box(self.ax_heat))
+        heat = {
+            "x": x, "y": y, "width": w, "height": h, "rows": cells.shape[0], "columns": cells.shape[1],
+            "rgba": base64.b64encode(np.ascontiguousarray(cells).tobytes()).decode("ascii"),
+        }  # fmt: skip
+        lines = []
+        for line in (*self.unit_lines, self.norm_line, self.grad_line):
+            if line.get_visible():
+                lines.append({
+                    "xy": points(line, line.get_xydata()), "colour": to_hex(line.get_color()),
+                    "width": line.get_linewidth() * scale, "clip": box(line.axes),
+                })  # fmt: skip
+        if self.floor_line.get_visible():
+            lines.append({
+                "xy": points(self.floor_line, self.floor_line.get_xydata()), "colour": to_hex("tab:red"),
+                "width": self.floor_line.get_linewidth() * scale, "dash": [1 * scale, 1.65 * scale],
+                "clip": box(self.ax_grad),
+            })  # fmt: skip
+        tick = self.grad_ticks.get_markersize() * scale  # the tick marks left of the gradient axis
+        for x_, y_ in np.array(points(self.grad_ticks, self.grad_ticks.get_xydata())).reshape(-1, 2):
+            lines.append({"xy": [x_ - tick, y_, x_, y_], "colour": "#000000", "width": 0.8 * scale})
+        texts = []
+        for label in (*self.grad_labels, self.floor_text):
+            if label.get_visible() and label.get_text():
+                x_, y_ = points(label, np.array([label.get_position()]))
+                texts.append({
+                    "text": label.get_text(), "x": x_, "y": y_, "size": label.get_fontsize() * scale,
+                    "colour": to_hex(label.get_color()), "align": label.get_ha(),
+                    "baseline": {"center": "middle", "top": "top"}.get(label.get_va(), "alphabetic"),
+                    "box": label is self.floor_text,
+                })  # fmt: skip
+        return {"heat": heat, "lines": lines, "texts": texts}
 
     def _label_decades(self, low: int, high: int) -> None:
         """Ticks labelled '1e-20' ... on the gradient axis, every few decades up from the bottom."""
@@ -307,140 +377,3 @@ class HiddenStateFigure(BlitFigure):
             f"{norm_top:.3g}; and the Frobenius norm ||dh_T/dh_t|| on a log axis from {low:.0e} to {high:.0e}"
             f"{', with zeros drawn on a marked floor' if floor else ''}. A dashed line marks t = {step}."
         )
-
-
-class PackingFigure(BlitFigure):
-    """The padded grid (rows are sequences) above the packed `data` strip, grouped by time step."""
-
-    COLOURS = ("#8ecae6", "#ffb703", "#90be6d", "#f4a6c1", "#cdb4db")
-    GAP = 0.6  # empty room between two time-step groups of the packed strip
-
-    def __init__(self):
-        super().__init__(figsize=(7.4, 3.5))
-        fig = self.figure
-        self.ax_grid, self.ax_data = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1.25, 1]})
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.92, bottom=0.01, hspace=0.3)
-        cells = MAX_SEQUENCES * MAX_LENGTH
-        self.ax_grid.set_xlim(-2.6, MAX_LENGTH + 0.2)
-        self.ax_grid.set_ylim(MAX_SEQUENCES, -0.9)
-        self.ax_grid.set_title(
-            "padded batch (batch_first): row i is sequence i, grey cells are padding", fontsize=FONT + 0.5
-        )
-        self.step_texts = [
-            self.ax_grid.text(t + 0.5, -0.45, "", ha="center", fontsize=FONT) for t in range(MAX_LENGTH)
-        ]
-        self.ax_data.set_xlim(-0.2, cells + self.GAP * (MAX_LENGTH - 1) + 0.2)
-        self.ax_data.set_ylim(2.1, -0.35)
-        self.ax_data.set_title(
-            "PackedSequence.data: step by step, longest sequence first; under step t, batch_sizes[t]",
-            fontsize=FONT + 0.5,
-        )
-        for ax in (self.ax_grid, self.ax_data):
-            ax.set_axis_off()
-        self.grid_boxes = [
-            [self._box(self.ax_grid, t, i) for t in range(MAX_LENGTH)] for i in range(MAX_SEQUENCES)
-        ]
-        self.grid_texts = [
-            [self._label(self.ax_grid, t, i) for t in range(MAX_LENGTH)] for i in range(MAX_SEQUENCES)
-        ]
-        self.row_texts = [
-            self.ax_grid.text(-0.15, i + 0.5, "", ha="right", va="center", fontsize=FONT)
-            for i in range(MAX_SEQUENCES)
-        ]
-        self.data_boxes = [self._box(self.ax_data, k, 0) for k in range(cells)]
-        self.data_texts = [self._label(self.ax_data, k, 0) for k in range(cells)]
-        self.group_texts = [
-            self.ax_data.text(0, 1.2, "", ha="center", va="top", fontsize=FONT, linespacing=1.1)
-            for _ in range(MAX_LENGTH)
-        ]
-        self.group_lines = [self.ax_data.plot([], [], color="0.3", lw=1)[0] for _ in range(MAX_LENGTH)]
-        self.data_notice = self.ax_data.text(
-            0.5, 0.55, "", transform=self.ax_data.transAxes, ha="center", va="center", fontsize=FONT + 0.5,
-            color="#611a15", bbox={"boxstyle": "round", "facecolor": "#fdecea", "edgecolor": "#c62828"},
-        )  # fmt: skip
-        self.animate(
-            *sum(self.grid_boxes, []),
-            *sum(self.grid_texts, []),
-            *self.row_texts,
-            *self.data_boxes,
-            *self.data_texts,
-            *self.group_texts,
-            *self.group_lines,
-            *self.step_texts,
-            self.data_notice,
-        )
-
-    @staticmethod
-    def _box(ax, x, y):
-        return ax.add_patch(Rectangle((x + 0.04, y + 0.04), 0.92, 0.92, linewidth=0.8, edgecolor="k"))
-
-    @staticmethod
-    def _label(ax, x, y):
-        return ax.text(x + 0.5, y + 0.5, "", ha="center", va="center", fontsize=FONT)
-
-    def update(self, layout: PackingLayout) -> memoryview:
-        """Show one layout; every number drawn comes from the real tensors in `layout`."""
-        self._draw_grid(layout.lengths, layout.padded)
-        owner = {10 * (i + 1) + t + 1: i for i, n in enumerate(layout.lengths) for t in range(n)}
-        values = [int(v) for v in layout.data.tolist()]
-        x = 0.0
-        positions = []
-        for t, size in enumerate(layout.batch_sizes.tolist()):  # group t holds batch_sizes[t] values
-            self.group_texts[t].set_position((x + size / 2, 1.2))
-            self.group_texts[t].set_text(f"t={t}\n{size}")  # two short lines: a group of one is narrow
-            self.group_lines[t].set_data([x + 0.04, x + size - 0.04], [1.1, 1.1])
-            positions += [x + k for k in range(size)]
-            x += size + self.GAP
-        for t in range(len(layout.batch_sizes), MAX_LENGTH):
-            self.group_texts[t].set_text("")
-            self.group_lines[t].set_data([], [])
-        for k, (box, text) in enumerate(zip(self.data_boxes, self.data_texts, strict=True)):
-            shown = k < len(values)
-            box.set_visible(shown)
-            text.set_text(str(values[k]) if shown else "")
-            if shown:
-                box.set_x(positions[k] + 0.04)
-                text.set_x(positions[k] + 0.5)
-                box.set_facecolor(self.COLOURS[owner[values[k]]])
-        self.data_notice.set_text("")
-        self.data_notice.set_visible(False)
-        return self.render(layout=None)
-
-    def update_refused(self, lengths: list[int], padded, reason: str) -> memoryview:
-        """The padded grid for `lengths` and, where the packed strip was, why there is none."""
-        self._draw_grid(lengths, padded)
-        for box, text in zip(self.data_boxes, self.data_texts, strict=True):
-            box.set_visible(False)
-            text.set_text("")
-        for text, line in zip(self.group_texts, self.group_lines, strict=True):
-            text.set_text("")
-            line.set_data([], [])
-        self.data_notice.set_text(reason)
-        self.data_notice.set_visible(True)
-        return self.render(layout=None)
-
-    def _draw_grid(self, lengths: list[int], padded) -> None:
-        N, L = padded.shape
-        for t, text in enumerate(self.step_texts):
-            text.set_text(f"t={t}" if t < L else "")
-        for i in range(MAX_SEQUENCES):
-            inside = i < N
-            self.row_texts[i].set_text(f"seq {i} (len {lengths[i]})" if inside else "")
-            for t in range(MAX_LENGTH):
-                visible = inside and t < L
-                valid = visible and t < lengths[i]
-                self.grid_boxes[i][t].set_visible(visible)
-                self.grid_boxes[i][t].set_facecolor(self.COLOURS[i] if valid else "#dddddd")
-                self.grid_texts[i][t].set_text(f"{padded[i, t].item():g}" if visible else "")
-
-    def drawn_data(self) -> list[int]:
-        """The numbers shown in the packed strip, left to right."""
-        return [int(t.get_text()) for t in self.data_texts if t.get_text()]
-
-    def drawn_batch_sizes(self) -> list[int]:
-        """The batch size written under each time-step group (the second line of its label)."""
-        return [int(t.get_text().split("\n")[1]) for t in self.group_texts if t.get_text()]
-
-    def drawn_lengths(self) -> list[int]:
-        """The lengths written beside the rows of the padded grid."""
-        return [int(t.get_text().split("len ")[1].rstrip(")")) for t in self.row_texts if t.get_text()]

@@ -86,6 +86,19 @@ def hidden_states(rnn: nn.RNN, signal: torch.Tensor) -> torch.Tensor:
     return output
 
 
+def check_finite(states: torch.Tensor) -> None:
+    """Raise OverflowError at the first h_t, or ||h_t||, that float32 cannot hold; states (T, H)."""
+    finite = torch.isfinite(states).all(dim=1) & torch.isfinite(states.norm(dim=1))  # (T,)
+    if bool(finite.all()):
+        return
+    t = int((~finite).nonzero()[0])
+    shown = ", ".join(f"{v:.3g}" for v in states[t, :4].tolist())  # (4,)
+    raise OverflowError(
+        f"nn.RNN returned h_{t} = [{shown}, ...], ||h_{t}|| = {states[t].norm().item():.3g}: from t = {t} on "
+        f"the hidden state does not fit in float32 (largest value {torch.finfo(states.dtype).max:.3g})."
+    )
+
+
 def gradient_norms(rnn: nn.RNN, states: torch.Tensor) -> torch.Tensor:
     """Frobenius norm of dh_T/dh_t for every t, shape (T,), from the chain of step Jacobians.
 

@@ -7,6 +7,7 @@ replaced by a message, and comes back when the error goes.
 import copy
 import html
 import math
+import zlib
 
 import ipywidgets as widgets
 import torch.nn as nn
@@ -14,9 +15,11 @@ from torch.nn.utils.rnn import pad_sequence
 
 from rnn_course.controls import KeyboardHelper, PlotImage
 from rnn_course.threads import one_thread
-from rnn_course.viz.figures import HiddenStateFigure, PackingFigure
+from rnn_course.viz.diagrams import PackingDiagram
+from rnn_course.viz.figures import HiddenStateFigure
 from rnn_course.viz.hidden import (
     SIGNALS,
+    check_finite,
     check_single_layer,
     gradient_norms,
     hidden_states,
@@ -251,18 +254,20 @@ class HiddenStateExplorer(Explorer):
             layout=ROW,
         )
         self.step = _int_slider("time step t", steps // 2, 0, steps - 1, css="rnn-hidden-step")
-        self.readout = widgets.HTML().add_class("rnn-hidden-readout")
         self.error = widgets.HTML().add_class("rnn-hidden-error")
         self.figure = HiddenStateFigure(hidden_size, steps)
         self.image = _plot("rnn-hidden-plot", self.figure)
+        self.image.caption_class = "rnn-hidden-readout"  # the readout: shown in the frame of its picture
         controls = widgets.VBox([self.signal, self.nonlinearity, self.hidden_size, self.radius, self.step])
         names = KeyboardHelper(root="rnn-hidden-explorer")
-        self.widget = widgets.VBox([controls, self.readout, self.error, self.image, names])
+        self.widget = widgets.VBox([controls, self.error, self.image, names])
         self.widget.add_class("rnn-hidden-explorer")
         for control in (self.signal, self.nonlinearity, self.hidden_size, self.radius):
             control.observe(self._on_model_change, names="value")
         self.step.observe(self._on_step_change, names="value")
         self.states = self.grads = None
+        self.background_sent = None  # the layout whose axes the page has
+        self.axes_pixels = {}  # layout -> its axes' pixels, compressed
         self._on_model_change(None)
 
     def _base(self, hidden_size):
@@ -279,15 +284,26 @@ class HiddenStateExplorer(Explorer):
         rnn = with_nonlinearity(copy.deepcopy(rnn), self.nonlinearity.value)
         set_radius(rnn, weight, self.radius.value)
         self.rnn = rnn
-        self.states = hidden_states(rnn, make_signal(self.signal.value, self.steps, seed=self.seed))  # (T, H)
-        self.grads = gradient_norms(rnn, self.states)  # (T,)
+        states = hidden_states(rnn, make_signal(self.signal.value, self.steps, seed=self.seed))  # (T, H)
+        check_finite(states)  # before anything is derived from numbers that are not there
+        self.states, self.grads = states, gradient_norms(rnn, states)  # (T, H), (T,)
 
     def _on_model_change(self, change):
         try:
             with one_thread():
                 self.compute()
-        except Exception as err:
-            self._show_error(err)
+        except OverflowError as err:  # relu with a radius above 1 over many steps: h_t grows past float32
+            self._show_error(
+                error_html(
+                    "The hidden state overflowed",
+                    str(err),
+                    "relu does not bound h_t, and a spectral radius above 1 makes it grow at every step. "
+                    "Lower the spectral radius or choose tanh.",
+                )
+            )
+            return
+        except Exception as err:  # what PyTorch (or anything else) raised, in its own words
+            self._show_error(_unexpected(err))
             return
         self.error.value = ""
         self.draw()
@@ -296,20 +312,35 @@ class HiddenStateExplorer(Explorer):
         if self.states is not None:
             self.draw(picture=False)
 
-    def _show_error(self, err: Exception) -> None:
-        """Nothing computed before the error stays on screen: the readout empties, the picture says why."""
+    def _show_error(self, message: str) -> None:
+        """The error (HTML from `error_html`) in place of everything derived: the readout empties, the
+        picture says why; nothing computed before the error stays on screen."""
         self.states = self.grads = None
-        self.error.value = _unexpected(err)
-        self.readout.value = ""
+        self.error.value = message
         with self.image.hold_sync():
+            self.image.caption = ""
             self.image.marks = []
             self.image.show(
                 self.figure.show_message("No picture: these settings raised an error (see above)."),
                 "No picture: these settings raised an error, shown above the picture.",
             )
+        self.background_sent = None  # the message is in the pixels now: the next picture sends the axes again
+
+    def _send_axes(self, layout) -> None:
+        """The axes' pixels for `layout`, compressed once and kept for the last few layouts: going back to
+        tanh, or to a hidden size seen before, sends them again without drawing or compressing."""
+        if layout == self.background_sent:
+            return
+        if layout not in self.axes_pixels:
+            if len(self.axes_pixels) >= 8:
+                self.axes_pixels.pop(next(iter(self.axes_pixels)))  # the oldest
+            self.axes_pixels[layout] = zlib.compress(self.figure.background(), 1)
+        self.image.value = self.axes_pixels[layout]
+        self.background_sent = layout
 
     def draw(self, picture: bool = True):
-        """The readout and step marker for the selected step, and with `picture` the figure's new data.
+        """The readout (the picture's caption) and step marker for the selected step, and with `picture`
+        the figure's new data.
 
         Moving the time step only moves the marker the page draws over the picture: no drawing at all.
         """
@@ -318,7 +349,7 @@ class HiddenStateExplorer(Explorer):
             h_t = self.states[t]  # (H,)
             shown = ", ".join(number(v) for v in h_t[:6].tolist())
             T, H = self.states.shape
-            self.readout.value = (
+            readout = (
                 f"t = {t}: h_t[:6] = [{shown}{', ...' if len(h_t) > 6 else ''}], "
                 f"||h_t|| = {number(h_t.norm().item())}, "
                 f"||dh_T/dh_t||_F = {number(self.grads[t].item())} "
@@ -326,18 +357,24 @@ class HiddenStateExplorer(Explorer):
                 f"it is the identity's, sqrt(H) = {number(math.sqrt(H))})</span>"
             )
             states, grads = self.states.numpy(), self.grads.numpy()
-            with self.image.hold_sync():  # picture, marker and alt text reach the page together
-                if picture:
+            with self.image.hold_sync():  # picture, readout, marker and alt text reach the page together
+                self.image.caption = readout  # drawn in the frame of the picture, never before it
+                if picture:  # the page draws the data layer; the axes' pixels go only when they change
                     bound = 1.0 if self.nonlinearity.value == "tanh" else None
-                    self.image.set_pixels(self.figure.update(states, grads, bound))
+                    self.image.layer = self.figure.update_layer(states, grads, bound)
+                    self._send_axes(self.figure.layout)
                 self.image.marks = self.figure.marks(t)
                 self.image.alt = self.figure.describe(states, grads, t)
         except Exception as err:
-            self._show_error(err)
+            self._show_error(_unexpected(err))
 
 
 class PackingExplorer(Explorer):
-    """Edit the lengths of a small batch; see the padded grid and the real PackedSequence fields."""
+    """Edit the lengths of a small batch; see the padded grid and the real PackedSequence fields.
+
+    The error, the diagram (SVG) and the fields are one HTML value, so the page shows them in one step:
+    the numbers and the picture never disagree.
+    """
 
     def __init__(self, lengths=(2, 1, 3, 4), enforce_sorted: bool = False):
         lengths = list(lengths)
@@ -347,19 +384,12 @@ class PackingExplorer(Explorer):
             for i, n in enumerate(lengths)
         ]
         self.enforce_sorted = widgets.Checkbox(value=enforce_sorted, description="enforce_sorted")
-        self.fields = widgets.HTML().add_class("rnn-packing-fields")
-        self.error = widgets.HTML().add_class("rnn-packing-error")
-        self.figure = PackingFigure()
-        self.image = _plot("rnn-packing-plot", self.figure)
+        self.view = widgets.HTML().add_class("rnn-packing-view")
+        self.error = self.fields = self.alt = ""  # the three parts of the view, as HTML
+        self.diagram = PackingDiagram()
         names = KeyboardHelper(root="rnn-packing-explorer")
         self.widget = widgets.VBox(
-            [
-                widgets.HBox([widgets.VBox(self.lengths), self.enforce_sorted]),
-                self.error,
-                self.image,
-                self.fields,  # the index fields under the picture, as lesson 4 says
-                names,
-            ]
+            [widgets.HBox([widgets.VBox(self.lengths), self.enforce_sorted]), self.view, names]
         )
         self.widget.add_class("rnn-packing-explorer")
         for control in (*self.lengths, self.enforce_sorted):
@@ -379,36 +409,47 @@ class PackingExplorer(Explorer):
             self._show_refusal(lengths, err)
             return
         try:
-            pixels = self.figure.update(layout)  # first: the numbers and the picture leave together
-            self.error.value = ""
-            self.layout_shown = layout
-            self.fields.value = (
-                f"<code>data={layout.data.int().tolist()}</code><br>"
-                f"<code>batch_sizes={layout.batch_sizes.tolist()}</code><br>"
+            data, sizes = layout.data.int().tolist(), layout.batch_sizes.tolist()
+            alt = _packing_alt(lengths, layout)
+            picture = self.diagram.draw(lengths, layout.padded, data, sizes, alt=alt)
+            fields = (
+                f"<code>data={data}</code><br>"
+                f"<code>batch_sizes={sizes}</code><br>"
                 f"<code>sorted_indices={_as_list(layout.sorted_indices)}</code><br>"
                 f"<code>unsorted_indices={_as_list(layout.unsorted_indices)}</code>"
             )
-            self.image.show(pixels, _packing_alt(lengths, layout))
+            self.layout_shown = layout
+            self._show("", picture, fields, alt)
         except Exception as err:
-            self.layout_shown, self.fields.value = None, ""
-            self.error.value = _unexpected(err)
+            self.layout_shown = None
+            self._show(_unexpected(err), "", "", "")
+
+    def _show(self, error: str, picture: str, fields: str, alt: str) -> None:
+        """The error above the diagram above the index fields (as lesson 4 says), in one message."""
+        self.error, self.fields, self.alt = error, fields, alt
+        self.view.value = (
+            f"<div class='rnn-packing-error'>{error}</div><div class='rnn-packing-plot'>{picture}</div>"
+            f"<div class='rnn-packing-fields'>{fields}</div>"
+        )
 
     def _show_refusal(self, lengths, err):
-        """PyTorch's error; the fields empty; the picture keeps only the padded grid, which is still valid."""
+        """PyTorch's error; the fields empty; the diagram keeps only the padded grid, which is still valid."""
         padded = pad_sequence(labelled_batch(lengths), batch_first=True)  # (N, L_max)
-        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
-        pixels = self.figure.update_refused(lengths, padded, reason)  # first, as in update()
-        self.layout_shown = None
-        self.error.value = error_html(
-            "pack_padded_sequence raised an error",
-            str(err),
-            "It wants the lengths sorted longest first unless enforce_sorted=False.",
-        )
-        self.fields.value = "<i>No PackedSequence: packing these lengths raised the error above.</i>"
-        self.image.show(
-            pixels,
+        alt = (
             f"A padded batch of {len(lengths)} sequences with lengths {lengths}; no packed data, because "
-            "pack_padded_sequence refused these lengths.",
+            "pack_padded_sequence refused these lengths."
+        )
+        reason = "no PackedSequence: pack_padded_sequence refused these lengths"
+        self.layout_shown = None
+        self._show(
+            error_html(
+                "pack_padded_sequence raised an error",
+                str(err),
+                "It wants the lengths sorted longest first unless enforce_sorted=False.",
+            ),
+            self.diagram.draw(lengths, padded, reason=reason, alt=alt),
+            "<i>No PackedSequence: packing these lengths raised the error above.</i>",
+            alt,
         )
 
 
