@@ -33,6 +33,7 @@ CHECKED = {
     "jupyter_client": ("8.0", "8.11"),  # read against 8.10.0
     "nbclient": ("0.10", "0.12"),  # read against 0.11.0
     "nbconvert": ("7.0", "7.18"),  # read against 7.17.2
+    "nbformat": ("5.10", "5.12"),  # read against 5.11.1
     "torch": ("2.13", "2.14"),  # read against 2.13.0
 }
 
@@ -109,6 +110,41 @@ def validate_metadata_with(validator) -> None:
     from nbgrader.nbgraderformat import common
 
     common.jsonschema = validator
+
+
+def validate_outputs_compiled() -> None:
+    """nbformat checks every output a kernel sends (`new_output` checks it against its kind's definition, a
+    `ref`) with the jsonschema module, since fastjsonschema takes no `ref`. Here the same v4 schema's
+    definition of each output kind, compiled once with fastjsonschema, passes what it passes, and whatever it
+    refuses goes to nbformat's own check for its error."""
+    import json
+    import os
+
+    import fastjsonschema
+    from nbformat import v4
+    from nbformat.v4 import nbbase
+
+    if getattr(nbbase.validate, "compiled", False):
+        return
+    with open(os.path.join(os.path.dirname(v4.__file__), v4.nbformat_schema[(None, None)])) as handle:
+        definitions = json.load(handle)["definitions"]
+    compiled = {
+        kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}", "definitions": definitions})
+        for kind in ("execute_result", "display_data", "stream", "error")
+    }
+    stock = nbbase.validate
+
+    def validate(node, ref=None):
+        if ref in compiled:
+            try:
+                compiled[ref](node)
+                return None
+            except fastjsonschema.JsonSchemaException:
+                pass
+        return stock(node, ref=ref)
+
+    validate.compiled = True
+    nbbase.validate = validate
 
 
 def late_penalty(assign, scored, penalty):

@@ -169,6 +169,7 @@ def _converter(task: Task) -> StagedAutograde:
     with _converters_lock:
         if key not in _converters:
             _compat.validate_metadata_with(_SchemaCheckedOnce())
+            _compat.validate_outputs_compiled()
             config = load_config(task.course_dir)
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
