@@ -227,3 +227,6 @@ def test_the_page_draws_the_data_from_the_figure_and_gets_the_axes_only_when_the
     assert explorer.image.value == sent and figure.full_draws == draws and explorer.image.layer != layer
     explorer.nonlinearity.value = "relu"  # relu: the limits follow the data, new axes
     assert explorer.image.value != sent and figure.full_draws == draws + 1
+    assert figure.colourbar.mappable.get_clim() == figure.colours.get_clim()  # the bar says what the cells do
+    explorer.nonlinearity.value = "tanh"  # axes seen before: their pixels again, nothing drawn
+    assert explorer.image.value == sent and figure.full_draws == draws + 1

@@ -61,10 +61,7 @@ class BlitFigure:
         The pixels are the canvas itself, not a copy: use them before the figure draws again.
         """
         if layout != self._layout or self._background is None:
-            self.canvas.draw()  # everything except the animated artists
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout, self._data = layout, None
-            self.full_draws += 1
+            self._draw_background(layout)
         if data is None or data != self._data:
             self.canvas.restore_region(self._background)
             renderer = self.canvas.get_renderer()
@@ -75,11 +72,21 @@ class BlitFigure:
             self.data_draws += 1
         return self.image()
 
+    def _draw_background(self, layout) -> None:
+        """Draw everything except the animated artists, and keep those pixels for `layout`."""
+        self.before_background()
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._layout, self._data = layout, None
+        self.full_draws += 1
+
+    def before_background(self) -> None:
+        """Bring what only the background shows up to date; a figure with such parts says how."""
+
     def show_message(self, message: str) -> memoryview:
         """The empty axes with `message` in place of any data: what an explorer shows while it has none."""
         if self._background is None:
-            self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._draw_background(self._layout)
         self.canvas.restore_region(self._background)
         self.notice.set_text(message)
         self.notice.draw(self.canvas.get_renderer())
@@ -182,11 +189,14 @@ class HiddenStateFigure(BlitFigure):
         self.ax_colour = fig.add_subplot(grid[0, 1])
         axes = (self.ax_heat, self.ax_units, self.ax_norm, self.ax_grad)
         fig.subplots_adjust(left=0.16, right=0.9, top=0.95, bottom=0.08, hspace=0.42, wspace=0.04)
-        # The heatmap is coloured cells (see CellImage): this scale colours them and feeds the colourbar.
+        # The heatmap is coloured cells (see CellImage): `colours` colours them for each new data set; the
+        # colourbar has a scale of its own, set to the same limits only when the axes are drawn (redrawing
+        # a colourbar costs more than the rest of a data change, and the page keeps the axes it was sent).
         self.colours = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
+        self.scale = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
         self.heat = CellImage(self.ax_heat)
         self.ax_heat.add_artist(self.heat)
-        self.colourbar = fig.colorbar(self.colours, cax=self.ax_colour)
+        self.colourbar = fig.colorbar(self.scale, cax=self.ax_colour)
         self.colourbar.set_label("h_t", fontsize=FONT)
         self.ax_colour.tick_params(labelsize=FONT)
         self.ax_heat.set_ylabel("unit")
@@ -255,7 +265,7 @@ class HiddenStateFigure(BlitFigure):
             limit, norm_top = bound, bound * math.sqrt(H)  # ||h_t|| <= bound * sqrt(H)
         low, high, floor = log_limits(grads)
         if self.colours.get_clim() != (-limit, limit):
-            self.colours.set_clim(-limit, limit)  # a new colourbar: part of the layout, so redrawn below
+            self.colours.set_clim(-limit, limit)  # the colourbar follows when the axes are drawn
         self.heat.set_cells(self.colours.to_rgba(states.T, bytes=True))  # (H, T, 4)
         t = np.arange(T)
         for unit, line in enumerate(self.unit_lines):
@@ -289,12 +299,14 @@ class HiddenStateFigure(BlitFigure):
     def background(self) -> memoryview:
         """The pixels of the axes, labels and colourbar alone (no data): what the page draws the layer on."""
         if self.layout != self._layout or self._background is None:
-            self.canvas.draw()  # everything except the animated artists, which the page draws
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout, self._data = self.layout, None
-            self.full_draws += 1
+            self._draw_background(self.layout)  # the animated artists are left out: the page draws them
         self.canvas.restore_region(self._background)
         return self.image()
+
+    def before_background(self) -> None:
+        """The colourbar shows the limits the cells are coloured with."""
+        if self.scale.get_clim() != self.colours.get_clim():
+            self.scale.set_clim(*self.colours.get_clim())
 
     def layer(self) -> dict:
         """The data layer as cells, lines and texts in pixel coordinates from the top left (at 2x)."""
