@@ -160,10 +160,18 @@ class LiveHTML(anywidget.AnyWidget):
 
 
 _PLOT_ESM = """
+// Binary buffers arrive as DataViews into the message: copied into arrays of their own (aligned, a few kB).
+const bytesOf = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+const floatsOf = (view) => {
+  const floats = new Float32Array(view.byteLength / 4);
+  new Uint8Array(floats.buffer).set(bytesOf(view));
+  return floats;
+};
+
 function drawLayer(ctx, layer) {
   const heat = layer.heat;  // coloured cells, one pixel each, enlarged with hard edges
   if (heat) {
-    const bytes = Uint8ClampedArray.from(atob(heat.rgba), (c) => c.charCodeAt(0));
+    const bytes = new Uint8ClampedArray(bytesOf(heat.rgba));
     const cells = document.createElement("canvas");
     [cells.width, cells.height] = [heat.columns, heat.rows];
     cells.getContext("2d").putImageData(new ImageData(bytes, heat.columns, heat.rows), 0, 0);
@@ -171,7 +179,7 @@ function drawLayer(ctx, layer) {
     ctx.drawImage(cells, heat.x, heat.y, heat.width, heat.height);
   }
   for (const line of layer.lines || []) {
-    const xy = line.xy;
+    const xy = floatsOf(line.xy);
     if (xy.length < 2) continue;
     ctx.save();
     if (line.clip) { ctx.beginPath(); ctx.rect(...line.clip); ctx.clip(); }
@@ -335,7 +343,7 @@ class PlotImage(anywidget.AnyWidget):
     caption_class = traitlets.Unicode("", help="CSS class of the caption").tag(sync=True)
     layer = traitlets.Dict(
         help="drawn by the page over the pixels, in pixel coordinates from the top left: 'heat' (cells as "
-        "base64 RGBA with their rectangle), 'lines' (xy, colour, width, dash, clip), 'texts'"
+        "RGBA bytes with their rectangle), 'lines' (xy as float32 bytes, colour, width, dash, clip), 'texts'"
     ).tag(sync=True)
 
     def set_pixels(self, rgba) -> None:

@@ -1,6 +1,5 @@
 """Figures built once and then only updated: changing artists are redrawn over a cached background."""
 
-import base64
 import math
 
 import numpy as np
@@ -309,7 +308,11 @@ class HiddenStateFigure(BlitFigure):
             self.scale.set_clim(*self.colours.get_clim())
 
     def layer(self) -> dict:
-        """The data layer as cells, lines and texts in pixel coordinates from the top left (at 2x)."""
+        """The data layer as cells, lines and texts in pixel coordinates from the top left (at 2x).
+
+        Cells and line points are raw bytes (RGBA, little-endian float32 x, y pairs): the widget sends them
+        as binary buffers beside the message, with no base64 or JSON numbers to write and parse.
+        """
         height = self.figure.bbox.height
         scale = self.figure.dpi / 72  # points -> pixels
 
@@ -317,37 +320,40 @@ class HiddenStateFigure(BlitFigure):
             x0, y0, x1, y1 = ax.bbox.extents
             return [round(x0, 1), round(height - y1, 1), round(x1 - x0, 1), round(y1 - y0, 1)]
 
-        def points(artist, xy):
+        def points(artist, xy) -> np.ndarray:
             pixels = artist.get_transform().transform(xy)  # (n, 2), from the bottom left
             pixels[:, 1] = height - pixels[:, 1]
-            return np.round(pixels, 1).ravel().tolist()
+            return pixels  # (n, 2), from the top left
+
+        def floats(pixels) -> bytes:
+            return np.ascontiguousarray(pixels, dtype="<f4").tobytes()  # x0, y0, x1, y1, ...
 
         cells = self.heat.cells  # (H, T, 4) uint8, unit 0 in the top row
         x, y, w, h = (round(v) for v in box(self.ax_heat))
         heat = {
             "x": x, "y": y, "width": w, "height": h, "rows": cells.shape[0], "columns": cells.shape[1],
-            "rgba": base64.b64encode(np.ascontiguousarray(cells).tobytes()).decode("ascii"),
+            "rgba": np.ascontiguousarray(cells).tobytes(),
         }  # fmt: skip
         lines = []
         for line in (*self.unit_lines, self.norm_line, self.grad_line):
             if line.get_visible():
                 lines.append({
-                    "xy": points(line, line.get_xydata()), "colour": to_hex(line.get_color()),
+                    "xy": floats(points(line, line.get_xydata())), "colour": to_hex(line.get_color()),
                     "width": line.get_linewidth() * scale, "clip": box(line.axes),
                 })  # fmt: skip
         if self.floor_line.get_visible():
             lines.append({
-                "xy": points(self.floor_line, self.floor_line.get_xydata()), "colour": to_hex("tab:red"),
-                "width": self.floor_line.get_linewidth() * scale, "dash": [1 * scale, 1.65 * scale],
-                "clip": box(self.ax_grad),
+                "xy": floats(points(self.floor_line, self.floor_line.get_xydata())),
+                "colour": to_hex("tab:red"), "width": self.floor_line.get_linewidth() * scale,
+                "dash": [1 * scale, 1.65 * scale], "clip": box(self.ax_grad),
             })  # fmt: skip
         tick = self.grad_ticks.get_markersize() * scale  # the tick marks left of the gradient axis
-        for x_, y_ in np.array(points(self.grad_ticks, self.grad_ticks.get_xydata())).reshape(-1, 2):
-            lines.append({"xy": [x_ - tick, y_, x_, y_], "colour": "#000000", "width": 0.8 * scale})
+        for x_, y_ in points(self.grad_ticks, self.grad_ticks.get_xydata()):
+            lines.append({"xy": floats([x_ - tick, y_, x_, y_]), "colour": "#000000", "width": 0.8 * scale})
         texts = []
         for label in (*self.grad_labels, self.floor_text):
             if label.get_visible() and label.get_text():
-                x_, y_ = points(label, np.array([label.get_position()]))
+                x_, y_ = (round(float(v), 1) for v in points(label, np.array([label.get_position()]))[0])
                 texts.append({
                     "text": label.get_text(), "x": x_, "y": y_, "size": label.get_fontsize() * scale,
                     "colour": to_hex(label.get_color()), "align": label.get_ha(),
