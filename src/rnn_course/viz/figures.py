@@ -1,6 +1,5 @@
 """Figures built once and then only updated: changing artists are redrawn over a cached background."""
 
-import base64
 import math
 
 import numpy as np
@@ -61,10 +60,7 @@ class BlitFigure:
         The pixels are the canvas itself, not a copy: use them before the figure draws again.
         """
         if layout != self._layout or self._background is None:
-            self.canvas.draw()  # everything except the animated artists
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout, self._data = layout, None
-            self.full_draws += 1
+            self._draw_background(layout)
         if data is None or data != self._data:
             self.canvas.restore_region(self._background)
             renderer = self.canvas.get_renderer()
@@ -75,11 +71,21 @@ class BlitFigure:
             self.data_draws += 1
         return self.image()
 
+    def _draw_background(self, layout) -> None:
+        """Draw everything except the animated artists, and keep those pixels for `layout`."""
+        self.before_background()
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._layout, self._data = layout, None
+        self.full_draws += 1
+
+    def before_background(self) -> None:
+        """Bring what only the background shows up to date; a figure with such parts says how."""
+
     def show_message(self, message: str) -> memoryview:
         """The empty axes with `message` in place of any data: what an explorer shows while it has none."""
         if self._background is None:
-            self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._draw_background(self._layout)
         self.canvas.restore_region(self._background)
         self.notice.set_text(message)
         self.notice.draw(self.canvas.get_renderer())
@@ -182,11 +188,14 @@ class HiddenStateFigure(BlitFigure):
         self.ax_colour = fig.add_subplot(grid[0, 1])
         axes = (self.ax_heat, self.ax_units, self.ax_norm, self.ax_grad)
         fig.subplots_adjust(left=0.16, right=0.9, top=0.95, bottom=0.08, hspace=0.42, wspace=0.04)
-        # The heatmap is coloured cells (see CellImage): this scale colours them and feeds the colourbar.
+        # The heatmap is coloured cells (see CellImage): `colours` colours them for each new data set; the
+        # colourbar has a scale of its own, set to the same limits only when the axes are drawn (redrawing
+        # a colourbar costs more than the rest of a data change, and the page keeps the axes it was sent).
         self.colours = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
+        self.scale = ScalarMappable(Normalize(-1, 1), cmap="RdBu_r")
         self.heat = CellImage(self.ax_heat)
         self.ax_heat.add_artist(self.heat)
-        self.colourbar = fig.colorbar(self.colours, cax=self.ax_colour)
+        self.colourbar = fig.colorbar(self.scale, cax=self.ax_colour)
         self.colourbar.set_label("h_t", fontsize=FONT)
         self.ax_colour.tick_params(labelsize=FONT)
         self.ax_heat.set_ylabel("unit")
@@ -255,7 +264,7 @@ class HiddenStateFigure(BlitFigure):
             limit, norm_top = bound, bound * math.sqrt(H)  # ||h_t|| <= bound * sqrt(H)
         low, high, floor = log_limits(grads)
         if self.colours.get_clim() != (-limit, limit):
-            self.colours.set_clim(-limit, limit)  # a new colourbar: part of the layout, so redrawn below
+            self.colours.set_clim(-limit, limit)  # the colourbar follows when the axes are drawn
         self.heat.set_cells(self.colours.to_rgba(states.T, bytes=True))  # (H, T, 4)
         t = np.arange(T)
         for unit, line in enumerate(self.unit_lines):
@@ -289,15 +298,21 @@ class HiddenStateFigure(BlitFigure):
     def background(self) -> memoryview:
         """The pixels of the axes, labels and colourbar alone (no data): what the page draws the layer on."""
         if self.layout != self._layout or self._background is None:
-            self.canvas.draw()  # everything except the animated artists, which the page draws
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._layout, self._data = self.layout, None
-            self.full_draws += 1
+            self._draw_background(self.layout)  # the animated artists are left out: the page draws them
         self.canvas.restore_region(self._background)
         return self.image()
 
+    def before_background(self) -> None:
+        """The colourbar shows the limits the cells are coloured with."""
+        if self.scale.get_clim() != self.colours.get_clim():
+            self.scale.set_clim(*self.colours.get_clim())
+
     def layer(self) -> dict:
-        """The data layer as cells, lines and texts in pixel coordinates from the top left (at 2x)."""
+        """The data layer as cells, lines and texts in pixel coordinates from the top left (at 2x).
+
+        Cells and line points are raw bytes (RGBA, little-endian float32 x, y pairs): the widget sends them
+        as binary buffers beside the message, with no base64 or JSON numbers to write and parse.
+        """
         height = self.figure.bbox.height
         scale = self.figure.dpi / 72  # points -> pixels
 
@@ -305,37 +320,40 @@ class HiddenStateFigure(BlitFigure):
             x0, y0, x1, y1 = ax.bbox.extents
             return [round(x0, 1), round(height - y1, 1), round(x1 - x0, 1), round(y1 - y0, 1)]
 
-        def points(artist, xy):
+        def points(artist, xy) -> np.ndarray:
             pixels = artist.get_transform().transform(xy)  # (n, 2), from the bottom left
             pixels[:, 1] = height - pixels[:, 1]
-            return np.round(pixels, 1).ravel().tolist()
+            return pixels  # (n, 2), from the top left
+
+        def floats(pixels) -> bytes:
+            return np.ascontiguousarray(pixels, dtype="<f4").tobytes()  # x0, y0, x1, y1, ...
 
         cells = self.heat.cells  # (H, T, 4) uint8, unit 0 in the top row
         x, y, w, h = (round(v) for v in box(self.ax_heat))
         heat = {
             "x": x, "y": y, "width": w, "height": h, "rows": cells.shape[0], "columns": cells.shape[1],
-            "rgba": base64.b64encode(np.ascontiguousarray(cells).tobytes()).decode("ascii"),
+            "rgba": np.ascontiguousarray(cells).tobytes(),
         }  # fmt: skip
         lines = []
         for line in (*self.unit_lines, self.norm_line, self.grad_line):
             if line.get_visible():
                 lines.append({
-                    "xy": points(line, line.get_xydata()), "colour": to_hex(line.get_color()),
+                    "xy": floats(points(line, line.get_xydata())), "colour": to_hex(line.get_color()),
                     "width": line.get_linewidth() * scale, "clip": box(line.axes),
                 })  # fmt: skip
         if self.floor_line.get_visible():
             lines.append({
-                "xy": points(self.floor_line, self.floor_line.get_xydata()), "colour": to_hex("tab:red"),
-                "width": self.floor_line.get_linewidth() * scale, "dash": [1 * scale, 1.65 * scale],
-                "clip": box(self.ax_grad),
+                "xy": floats(points(self.floor_line, self.floor_line.get_xydata())),
+                "colour": to_hex("tab:red"), "width": self.floor_line.get_linewidth() * scale,
+                "dash": [1 * scale, 1.65 * scale], "clip": box(self.ax_grad),
             })  # fmt: skip
         tick = self.grad_ticks.get_markersize() * scale  # the tick marks left of the gradient axis
-        for x_, y_ in np.array(points(self.grad_ticks, self.grad_ticks.get_xydata())).reshape(-1, 2):
-            lines.append({"xy": [x_ - tick, y_, x_, y_], "colour": "#000000", "width": 0.8 * scale})
+        for x_, y_ in points(self.grad_ticks, self.grad_ticks.get_xydata()):
+            lines.append({"xy": floats([x_ - tick, y_, x_, y_]), "colour": "#000000", "width": 0.8 * scale})
         texts = []
         for label in (*self.grad_labels, self.floor_text):
             if label.get_visible() and label.get_text():
-                x_, y_ = points(label, np.array([label.get_position()]))
+                x_, y_ = (round(float(v), 1) for v in points(label, np.array([label.get_position()]))[0])
                 texts.append({
                     "text": label.get_text(), "x": x_, "y": y_, "size": label.get_fontsize() * scale,
                     "colour": to_hex(label.get_color()), "align": label.get_ha(),

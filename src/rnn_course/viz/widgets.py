@@ -230,6 +230,7 @@ class HiddenStateExplorer(Explorer):
             raise ValueError("hidden_size must be between 4 and 64")
         self.steps, self.seed, self.given = steps, seed, rnn
         self._bases = {}  # (hidden size) -> (rnn with the original W_hh, its W_hh, its spectral radius)
+        self._models = {}  # (hidden size, nonlinearity) -> the copy of that rnn whose W_hh is rescaled
         base_radius = self._base(hidden_size)[2]
         radius = base_radius if radius is None else radius  # exact, so a given model is shown as it is
         self.signal = widgets.Dropdown(
@@ -278,11 +279,18 @@ class HiddenStateExplorer(Explorer):
             self._bases[hidden_size] = (rnn, weight, spectral_radius(weight))
         return self._bases[hidden_size]
 
+    def _model(self, hidden_size, nonlinearity):
+        """The model for a hidden size and nonlinearity: made once, its W_hh rescaled for each radius."""
+        key = (hidden_size, nonlinearity)
+        if key not in self._models:
+            self._models[key] = with_nonlinearity(copy.deepcopy(self._base(hidden_size)[0]), nonlinearity)
+        return self._models[key]
+
     def compute(self):
         """Hidden states (T, H) and gradient norms (T,) for the current controls."""
-        rnn, weight, _ = self._base(self.hidden_size.value)
-        rnn = with_nonlinearity(copy.deepcopy(rnn), self.nonlinearity.value)
-        set_radius(rnn, weight, self.radius.value)
+        _, weight, base_radius = self._base(self.hidden_size.value)
+        rnn = self._model(self.hidden_size.value, self.nonlinearity.value)
+        set_radius(rnn, weight, self.radius.value, base_radius)
         self.rnn = rnn
         states = hidden_states(rnn, make_signal(self.signal.value, self.steps, seed=self.seed))  # (T, H)
         check_finite(states)  # before anything is derived from numbers that are not there
