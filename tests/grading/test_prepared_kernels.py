@@ -88,3 +88,16 @@ def test_a_kernel_prepared_with_other_limits_is_dropped_and_never_used(tmp_path)
     assert 28 <= report["scratch_mb"] <= 32  # the new limit, not the prepared kernel's
     assert host().request({"op": "alive", "pid": stale.pid}) == {"alive": False}
     assert not Path(stale.folder).exists()
+
+
+def test_the_run_report_says_how_long_each_submission_waited_for_its_kernels(tmp_path):
+    from rnn_course.grading.runner import run as runner
+    from tests.helpers import runner_demo
+
+    course = runner_demo.tiny_course(tmp_path / "course")
+    for student in ("ann", "bob", "cy"):
+        runner_demo.make_submission(course, "tiny", student, "correct")
+    report = runner.autograde(course, "tiny", workers=1, progress=False)
+    assert [result.status for result in report.results] == ["graded"] * 3
+    assert all(0 < result.kernel_seconds < result.seconds for result in report.results), report.results
+    assert '"kernel_seconds"' in Path(report.path).read_text()

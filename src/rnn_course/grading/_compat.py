@@ -10,7 +10,8 @@ in OVERRIDDEN (a unit test checks that each still exists):
 - jupyter_client: QuickReadyClient (sandbox/kernels.py) is `_async_wait_for_ready` copied with one
   constant changed; SandboxKernelManager hooks `_async_pre_start_kernel` and `_async_cleanup_resources`;
 - nbclient: LimitedExecute (steps/execute.py) overrides `_get_timeout`, reads `_display_id_map` and calls
-  `_async_cleanup_kernel`;
+  `_async_cleanup_kernel`; it times `async_start_new_kernel(_client)` and so redefines their synchronous
+  aliases (`start_new_kernel(_client)`, which nbclient binds to its own coroutines);
 - nbgrader: StagedAutograde (runner/worker.py) overrides `_input_directory`, sets `_sanitizing` and calls
   `_init_preprocessors`, `_format_dest` and `_format_source`.
   OverwriteCellsOnce (steps/overwrite.py) sets the attributes OverwriteCells.preprocess sets
@@ -41,7 +42,9 @@ OVERRIDDEN = {
     "jupyter_client.asynchronous.AsyncKernelClient": (
         "_async_wait_for_ready", "_handle_kernel_info_reply", "_async_is_alive"),
     "jupyter_client.manager.AsyncKernelManager": ("_async_pre_start_kernel", "_async_cleanup_resources"),
-    "nbclient.client.NotebookClient": ("_get_timeout", "_display_id_map", "_async_cleanup_kernel"),
+    "nbclient.client.NotebookClient": (
+        "_get_timeout", "_display_id_map", "_async_cleanup_kernel", "start_new_kernel",
+        "start_new_kernel_client"),
     "nbgrader.converters.autograde.Autograde": (
         "_input_directory", "_init_preprocessors", "_format_dest", "_format_source"),
 }  # fmt: skip

@@ -60,6 +60,7 @@ class Outcome:
     ok: bool
     reason: str = ""
     seconds: float = 0.0
+    kernel_seconds: float = 0.0  # of those, waiting for its kernels to start (LimitedExecute)
     staged: str = ""  # the staged autograded folder, when ok
     notebooks: tuple[str, ...] = ()  # notebooks written there
     dropped: tuple[str, ...] = ()  # the submission's other files, left behind
@@ -271,12 +272,10 @@ def _grade(task: Task) -> Outcome:
             for notebook in converter.notebooks:
                 converter.convert_single_notebook(notebook)
                 name = os.path.splitext(os.path.basename(notebook))[0]
-                reasons += [
-                    f"{name} {reason}"
-                    for pp in _compat.exporter_preprocessors(converter.exporter)
-                    if isinstance(pp, LimitedExecute)
-                    for reason in pp.reasons
-                ]
+                for pp in _compat.exporter_preprocessors(converter.exporter):
+                    if isinstance(pp, LimitedExecute):
+                        reasons += [f"{name} {reason}" for reason in pp.reasons]
+                        outcome.kernel_seconds += pp.kernel_seconds
             converter.set_permissions(task.assignment, task.student)
             converter.run_post_convert_hook()
         except Exception as error:  # a broken submission: report it, keep the batch going
