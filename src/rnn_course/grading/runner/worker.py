@@ -176,6 +176,7 @@ def _converter(task: Task) -> StagedAutograde:
             config.CourseDirectory.autograded_directory = task.staging
             config.Sandbox.enabled = task.sandbox
             config.LimitedExecute.shutdown_kernel = "immediate"  # a graded kernel has nothing to save
+            config.Exporter.optimistic_validation = True  # the notebook checked once a pass, not once a step
             coursedir = CourseDirectory(config=config)
             converter = StagedAutograde(coursedir=coursedir, config=config)
             converter.known_notebooks = task.notebooks
