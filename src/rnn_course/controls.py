@@ -188,8 +188,15 @@ function drawLayer(ctx, layer) {
     ctx.lineJoin = "round";
     ctx.setLineDash(line.dash || []);
     ctx.beginPath();
-    ctx.moveTo(xy[0], xy[1]);
-    for (let i = 2; i < xy.length; i += 2) ctx.lineTo(xy[i], xy[i + 1]);
+    if (line.segments) {  // x0, y0, x1, y1 for each segment: the tick marks, in one path
+      for (let i = 0; i + 3 < xy.length; i += 4) {
+        ctx.moveTo(xy[i], xy[i + 1]);
+        ctx.lineTo(xy[i + 2], xy[i + 3]);
+      }
+    } else {
+      ctx.moveTo(xy[0], xy[1]);
+      for (let i = 2; i < xy.length; i += 2) ctx.lineTo(xy[i], xy[i + 1]);
+    }
     ctx.stroke();
     ctx.restore();
   }
@@ -343,7 +350,8 @@ class PlotImage(anywidget.AnyWidget):
     caption_class = traitlets.Unicode("", help="CSS class of the caption").tag(sync=True)
     layer = traitlets.Dict(
         help="drawn by the page over the pixels, in pixel coordinates from the top left: 'heat' (cells as "
-        "RGBA bytes with their rectangle), 'lines' (xy as float32 bytes, colour, width, dash, clip), 'texts'"
+        "RGBA bytes with their rectangle), 'lines' (xy as float32 bytes, colour, width, dash, clip; with "
+        "segments, separate x0, y0, x1, y1 pairs), 'texts'"
     ).tag(sync=True)
 
     def set_pixels(self, rgba) -> None:

@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from rnn_course.controls import KeyboardHelper
 from rnn_course.lm import Sampler, Vocab
-from rnn_course.viz.widgets import error_html
+from rnn_course.viz.widgets import error_html, no_echo
 
 TOP = 10  # bars shown: the most likely next characters
 LABEL = {"description_width": "90px"}  # wide enough for "temperature" in full
@@ -108,7 +108,7 @@ class SamplingExplorer:
         self.one.on_click(lambda _: self.step(1))
         self.many.on_click(lambda _: self.step(50))
         self.restart.on_click(lambda _: self.start())
-        self.temperature.observe(lambda _: self.draw(), names="value")
+        no_echo(self.temperature).observe(lambda _: self.draw(), names="value")
         self.prompt.observe(lambda _: self.start(), names="value")
         buttons = widgets.HBox([self.one, self.many, self.restart])
         helper = KeyboardHelper(root="rnn-sampling-explorer")  # names the slider, keeps the keys in here

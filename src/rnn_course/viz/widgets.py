@@ -71,6 +71,19 @@ def _unexpected(err: Exception) -> str:
     return error_html("Something went wrong", f"{type(err).__name__}: {err}")
 
 
+def no_echo(control):
+    """The control's value is not sent back to the page that changed it (one message less per change).
+
+    ipywidgets echoes every value a page sets, for other pages showing the same widget; an explorer has
+    one page, and each echo reaches it before the new picture, through the server and the page's
+    main thread.
+    """
+    for name in ("value", "index"):  # sliders and checkboxes sync `value`, dropdowns and toggles `index`
+        if control.has_trait(name):
+            setattr(control, f"_{name}_metadata", {"echo_update": False})  # traitlets' per-object metadata
+    return control
+
+
 def _int_slider(name, value, low, high, css=None):
     slider = widgets.IntSlider(
         value=value, min=low, max=high, description=name, style=WIDE, layout=ROW, continuous_update=True
@@ -143,7 +156,7 @@ class ShapeExplorer(Explorer):
         )
         self.widget.add_class("rnn-shape-explorer")
         for control in self.controls.values():
-            control.observe(self._on_change, names="value")
+            no_echo(control).observe(self._on_change, names="value")
         self.report = None
         self.shown = {}  # tensor -> shape in the table now, so the next change can mark what moved
         self.update()
@@ -264,8 +277,8 @@ class HiddenStateExplorer(Explorer):
         self.widget = widgets.VBox([controls, self.error, self.image, names])
         self.widget.add_class("rnn-hidden-explorer")
         for control in (self.signal, self.nonlinearity, self.hidden_size, self.radius):
-            control.observe(self._on_model_change, names="value")
-        self.step.observe(self._on_step_change, names="value")
+            no_echo(control).observe(self._on_model_change, names="value")
+        no_echo(self.step).observe(self._on_step_change, names="value")
         self.states = self.grads = None
         self.background_sent = None  # the layout whose axes the page has
         self.axes_pixels = {}  # layout -> its axes' pixels, compressed
@@ -401,7 +414,7 @@ class PackingExplorer(Explorer):
         )
         self.widget.add_class("rnn-packing-explorer")
         for control in (*self.lengths, self.enforce_sorted):
-            control.observe(self._on_change, names="value")
+            no_echo(control).observe(self._on_change, names="value")
         self.layout_shown = None
         self.update()
 
