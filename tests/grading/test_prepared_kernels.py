@@ -38,7 +38,7 @@ print(json.dumps(report))
 
 def run_notebook(folder: Path, marker: str, scratch_mb: int = 64) -> dict:
     """One notebook in `folder` (with its own mine.txt) on this thread's host; what its kernel reported."""
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "mine.txt").write_text(marker)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(REPORT)])
     config = Config()
@@ -101,3 +101,35 @@ def test_the_run_report_says_how_long_each_submission_waited_for_its_kernels(tmp
     assert [result.status for result in report.results] == ["graded"] * 3
     assert all(0 < result.kernel_seconds < result.seconds for result in report.results), report.results
     assert '"kernel_seconds"' in Path(report.path).read_text()
+
+
+def test_a_folder_with_links_still_runs_and_no_link_reaches_the_kernel(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("the grader's own file")
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    (folder / "to_outside.txt").symlink_to(outside)
+    (folder / "to_mine.txt").symlink_to(folder / "mine.txt")
+    (folder / "to_a_folder").symlink_to(tmp_path, target_is_directory=True)
+    report = run_notebook(folder, "mine")
+    assert report["mine"] == "mine" and report["files"] == ["mine.txt"], report
+
+
+def test_a_process_forked_from_one_with_a_warm_host_leaves_that_host_alone(tmp_path):
+    run_notebook(tmp_path / "a", "a")
+    parent = host()
+    pid = os.fork()
+    if pid == 0:  # as a pool worker does: its own host, then exit with atexit's clean-up
+        code = 1
+        try:
+            child = host()
+            code = 0 if child is not parent else 2
+            child.close()
+        finally:
+            import atexit
+
+            atexit._run_exitfuncs()
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert host() is parent and parent.alive() and Path(parent.scratch).is_dir()
+    assert run_notebook(tmp_path / "b", "b")["mine"] == "b"

@@ -263,6 +263,7 @@ class KernelHost:
     def __init__(self, sandboxed: bool = True, hidden: tuple[str, ...] = (), first_uid: int | None = None):
         self.sandboxed = sandboxed
         self.first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
+        self.owner = os.getpid()  # a process forked from the owner inherits this object, not the host
         self.private = tempfile.mkdtemp(prefix="rnn-sandbox-", dir="/tmp")  # the sandbox makes its own /tmp
         os.chmod(self.private, 0o711)  # a kernel must pass through it to its folder; it lists nothing here
         self.scratch = os.path.join(self.private, "scratch")
@@ -368,7 +369,9 @@ class KernelHost:
     def seal_submission(self, folder: str) -> None:
         for root, _, files in os.walk(os.path.join(folder, "submission"), topdown=False):
             for name in files:
-                os.chmod(os.path.join(root, name), 0o444, follow_symlinks=False)
+                path = os.path.join(root, name)
+                if not os.path.islink(path):  # a link is not copied into the box; Linux cannot chmod one
+                    os.chmod(path, 0o444)
             os.chmod(root, 0o555)
 
     def start_request(self, folder: str, uid: int, args: list[str], limits: dict) -> dict:
@@ -454,7 +457,14 @@ class KernelHost:
             except (OSError, RuntimeError, ValueError):
                 self.prepared = None  # the next kernel starts the ordinary way
 
+    def forget(self) -> None:
+        """In a process forked from the owner: drop the copies of its pipes, and leave its host alone."""
+        for stream in (self.process.stdin, self.process.stdout, self._errors):
+            stream.close()
+
     def close(self) -> None:
+        if os.getpid() != self.owner:
+            return self.forget()
         if self.process.poll() is None:
             try:
                 self.process.stdin.close()  # the server sweeps and leaves
@@ -487,6 +497,9 @@ def host_for_this_thread(
     kernel at a time each); first_uid defaults to Sandbox.first_uid's default."""
     first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
     host = getattr(_hosts, "host", None)
+    if host is not None and host.owner != os.getpid():  # inherited by a fork: its parent's, not ours
+        host.forget()
+        host = _hosts.host = None
     if host is None or not host.alive() or host.sandboxed != sandboxed or host.first_uid != first_uid:
         if host is not None:
             host.close()
@@ -501,5 +514,5 @@ def host_for_this_thread(
 def close_all_hosts() -> None:
     with _lock:
         for host in _all_hosts:
-            host.close()
+            host.close()  # in a forked process, only forgets its parent's
         _all_hosts.clear()
