@@ -12,6 +12,9 @@ in OVERRIDDEN (a unit test checks that each still exists):
 - nbclient: LimitedExecute (steps/execute.py) overrides `_get_timeout`, reads `_display_id_map` and calls
   `_async_cleanup_kernel`; it times `async_start_new_kernel(_client)` and so redefines their synchronous
   aliases (`start_new_kernel(_client)`, which nbclient binds to its own coroutines);
+- ipykernel, in the kernel: sandbox/quick_cells.py wraps `OutStream.flush` (it reads `_buffers`,
+  `_flush_pending` and `_subprocess_flush_pending`, set in `OutStream.__init__`) and sets
+  `Kernel._execute_sleep`;
 - nbgrader: StagedAutograde (runner/worker.py) overrides `_input_directory`, sets `_sanitizing` and calls
   `_init_preprocessors`, `_format_dest` and `_format_source`.
   OverwriteCellsOnce (steps/overwrite.py) sets the attributes OverwriteCells.preprocess sets
@@ -31,6 +34,7 @@ from rnn_course.grading.errors import IncompatibleVersion
 # package: (lowest version allowed, first version refused); the comment says which version was read.
 CHECKED = {
     "nbgrader": ("0.9.6", "0.9.7"),  # read against 0.9.6
+    "ipykernel": ("7.0", "7.5"),  # read against 7.4.0
     "jupyter_client": ("8.0", "8.11"),  # read against 8.10.0
     "nbclient": ("0.10", "0.12"),  # read against 0.11.0
     "nbconvert": ("7.0", "7.18"),  # read against 7.17.2
@@ -39,6 +43,8 @@ CHECKED = {
 }
 
 OVERRIDDEN = {
+    "ipykernel.iostream.OutStream": ("flush", "_flush"),
+    "ipykernel.kernelbase.Kernel": ("_execute_sleep",),
     "jupyter_client.asynchronous.AsyncKernelClient": (
         "_async_wait_for_ready", "_handle_kernel_info_reply", "_async_is_alive"),
     "jupyter_client.manager.AsyncKernelManager": ("_async_pre_start_kernel", "_async_cleanup_resources"),

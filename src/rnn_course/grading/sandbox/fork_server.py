@@ -250,6 +250,9 @@ def _become_kernel(request: dict, go: int | None) -> None:
         sys.argv = ["ipykernel_launcher", *args]
         app = IPKernelApp.instance()
         app.initialize(args)  # its sockets are bound now
+        from rnn_course.grading.sandbox.quick_cells import skip_empty_waits
+
+        skip_empty_waits(app.kernel)
         if go is not None:
             with os.fdopen(go, "rb") as pipe:
                 due = json.loads(pipe.read() or b"null")  # the server closes it after one message
