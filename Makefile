@@ -66,6 +66,7 @@ constraints: check-python ## resolve pyproject.toml's ranges afresh and write th
 
 lab: setup ## open JupyterLab on the course notebooks (the learner's main job)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --ServerApp.kernel_websocket_connection_class=rnn_course.lab_socket.NoDelayConnection \
 	  $(LAB_ARGS) notebooks/01_rnn_syntax.ipynb
 
 quiz: setup ## take the practice quiz in the terminal (SET=test for the 10+ question test)

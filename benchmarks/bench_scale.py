@@ -8,7 +8,9 @@ sandbox, then some of them once more with one worker and no sandbox. It prints t
 scaling ratio and where the time goes (medians per submission):
 
 - the gradebook: what the runner's single writer spends per submission (record, publish, read back);
-- kernel start: from the kernel's fork to its first cell, as the kernel itself reports in a first cell;
+- kernel start: what the worker waits for its kernel, from asking for it to its answer to kernel_info (the
+  runner's own figure, Result.kernel_seconds); a kernel prepared before its notebook was due costs only
+  the wait that is left;
 - the cells: the notebook's cells (the learner's code and the tests), from the kernel's execution timestamps;
 - the rest of a worker's time per submission (nbgrader's preprocessors, kernel stop, files);
 - the sandbox: a worker's time per submission with it, less without it.
@@ -45,11 +47,6 @@ from tests.helpers.servers import DaskCluster, Postgres, postgres_missing
 ASSIGNMENT = submissions.ASSIGNMENT
 BLANK_EVERY = 10
 UNSANDBOXED = 60  # submissions graded once more without the sandbox, with one worker, to measure its cost
-KERNEL_AGE = (  # the kernel's age at its first cell: its start time in /proc, in clock ticks since boot
-    "import os, time\n"
-    "ticks = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
-    "print('kernel age', time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf('SC_CLK_TCK'))"
-)
 BENCH_CONFIG = """
 # bench-scale only: the gradebook, and the kernel's execution timestamps kept in the autograded notebooks
 c.CourseDirectory.db_url = {db_url!r}
@@ -63,10 +60,8 @@ def make_course(target: Path, db_url: str, count: int) -> None:
     with open(target / "nbgrader_config.py", "a") as config:
         config.write(BENCH_CONFIG.format(db_url=db_url))
     assert release(target, ASSIGNMENT) == []
-    correct = submissions.build(
-        {**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER}, extra_cells={"": [KERNEL_AGE]}
-    )
-    blank = submissions.build(extra_cells={"": [KERNEL_AGE]})
+    correct = submissions.build({**submissions.CORRECT, "answer_padding": submissions.PADDING_ANSWER})
+    blank = submissions.build()
     for index in range(count):
         submissions.write(blank if index % BLANK_EVERY == 0 else correct, target, f"learner{index:04d}")
 
@@ -79,18 +74,13 @@ def _seconds(cell, start: str, end: str) -> float:
     return (end_time - start_time).total_seconds()
 
 
-def time_split(course_dir: Path) -> dict[str, float]:
-    """Median seconds per submission: kernel start and the cells, read from the autograded notebooks."""
-    kernel, cells = [], []
+def cells_seconds(course_dir: Path) -> float:
+    """Median seconds per submission the kernel spent in the cells, from the autograded notebooks."""
+    cells = []
     for path in sorted((course_dir / "autograded").glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
-        for cell in notebook.cells:
-            text = "".join(output.get("text", "") for output in cell.get("outputs", []))
-            if text.startswith("kernel age"):
-                kernel.append(float(text.split()[2]))
-        code = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.source != KERNEL_AGE]
+        code = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
         cells.append(sum(_seconds(cell, "iopub.execute_input", "shell.execute_reply") for cell in code))
-    return {"kernel start": median(kernel), "the cells": median(cells)}
+    return median(cells)
 
 
 def grade(workdir: Path, server: Postgres, workers: int, count: int, sandbox: bool = True) -> dict:
@@ -121,7 +111,8 @@ def grade(workdir: Path, server: Postgres, workers: int, count: int, sandbox: bo
         "throughput": count / seconds,
         "gradebook": report.gradebook_seconds / count,
         "worker": median(result.seconds for result in graded),
-        **time_split(course_dir),
+        "kernel start": median(result.kernel_seconds for result in graded),
+        "the cells": cells_seconds(course_dir),
     }
 
 

@@ -383,9 +383,10 @@ def test_the_sampling_buttons_keep_the_focus_and_its_error_disables_them(page):
         button.focus()
         press(page, explorer, "Enter", f"the {button.inner_text()} button")
         if button.inner_text() != "Start over":
-            harness.wait_until(
-                page, "([el, before]) => el.innerText !== before", [text.element_handle(), before],
-                f"Enter on {button.inner_text()} drew nothing", UPDATE_MS,
+            harness.wait_until(  # the text is drawn anew with the chart: look it up again each time
+                page, "([r, before]) => r.querySelector('.rnn-sampling-text').innerText !== before",
+                [explorer.element_handle(), before], f"Enter on {button.inner_text()} drew nothing",
+                UPDATE_MS,
             )  # fmt: skip
     prompt = explorer.locator("input[type=text]")
     prompt.fill("")

@@ -26,9 +26,9 @@ NOTEBOOK_ONLY = {
     ("judge/checks.py", "rnn_course.grading.judge.mistakes"),
 }
 
-# _compat.py holds every private touchpoint; those of nbgrader are imported inside the functions the grader's
-# worker calls, never in a kernel.
-WORKER_ONLY = {("_compat.py", "nbgrader")}
+# _compat.py holds every private touchpoint; those of nbgrader and nbformat (and fastjsonschema, which
+# compiles nbformat's schema) are imported inside the functions the grader's worker calls, never in a kernel.
+WORKER_ONLY = {("_compat.py", "nbgrader"), ("_compat.py", "nbformat"), ("_compat.py", "fastjsonschema")}
 
 
 def _on_the_way(path: str) -> set[str]:

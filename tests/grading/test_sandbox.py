@@ -106,6 +106,26 @@ def attacks(course: Path, port: int) -> dict[str, str]:
                 run = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True)
                 print("SUBPROCESS", flags, run.returncode, run.stdout.strip(), run.stderr.strip()[-200:])
             """,
+        "forks_from_an_early_thread": """
+            import os, threading
+            from IPython import get_ipython
+            done, box = threading.Event(), []
+            def attempt():
+                try:
+                    pid = os.fork()
+                    if pid == 0:
+                        os.execvp("sleep", ["sleep", "{SLEEPER}"])
+                    box.append("FORKED")
+                except OSError as error:
+                    box.append(f"refused {type(error).__name__}")
+                done.set()
+            get_ipython().kernel.iopub_thread.schedule(attempt)  # a thread the kernel made before its filter
+            done.wait(10)
+            tasks = os.listdir("/proc/self/task")
+            status = [open(f"/proc/self/task/{task}/status").read() for task in tasks]
+            modes = {text.split("Seccomp:")[1].split()[0] for text in status}
+            print("EARLY THREAD", box, "THREADS", len(tasks), "SECCOMP MODES", sorted(modes))
+            """.replace("{SLEEPER}", SLEEPER),
         "nn_rnn_in_a_thread": """
             import threading, torch
             box = []
@@ -205,6 +225,14 @@ def test_kernels_run_as_an_unprivileged_user(graded):
 def test_no_process_can_be_started_to_outlive_its_notebook(graded):
     course, *_ = graded
     assert "PermissionError" in outputs(course, "detaches")  # Popen and fork are refused (seccomp)
+    assert runner_demo.sleepers(SLEEPER) == []
+
+
+def test_every_thread_of_the_kernel_is_filtered_even_those_made_before_the_first_cell(graded):
+    course, *_ = graded
+    text = outputs(course, "forks_from_an_early_thread")
+    assert "EARLY THREAD ['refused PermissionError']" in text, text
+    assert "SECCOMP MODES ['2']" in text and "THREADS 1 " not in text, text  # all filtered, and several
     assert runner_demo.sleepers(SLEEPER) == []
 
 

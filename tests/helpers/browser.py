@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnn_course.lab_socket import SETTING as LAB_SOCKET  # the kernel's websocket as `make lab` runs it
 from tests.helpers.paths import ROOT
 from tests.helpers.servers import free_port  # noqa: F401 (the lab's port; callers import it from here too)
 
@@ -125,7 +126,7 @@ class Lab:
             venv_python(), "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root_dir}",
             "--ServerApp.port_retries=0", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
+            "--LabApp.extension_manager=readonly", LAB_SOCKET,
         ]  # fmt: skip
         if os.geteuid() == 0:  # containers and CI often run as root
             command.append("--allow-root")

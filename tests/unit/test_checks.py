@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from rnn_course.grading.judge import checks, judging
-from rnn_course.grading.judge.encoding import Raised, decode, encode
+from rnn_course.grading.judge.encoding import Opaque, Raised, decode, encode
 from rnn_course.grading.steps import verdicts
 from tests.helpers import submissions
 
@@ -111,8 +111,38 @@ def test_values_survive_the_trip_out_of_the_kernel_exactly():
     ]
     assert back["n"] == 3 and back["error"] == Raised("ValueError", "no") and back["nan"] != back["nan"]
     assert decode(
-        {"t": "tensor", "dtype": "os.system", "shape": [1], "data": [1]}
+        {"t": "tensor", "dtype": "os.system", "shape": [1], "bytes": "AACAPw=="}
     ).type_name  # malformed: Opaque
+
+
+@pytest.mark.parametrize(
+    "value",
+    [torch.randn(3, 4).t(), torch.randn(5).half(), torch.randn(5).bfloat16(), torch.arange(6).reshape(2, 3),
+     torch.tensor([True, False]), torch.empty(0, 3), torch.tensor(float("-inf"))],
+)  # fmt: skip
+def test_every_dtype_and_shape_comes_back_bit_for_bit(value):
+    back = decode(json.loads(json.dumps(encode(value))))
+    assert back.dtype == value.dtype and back.shape == value.shape
+    assert torch.equal(back.view(-1).view(torch.uint8), value.contiguous().view(-1).view(torch.uint8))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"shape": [2], "bytes": "AACAPw=="},  # 4 bytes for 2 float32
+        {"shape": [-1], "bytes": ""},
+        {"shape": [1], "bytes": "!!!!"},  # not base64
+        {"shape": [10**9], "bytes": ""},  # more numbers than any check returns
+        {"shape": ["x"], "bytes": "AACAPw=="},
+    ],
+)
+def test_tensor_bytes_that_do_not_fit_their_shape_are_malformed(fields):
+    assert decode({"t": "tensor", "dtype": "torch.float32", **fields}) == Opaque("a malformed result")
+
+
+def test_a_bool_tensor_is_rebuilt_from_its_bytes_as_true_or_false_only():
+    back = decode({"t": "tensor", "dtype": "torch.bool", "shape": [3], "bytes": "AgD/"})  # bytes 2, 0, 255
+    assert back.tolist() == [True, False, True] and back.view(torch.uint8).tolist() == [1, 0, 1]
 
 
 def test_the_plan_of_every_test_cell_matches_what_its_checks_call():

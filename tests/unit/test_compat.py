@@ -29,3 +29,45 @@ def test_a_version_outside_its_range_is_refused_in_one_line():
 def test_versions_compare_by_their_numbers():
     assert _compat._release("2.13.0+cpu") == (2, 13, 0)
     assert _compat._release("0.9.6") < _compat._release("0.9.7") <= _compat._release("0.10")
+
+
+OUTPUTS = [
+    {"output_type": "stream", "name": "stdout", "text": "hi"},
+    {"output_type": "display_data", "data": {"text/plain": "x", "application/x+json": {}}, "metadata": {}},
+    {"output_type": "execute_result", "execution_count": 3, "data": {"text/plain": "1"}, "metadata": {}},
+    {"output_type": "error", "ename": "E", "evalue": "v", "traceback": ["a"]},
+    {"output_type": "error", "ename": "E", "evalue": "v"},  # no traceback
+    {"output_type": "display_data", "data": {}, "metadata": {}, "extra": 1},
+    {"output_type": "execute_result", "data": {}, "metadata": {}},  # no execution_count
+    {"output_type": "stream", "name": "stdout"},  # no text
+]
+
+
+def _verdicts(validate) -> list[str]:
+    """What validate says of each output, checked against its own kind, as nbformat's new_output does."""
+    import nbformat
+
+    verdicts = []
+    for output in OUTPUTS:
+        try:
+            validate(nbformat.from_dict(output), output["output_type"])
+            verdicts.append("valid")
+        except nbformat.ValidationError as error:
+            verdicts.append(str(error).splitlines()[0])
+    return verdicts
+
+
+def test_outputs_checked_with_the_compiled_schema_pass_and_fail_as_nbformat_says_with_its_errors():
+    from nbformat.v4 import nbbase
+
+    stock = nbbase.validate
+    expected = _verdicts(stock)
+    assert expected.count("valid") == 4  # the check can tell them apart
+    calls = []
+    nbbase.validate = lambda node, ref=None: calls.append(ref) or stock(node, ref=ref)
+    _compat.validate_outputs_compiled()
+    try:
+        assert _verdicts(nbbase.validate) == expected
+        assert len(calls) == len(OUTPUTS) - expected.count("valid")  # nbformat's own check: the refused only
+    finally:
+        nbbase.validate = stock

@@ -20,6 +20,7 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 PART_EXTRAS = {
     "viz/": "lab",  # widgets and plots
     "controls.py": "lab",  # anywidget controls
+    "lab_socket.py": "lab",  # the lab server's kernel websocket
     "quiz/widget.py": "lab",  # the quiz in a notebook
     "quiz/__init__.py": "lab",  # quiz(): imports ipywidgets only when it shows the widget
     "quiz/stats.py": "lab",  # --plot draws with matplotlib

@@ -43,7 +43,9 @@ def test_quiz_check_console_script_exit_codes():
 
 
 BROKEN = {
-    "yaml_syntax": ["broken/yaml_syntax.yaml:26: YAML syntax error: mapping values are not allowed here"],
+    "yaml_syntax": [
+        "broken/yaml_syntax.yaml:26: YAML syntax error: mapping values are not allowed in this context"
+    ],
     "missing_field": ["broken/missing_field.yaml:7: item 'fixed-shape' is missing required field 'hint'"],
     "unknown_field": [
         "broken/unknown_field.yaml:7: item 'fixed-shape' is missing required field 'hint'",

@@ -27,24 +27,24 @@ def test_controls_have_accessible_names_and_the_plot_has_alt_text():
     e = explorer()
     for control in (e.temperature, e.prompt, e.one, e.many, e.restart):
         assert control.description
-    assert alt_of(e.plot.value).startswith("Bar chart of next-character odds at temperature 1.00")
+    assert alt_of(e.plot_html).startswith("Bar chart of next-character odds at temperature 1.00")
 
 
 def test_steps_add_characters_and_the_odds_follow_the_model():
     e = explorer()
     bars = e.bars
     e.step(5)
-    assert len(e.sampler.text) == 4 + 5 and "5 characters drawn" in e.text.value
+    assert len(e.sampler.text) == 4 + 5 and "5 characters drawn" in e.text_html
     probs = e.sampler.probs(1.0)  # (V,)
     top = probs.max().item()
-    assert f"{top:.0%}" in alt_of(e.plot.value)
+    assert f"{top:.0%}" in alt_of(e.plot_html)
     assert max(e.bars.heights) == top and e.bars.heights == sorted(e.bars.heights, reverse=True)
-    drawn = [float(h) for h in re.findall(r'<rect [^>]*height="([0-9.]+)"', e.plot.value)]
+    drawn = [float(h) for h in re.findall(r'<rect [^>]*height="([0-9.]+)"', e.plot_html)]
     assert len(drawn) == 10 and abs(max(drawn) - top * (bars.BOTTOM - bars.TOP_Y)) < 0.01  # as drawn
     e.temperature.value = 0.2
-    assert alt_of(e.plot.value).startswith("Bar chart of next-character odds at temperature 0.20")
+    assert alt_of(e.plot_html).startswith("Bar chart of next-character odds at temperature 0.20")
     assert max(e.bars.heights) > top  # a low temperature sharpens
-    assert e.bars is bars and "<img" not in e.plot.value  # one chart, as vector graphics: no image
+    assert e.bars is bars and "<img" not in e.plot_html  # one chart, as vector graphics: no image
     pyplot = sys.modules.get("matplotlib.pyplot")
     assert pyplot is None or pyplot.get_fignums() == []
 
@@ -55,17 +55,28 @@ def test_start_over_and_a_new_prompt_restart_from_the_prompt():
     e.restart.click()
     assert e.sampler.text == "the "
     e.prompt.value = "a bird "
-    assert e.sampler.text == "a bird " and "<b>a bird </b>" in e.text.value
+    assert e.sampler.text == "a bird " and "<b>a bird </b>" in e.text_html
 
 
 def test_an_unknown_character_is_an_error_and_nothing_stale_stays():
     e = explorer()
     e.prompt.value = "QUIZ"
-    assert "role='alert'" in e.error.value and "not in the vocabulary" in e.error.value
-    assert e.text.value == "" and e.plot.value == ""
+    assert "role='alert'" in e.error_html and "not in the vocabulary" in e.error_html
+    assert e.text_html == "" and e.plot_html == ""
     e.one.click()  # does nothing, raises nothing
     e.prompt.value = "the "
-    assert e.error.value == "" and e.plot.value
+    assert e.error_html == "" and e.plot_html
+
+
+def test_text_error_and_chart_are_one_widget_value_so_they_change_in_one_message():
+    e = explorer()
+    sent = []
+    e.view.observe(lambda change: sent.append(change["new"]), names="value")
+    e.one.click()
+    assert len(sent) == 1 and "1 characters drawn" in sent[0] and "<svg" in sent[0]
+    e.prompt.value = "QUIZ"
+    assert len(sent) == 2 and "role='alert'" in sent[1] and "<svg" not in sent[1]
+    assert "<div class='rnn-sampling-text'></div>" in sent[1]  # no stale text beside the error
 
 
 def test_static_figures_are_sharp_and_described():

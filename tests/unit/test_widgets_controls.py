@@ -70,3 +70,22 @@ def test_every_control_ships_its_script_and_syncs_its_state():
     assert "stopPropagation" in ChoiceGroup._esm and "stopPropagation" in KeyboardHelper._esm  # keys stay
     assert 'aria-live", "polite"' in LiveHTML._esm and 'role", "img"' in PlotImage._esm
     assert LiveHTML(value="<b>x</b>").get_state()["value"] == "<b>x</b>"
+
+
+def test_an_explorer_control_changed_by_the_page_sends_no_echo_only_the_new_picture():
+    from ipywidgets import FloatSlider
+
+    from rnn_course.viz.widgets import HiddenStateExplorer
+
+    explorer = HiddenStateExplorer(steps=30, hidden_size=6)
+    radius, signal, picture = Sent(explorer.radius), Sent(explorer.signal), Sent(explorer.image)
+    explorer.radius.set_state({"value": 0.7})  # what the page sends when a key moves the slider
+    explorer.signal.set_state({"index": 1})  # a dropdown syncs its index
+    assert explorer.radius.value == 0.7 and explorer.signal.index == 1
+    assert radius == [] and signal == []  # nothing goes back to the page that changed them ...
+    assert [data["method"] for data, _ in picture] == ["update", "update"]  # ... but each new picture
+    assert all("layer" in data["state"] and "caption" in data["state"] for data, _ in picture)
+    plain = FloatSlider()
+    echoes = Sent(plain)
+    plain.set_state({"value": 0.5})
+    assert [data["method"] for data, _ in echoes] == ["echo_update"]  # what ipywidgets does otherwise

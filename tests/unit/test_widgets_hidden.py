@@ -1,7 +1,5 @@
 """Headless hidden-state explorer: the pixels follow every control and come back when it does."""
 
-import base64
-import json
 import sys
 import warnings
 
@@ -24,7 +22,7 @@ CHANGES = [
 
 def shown(explorer):
     """What the page shows: the axes' pixels and the data layer it draws over them."""
-    return explorer.image.value, json.dumps(explorer.image.layer, sort_keys=True)
+    return explorer.image.value, repr(explorer.image.layer)
 
 
 @pytest.fixture(scope="module")
@@ -210,20 +208,38 @@ def test_a_new_figure_is_as_large_as_its_css_size_says():
 def test_the_page_draws_the_data_from_the_figure_and_gets_the_axes_only_when_they_change():
     explorer = HiddenStateExplorer(steps=30, hidden_size=6)
     figure, layer = explorer.figure, explorer.image.layer
-    cells = np.frombuffer(base64.b64decode(layer["heat"]["rgba"]), np.uint8).reshape(6, 30, 4)
+    cells = np.frombuffer(layer["heat"]["rgba"], np.uint8).reshape(6, 30, 4)
     expected = figure.colours.to_rgba(explorer.states.numpy().T, bytes=True)  # (H, T, 4), unit 0 on top
     assert (cells == expected).all() and (layer["heat"]["rows"], layer["heat"]["columns"]) == (6, 30)
     x0, y0, x1, y1 = figure.ax_heat.bbox.extents  # the cells fill the heatmap's axes (y from the top)
     height = figure.figure.bbox.height
     assert abs(layer["heat"]["x"] - x0) <= 1 and abs(layer["heat"]["y"] - (height - y1)) <= 1
-    assert len(layer["lines"][0]["xy"]) == 2 * 30  # unit 0: one point a step ...
-    ys = np.array(layer["lines"][4]["xy"][1::2])  # ||h_t||, in pixels from the top: high norm, small y
+    assert np.frombuffer(layer["lines"][0]["xy"], "<f4").shape == (2 * 30,)  # unit 0: one point a step ...
+    ys = np.frombuffer(layer["lines"][4]["xy"], "<f4")[1::2]  # ||h_t|| in pixels from the top: high, small y
     norms = explorer.states.norm(dim=1).numpy()
     assert np.argmin(ys) == np.argmax(norms) and np.argmax(ys) == np.argmin(norms)
-    assert [t["text"] for t in layer["texts"] if not t["box"]] == figure.drawn_decades()
+    drawn = [t["text"] for t in layer["texts"] if not t["box"]]  # every tick label: colourbar, units, ...
+    assert drawn == [text for ticks in figure.ticks for text in ticks.texts()]
+    assert drawn[-len(figure.drawn_decades()) :] == figure.drawn_decades()  # ... and last, the decades
     assert all(t["size"] >= 9 * SCALE * CSS_DPI / 72 for t in layer["texts"])  # 2x, like the axes' text
     sent, draws = explorer.image.value, figure.full_draws
-    explorer.radius.value = 0.7  # tanh: same axes, so the same pixels; only the layer is new
+    explorer.radius.value = 0.7  # same hidden size: the same axes' pixels; only the layer is new
     assert explorer.image.value == sent and figure.full_draws == draws and explorer.image.layer != layer
-    explorer.nonlinearity.value = "relu"  # relu: the limits follow the data, new axes
+    explorer.nonlinearity.value = "relu"  # relu: the limits follow the data, but only the labels say so
+    explorer.radius.value = 1.5  # h_t grows: a limit far from tanh's
+    assert explorer.image.value == sent and figure.full_draws == draws
+    limit = figure.limits[0]
+    assert limit != 1.0 and colourbar_values(figure, explorer.image.layer) == pytest.approx(
+        [float(text) for text in figure.colour_ticks.texts()], abs=1e-3 * limit
+    )  # each label sits where the bar has the colour of that value: the bar says what the cells do
+    explorer.hidden_size.value = 8  # a new hidden size: new axes
     assert explorer.image.value != sent and figure.full_draws == draws + 1
+
+
+def colourbar_values(figure, layer) -> list[float]:
+    """The value at the height of each colourbar label in the page's layer, read off the bar's colours."""
+    x0, y0, x1, y1 = figure.ax_colour.bbox.extents  # pixels from the bottom
+    height = figure.figure.bbox.height
+    limit = figure.limits[0]
+    right = [t for t in layer["texts"] if t["align"] == "left" and t["x"] > x1]  # right of the bar
+    return [-limit + 2 * limit * ((height - t["y"]) - y0) / (y1 - y0) for t in right]

@@ -10,7 +10,11 @@ in OVERRIDDEN (a unit test checks that each still exists):
 - jupyter_client: QuickReadyClient (sandbox/kernels.py) is `_async_wait_for_ready` copied with one
   constant changed; SandboxKernelManager hooks `_async_pre_start_kernel` and `_async_cleanup_resources`;
 - nbclient: LimitedExecute (steps/execute.py) overrides `_get_timeout`, reads `_display_id_map` and calls
-  `_async_cleanup_kernel`;
+  `_async_cleanup_kernel`; it times `async_start_new_kernel(_client)` and so redefines their synchronous
+  aliases (`start_new_kernel(_client)`, which nbclient binds to its own coroutines);
+- ipykernel, in the kernel: sandbox/quick_cells.py wraps `OutStream.flush` (it reads `_buffers`,
+  `_flush_pending` and `_subprocess_flush_pending`, set in `OutStream.__init__`) and sets
+  `Kernel._execute_sleep`;
 - nbgrader: StagedAutograde (runner/worker.py) overrides `_input_directory`, sets `_sanitizing` and calls
   `_init_preprocessors`, `_format_dest` and `_format_source`.
   OverwriteCellsOnce (steps/overwrite.py) sets the attributes OverwriteCells.preprocess sets
@@ -30,17 +34,23 @@ from rnn_course.grading.errors import IncompatibleVersion
 # package: (lowest version allowed, first version refused); the comment says which version was read.
 CHECKED = {
     "nbgrader": ("0.9.6", "0.9.7"),  # read against 0.9.6
+    "ipykernel": ("7.0", "7.5"),  # read against 7.4.0
     "jupyter_client": ("8.0", "8.11"),  # read against 8.10.0
     "nbclient": ("0.10", "0.12"),  # read against 0.11.0
     "nbconvert": ("7.0", "7.18"),  # read against 7.17.2
+    "nbformat": ("5.10", "5.12"),  # read against 5.11.1
     "torch": ("2.13", "2.14"),  # read against 2.13.0
 }
 
 OVERRIDDEN = {
+    "ipykernel.iostream.OutStream": ("flush", "_flush"),
+    "ipykernel.kernelbase.Kernel": ("_execute_sleep",),
     "jupyter_client.asynchronous.AsyncKernelClient": (
         "_async_wait_for_ready", "_handle_kernel_info_reply", "_async_is_alive"),
     "jupyter_client.manager.AsyncKernelManager": ("_async_pre_start_kernel", "_async_cleanup_resources"),
-    "nbclient.client.NotebookClient": ("_get_timeout", "_display_id_map", "_async_cleanup_kernel"),
+    "nbclient.client.NotebookClient": (
+        "_get_timeout", "_display_id_map", "_async_cleanup_kernel", "start_new_kernel",
+        "start_new_kernel_client"),
     "nbgrader.converters.autograde.Autograde": (
         "_input_directory", "_init_preprocessors", "_format_dest", "_format_source"),
 }  # fmt: skip
@@ -109,6 +119,41 @@ def validate_metadata_with(validator) -> None:
     from nbgrader.nbgraderformat import common
 
     common.jsonschema = validator
+
+
+def validate_outputs_compiled() -> None:
+    """nbformat checks every output a kernel sends (`new_output` checks it against its kind's definition, a
+    `ref`) with the jsonschema module, since fastjsonschema takes no `ref`. Here the same v4 schema's
+    definition of each output kind, compiled once with fastjsonschema, passes what it passes, and whatever it
+    refuses goes to nbformat's own check for its error."""
+    import json
+    import os
+
+    import fastjsonschema
+    from nbformat import v4
+    from nbformat.v4 import nbbase
+
+    if getattr(nbbase.validate, "compiled", False):
+        return
+    with open(os.path.join(os.path.dirname(v4.__file__), v4.nbformat_schema[(None, None)])) as handle:
+        definitions = json.load(handle)["definitions"]
+    compiled = {
+        kind: fastjsonschema.compile({"$ref": f"#/definitions/{kind}", "definitions": definitions})
+        for kind in ("execute_result", "display_data", "stream", "error")
+    }
+    stock = nbbase.validate
+
+    def validate(node, ref=None):
+        if ref in compiled:
+            try:
+                compiled[ref](node)
+                return None
+            except fastjsonschema.JsonSchemaException:
+                pass
+        return stock(node, ref=ref)
+
+    validate.compiled = True
+    nbbase.validate = validate
 
 
 def late_penalty(assign, scored, penalty):

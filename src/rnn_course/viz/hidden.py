@@ -45,10 +45,13 @@ def make_rnn(
     return rnn
 
 
-def set_radius(rnn: nn.RNN, base_weight: torch.Tensor, radius: float) -> None:
-    """Set W_hh to `base_weight` scaled so that its spectral radius is `radius`."""
+def set_radius(
+    rnn: nn.RNN, base_weight: torch.Tensor, radius: float, base_radius: float | None = None
+) -> None:
+    """Set W_hh to `base_weight` scaled to spectral radius `radius`; `base_radius` is its own, if known."""
+    base_radius = spectral_radius(base_weight) if base_radius is None else base_radius
     with torch.no_grad():
-        rnn.weight_hh_l0.copy_(base_weight * (radius / spectral_radius(base_weight)))  # (H, H)
+        rnn.weight_hh_l0.copy_(base_weight * (radius / base_radius))  # (H, H)
 
 
 def with_nonlinearity(rnn: nn.RNN, nonlinearity: str) -> nn.RNN:

@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from rnn_course.controls import KeyboardHelper
 from rnn_course.lm import Sampler, Vocab
-from rnn_course.viz.widgets import error_html
+from rnn_course.viz.widgets import error_html, no_echo
 
 TOP = 10  # bars shown: the most likely next characters
 LABEL = {"description_width": "90px"}  # wide enough for "temperature" in full
@@ -101,20 +101,19 @@ class SamplingExplorer:
         self.one = widgets.Button(description="Next character", tooltip="Draw one character and feed it back")
         self.many = widgets.Button(description="Next 50", tooltip="Draw 50 characters, one at a time")
         self.restart = widgets.Button(description="Start over", tooltip="Start again from the prompt")
-        self.text = widgets.HTML().add_class("rnn-sampling-text")
-        self.error = widgets.HTML().add_class("rnn-sampling-error")
-        self.plot = widgets.HTML().add_class("rnn-sampling-plot")
+        # The text so far, an error and the chart change in one message, so in one frame: never a chart
+        # that disagrees with the text, or stale text beside an error.
+        self.view = widgets.HTML().add_class("rnn-sampling-view")
+        self.text_html = self.error_html = self.plot_html = ""
         self.bars = ProbabilityBars()
         self.one.on_click(lambda _: self.step(1))
         self.many.on_click(lambda _: self.step(50))
         self.restart.on_click(lambda _: self.start())
-        self.temperature.observe(lambda _: self.draw(), names="value")
+        no_echo(self.temperature).observe(lambda _: self.draw(), names="value")
         self.prompt.observe(lambda _: self.start(), names="value")
         buttons = widgets.HBox([self.one, self.many, self.restart])
         helper = KeyboardHelper(root="rnn-sampling-explorer")  # names the slider, keeps the keys in here
-        self.widget = widgets.VBox(
-            [self.prompt, self.temperature, buttons, self.text, self.error, self.plot, helper]
-        )
+        self.widget = widgets.VBox([self.prompt, self.temperature, buttons, self.view, helper])
         self.widget.add_class("rnn-sampling-explorer")
         self.start()
 
@@ -128,15 +127,19 @@ class SamplingExplorer:
             self.given = len(self.prompt.value)
         except ValueError as err:  # an empty prompt, or a character the model never saw
             self.sampler = None
-            self.error.value = error_html(
-                "Cannot start from this prompt", str(err), "Change the prompt; the buttons work again then."
-            )
-            self.text.value, self.plot.value = "", ""
+            advice = "Change the prompt; the buttons work again then."
+            self._show(error=error_html("Cannot start from this prompt", str(err), advice))
             self._enable(False)
             return
-        self.error.value = ""
         self._enable(True)
         self.draw()
+
+    def _show(self, text: str = "", error: str = "", plot: str = "") -> None:
+        self.text_html, self.error_html, self.plot_html = text, error, plot
+        self.view.value = (
+            f"<div class='rnn-sampling-text'>{text}</div><div class='rnn-sampling-error'>{error}</div>"
+            f"<div class='rnn-sampling-plot'>{plot}</div>"
+        )
 
     def _enable(self, usable: bool) -> None:
         """The buttons draw characters: without a sampler they are disabled, not silently dead."""
@@ -155,10 +158,9 @@ class SamplingExplorer:
         if self.sampler is None:
             return
         given, drawn = self.sampler.text[: self.given], self.sampler.text[self.given :]
-        self.text.value = (
+        text = (
             f"<pre style='white-space: pre-wrap'><b>{html.escape(given)}</b>{html.escape(drawn)}</pre>"
             f"<p>{len(drawn)} characters drawn (the prompt in bold)</p>"
         )
-        self.plot.value = self.bars.update(
-            self.sampler.probs(self.temperature.value), self.vocab, self.temperature.value
-        )
+        probs = self.sampler.probs(self.temperature.value)  # (V,)
+        self._show(text=text, plot=self.bars.update(probs, self.vocab, self.temperature.value))

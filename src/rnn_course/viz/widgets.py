@@ -71,6 +71,19 @@ def _unexpected(err: Exception) -> str:
     return error_html("Something went wrong", f"{type(err).__name__}: {err}")
 
 
+def no_echo(control):
+    """The control's value is not sent back to the page that changed it (one message less per change).
+
+    ipywidgets echoes every value a page sets, for other pages showing the same widget; an explorer has
+    one page, and each echo reaches it before the new picture, through the server and the page's
+    main thread.
+    """
+    for name in ("value", "index"):  # sliders and checkboxes sync `value`, dropdowns and toggles `index`
+        if control.has_trait(name):
+            setattr(control, f"_{name}_metadata", {"echo_update": False})  # traitlets' per-object metadata
+    return control
+
+
 def _int_slider(name, value, low, high, css=None):
     slider = widgets.IntSlider(
         value=value, min=low, max=high, description=name, style=WIDE, layout=ROW, continuous_update=True
@@ -143,7 +156,7 @@ class ShapeExplorer(Explorer):
         )
         self.widget.add_class("rnn-shape-explorer")
         for control in self.controls.values():
-            control.observe(self._on_change, names="value")
+            no_echo(control).observe(self._on_change, names="value")
         self.report = None
         self.shown = {}  # tensor -> shape in the table now, so the next change can mark what moved
         self.update()
@@ -230,6 +243,7 @@ class HiddenStateExplorer(Explorer):
             raise ValueError("hidden_size must be between 4 and 64")
         self.steps, self.seed, self.given = steps, seed, rnn
         self._bases = {}  # (hidden size) -> (rnn with the original W_hh, its W_hh, its spectral radius)
+        self._models = {}  # (hidden size, nonlinearity) -> the copy of that rnn whose W_hh is rescaled
         base_radius = self._base(hidden_size)[2]
         radius = base_radius if radius is None else radius  # exact, so a given model is shown as it is
         self.signal = widgets.Dropdown(
@@ -263,8 +277,8 @@ class HiddenStateExplorer(Explorer):
         self.widget = widgets.VBox([controls, self.error, self.image, names])
         self.widget.add_class("rnn-hidden-explorer")
         for control in (self.signal, self.nonlinearity, self.hidden_size, self.radius):
-            control.observe(self._on_model_change, names="value")
-        self.step.observe(self._on_step_change, names="value")
+            no_echo(control).observe(self._on_model_change, names="value")
+        no_echo(self.step).observe(self._on_step_change, names="value")
         self.states = self.grads = None
         self.background_sent = None  # the layout whose axes the page has
         self.axes_pixels = {}  # layout -> its axes' pixels, compressed
@@ -278,11 +292,18 @@ class HiddenStateExplorer(Explorer):
             self._bases[hidden_size] = (rnn, weight, spectral_radius(weight))
         return self._bases[hidden_size]
 
+    def _model(self, hidden_size, nonlinearity):
+        """The model for a hidden size and nonlinearity: made once, its W_hh rescaled for each radius."""
+        key = (hidden_size, nonlinearity)
+        if key not in self._models:
+            self._models[key] = with_nonlinearity(copy.deepcopy(self._base(hidden_size)[0]), nonlinearity)
+        return self._models[key]
+
     def compute(self):
         """Hidden states (T, H) and gradient norms (T,) for the current controls."""
-        rnn, weight, _ = self._base(self.hidden_size.value)
-        rnn = with_nonlinearity(copy.deepcopy(rnn), self.nonlinearity.value)
-        set_radius(rnn, weight, self.radius.value)
+        _, weight, base_radius = self._base(self.hidden_size.value)
+        rnn = self._model(self.hidden_size.value, self.nonlinearity.value)
+        set_radius(rnn, weight, self.radius.value, base_radius)
         self.rnn = rnn
         states = hidden_states(rnn, make_signal(self.signal.value, self.steps, seed=self.seed))  # (T, H)
         check_finite(states)  # before anything is derived from numbers that are not there
@@ -393,7 +414,7 @@ class PackingExplorer(Explorer):
         )
         self.widget.add_class("rnn-packing-explorer")
         for control in (*self.lengths, self.enforce_sorted):
-            control.observe(self._on_change, names="value")
+            no_echo(control).observe(self._on_change, names="value")
         self.layout_shown = None
         self.update()
 

@@ -229,7 +229,7 @@ def _one_bias(weights: dict) -> dict:
 def _build(MyRNN, sizes: tuple, options: dict, seed: int):
     """MyRNN(*sizes, **options) under torch.manual_seed(seed); the learner's random state is left alone."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # the CPU's, as torch.manual_seed, minus its lazy GPU calls
         return _call(MyRNN, *sizes, **options)
 
 

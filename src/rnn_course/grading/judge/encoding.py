@@ -1,11 +1,14 @@
 """What a learner's code returned, as plain JSON: the kernel writes it, the grader reads it back.
 
 The grader rebuilds fresh tensors from numbers, so nothing the kernel sends can run code, pose as a tensor,
-or answer a comparison; an unknown kind of value arrives as its type name only.
+or answer a comparison; an unknown kind of value arrives as its type name only. A tensor travels as its raw
+bytes in base64: exact, and one string (not thousands of JSON numbers) for the kernel and the grader to
+carry and check.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import math
 
@@ -59,11 +62,9 @@ def encode(value) -> dict:
     if kind is torch.Tensor:
         if value.numel() > MAX_NUMBERS or str(value.dtype) not in DTYPES or value.is_complex():
             return {"t": "opaque", "type": f"Tensor of {value.dtype} with {value.numel()} numbers"}
-        flat = value.detach().cpu().reshape(-1)
-        numbers = (
-            [_number(float(x)) for x in flat.double().tolist()] if flat.is_floating_point() else flat.tolist()
-        )
-        return {"t": "tensor", "dtype": str(value.dtype), "shape": list(value.shape), "data": numbers}
+        flat = value.detach().cpu().contiguous().reshape(-1)  # (N,)
+        raw = flat.view(torch.uint8).numpy().tobytes()  # (N * element size,) little-endian, as in memory
+        return {"t": "tensor", "dtype": str(value.dtype), "shape": list(value.shape), "bytes": _b64(raw)}
     if kind is PackedSequence:
         return {"t": "packed", "fields": [encode(field) for field in value]}
     if kind in (tuple, list):
@@ -77,6 +78,28 @@ def encode(value) -> dict:
     return {"t": "opaque", "type": kind.__name__}
 
 
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _tensor(data: dict) -> torch.Tensor:
+    """A fresh tensor from encode's bytes; ValueError unless dtype, shape and length agree."""
+    dtype, shape = DTYPES[data["dtype"]], [int(size) for size in data["shape"]]
+    count = math.prod(shape)
+    if any(size < 0 for size in shape) or count > MAX_NUMBERS:
+        raise ValueError("a tensor of a shape no check returns")
+    raw = base64.b64decode(data["bytes"], validate=True)
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError("a tensor whose bytes do not fill its shape")
+    if not raw:
+        flat = torch.empty(0, dtype=dtype)  # (0,)
+    elif dtype is torch.bool:  # any byte but 0 is True; never a bool tensor holding 2..255
+        flat = torch.frombuffer(bytearray(raw), dtype=torch.uint8) != 0  # (N,)
+    else:
+        flat = torch.frombuffer(bytearray(raw), dtype=dtype)  # (N,)
+    return flat.reshape(shape)  # (*shape)
+
+
 def decode(data):
     """Rebuild a value from `encode`'s output; anything malformed becomes Opaque."""
     try:
@@ -84,16 +107,7 @@ def decode(data):
         if kind == "raised":
             return Raised(str(data["ename"]), str(data["evalue"]))
         if kind == "tensor":
-            numbers = (
-                [float(x) for x in data["data"]]
-                if data["dtype"].startswith("torch.float") or data["dtype"] == "torch.bfloat16"
-                else data["data"]
-            )
-            tensor = torch.tensor(
-                numbers,
-                dtype=torch.float64 if isinstance(numbers[0] if numbers else 0.0, float) else torch.int64,
-            )
-            return tensor.to(DTYPES[data["dtype"]]).reshape([int(size) for size in data["shape"]])
+            return _tensor(data)
         if kind == "packed":
             return PackedSequence(*(decode(field) for field in data["fields"]))
         if kind == "tuple":
@@ -104,5 +118,5 @@ def decode(data):
             value = data["v"]
             return float(value) if value in ("nan", "inf", "-inf") else value
         return Opaque(str(data.get("type", "unknown")))
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):  # binascii.Error is a ValueError
         return Opaque("a malformed result")

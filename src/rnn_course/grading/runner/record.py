@@ -196,6 +196,7 @@ def finish(
         Status.GRADED if outcome.ok else Status.FAILED,
         reason=outcome.reason,
         seconds=round(outcome.seconds, 3),
+        kernel_seconds=round(outcome.kernel_seconds, 3),
         content_hash=digest,
         release_hash=release,
         dropped=list(outcome.dropped),

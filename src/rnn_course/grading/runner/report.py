@@ -33,6 +33,7 @@ class Result:
     max_score: float | None = None
     reason: str = ""  # filled for every outcome that is not a plain, clean grading
     seconds: float = 0.0
+    kernel_seconds: float = 0.0  # of those, waiting for its kernels to start
     needs_manual_grade: bool = False
     content_hash: str = ""  # of the submitted folder, as graded
     release_hash: str = ""  # of the release it was graded against (release/<assignment>/)

@@ -60,6 +60,7 @@ class Outcome:
     ok: bool
     reason: str = ""
     seconds: float = 0.0
+    kernel_seconds: float = 0.0  # of those, waiting for its kernels to start (LimitedExecute)
     staged: str = ""  # the staged autograded folder, when ok
     notebooks: tuple[str, ...] = ()  # notebooks written there
     dropped: tuple[str, ...] = ()  # the submission's other files, left behind
@@ -169,11 +170,13 @@ def _converter(task: Task) -> StagedAutograde:
     with _converters_lock:
         if key not in _converters:
             _compat.validate_metadata_with(_SchemaCheckedOnce())
+            _compat.validate_outputs_compiled()
             config = load_config(task.course_dir)
             config.CourseDirectory.db_url = task.db_url
             config.CourseDirectory.autograded_directory = task.staging
             config.Sandbox.enabled = task.sandbox
             config.LimitedExecute.shutdown_kernel = "immediate"  # a graded kernel has nothing to save
+            config.Exporter.optimistic_validation = True  # the notebook checked once a pass, not once a step
             coursedir = CourseDirectory(config=config)
             converter = StagedAutograde(coursedir=coursedir, config=config)
             converter.known_notebooks = task.notebooks
@@ -270,12 +273,10 @@ def _grade(task: Task) -> Outcome:
             for notebook in converter.notebooks:
                 converter.convert_single_notebook(notebook)
                 name = os.path.splitext(os.path.basename(notebook))[0]
-                reasons += [
-                    f"{name} {reason}"
-                    for pp in _compat.exporter_preprocessors(converter.exporter)
-                    if isinstance(pp, LimitedExecute)
-                    for reason in pp.reasons
-                ]
+                for pp in _compat.exporter_preprocessors(converter.exporter):
+                    if isinstance(pp, LimitedExecute):
+                        reasons += [f"{name} {reason}" for reason in pp.reasons]
+                        outcome.kernel_seconds += pp.kernel_seconds
             converter.set_permissions(task.assignment, task.student)
             converter.run_post_convert_hook()
         except Exception as error:  # a broken submission: report it, keep the batch going

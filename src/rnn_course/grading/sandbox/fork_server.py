@@ -5,13 +5,21 @@ for nothing but the modules it is asked to preload. It answers one JSON request 
 socket it inherits; the socket's file lies outside the sandbox, so no kernel can reach it:
 
     {"op": "start", "args": [...], "cwd": ..., "env": {...}, "limits": {...}, "uid": 200123}  -> {"pid": 7}
+    {"op": "prepare", ...the same...} -> {"pid": 8}   a kernel started up to its sockets, waiting for "go"
+    {"op": "go", "pid": 8, "submission": ..., "limits": {...}} -> {"ok": true}   its submission: it runs
+    {"op": "drop", "pid": 8, "box": ...} -> {"ok": true}   a prepared kernel that will not be used
     {"op": "signal", "pid": 7, "signum": 2} -> {"ok": true}    {"op": "alive", "pid": 7} -> {"alive": false}
-    {"op": "sweep", "box": ...} -> {"killed": 3}   kill what the last kernel left, unmount its scratch
+    {"op": "sweep", "box": ...} -> {"killed": 3}   kill what the last kernel left (not a prepared kernel),
+                                                   unmount its scratch
 
 Each kernel gets a scratch of its own (`box`): a tmpfs of a fixed size and number of files, mounted here
 (never executable), which vanishes whole when `sweep` unmounts it. Its start-up copies in the submission,
 binds its sockets, then makes its run/ folder read-only and loads the seccomp filter (syscalls.py): from the
 learner's first cell on it can make threads but no process, program, namespace, mount or shared memory.
+
+A prepared kernel pays its start-up (IPython, its sockets) while the grader is busy with other things: the
+host prepares the next kernel as soon as the last one is swept, so no learner's code ever runs beside it,
+and hands it its submission when its notebook is due. Until then it holds no submission and runs no code.
 
 It is the child subreaper of everything its kernels start (prctl PR_SET_CHILD_SUBREAPER), so a process that
 left its session or double-forked is still its descendant, and `sweep` finds it.
@@ -32,6 +40,8 @@ import sys
 import time
 
 from rnn_course.grading.sandbox.site_hook import INSIDE_MARKER  # standard library only, like this module
+
+_prepared: dict[int, int] = {}  # pid of a prepared kernel -> the pipe that tells it to go
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MNT_DETACH = 2, 4, 8, 4096, 2
@@ -123,14 +133,22 @@ def _answer(listener: socket.socket, connection: socket.socket) -> None:
     with connection, connection.makefile("rwb") as stream:
         request = json.loads(stream.readline())  # ValueError when the client is gone before asking
         op = request["op"]
-        if op == "start":
+        if op in ("start", "prepare"):
             reply = {"pid": _fork_kernel(listener, connection, request)}
+        elif op == "go":
+            reply = {"ok": _go(request)}
+        elif op == "drop":
+            go = _prepared.pop(request["pid"], None)
+            reply = {"ok": go is not None and _signal(request["pid"], signal.SIGKILL)}
+            if go is not None:
+                os.close(go)
+                _unmount(request["box"])
         elif op == "signal":
             reply = {"ok": _signal(request["pid"], request["signum"])}
         elif op == "alive":
             reply = {"alive": _signal(request["pid"], 0)}
         elif op == "sweep":
-            reply = {"killed": sweep()}
+            reply = {"killed": sweep(keep=set(_prepared))}
             if request.get("box"):
                 _unmount(request["box"])
         else:
@@ -139,7 +157,7 @@ def _answer(listener: socket.socket, connection: socket.socket) -> None:
             stream.write(json.dumps(reply).encode() + b"\n")
             stream.flush()
         except OSError:
-            if op == "start":
+            if op in ("start", "prepare"):
                 os.kill(reply["pid"], signal.SIGKILL)  # nobody will ever talk to this kernel
             raise
 
@@ -165,19 +183,43 @@ def _fork_kernel(listener, connection, request: dict) -> int:
             MS_NOSUID | MS_NODEV | MS_NOEXEC,
             f"size={limits['scratch_mb']}m,nr_inodes={limits['scratch_files']},mode=0700,uid={owner},gid={owner}",
         )
+    go_read, go_write = os.pipe() if request["op"] == "prepare" else (None, None)
     pid = os.fork()
     if pid == 0:
         try:
             listener.close()
             connection.close()
-            _become_kernel(request)  # never returns
+            for fd in (go_write, *_prepared.values()):
+                if fd is not None:
+                    os.close(fd)  # no kernel holds another's go
+            _become_kernel(request, go_read)  # never returns
         finally:
             os._exit(1)  # the child must never go back to serving
+    if go_read is not None:
+        os.close(go_read)
+        _prepared[pid] = go_write
     return pid
 
 
-def _become_kernel(request: dict) -> None:
-    """In the forked child: drop privileges, apply the limits, and run an IPython kernel until shut down."""
+def _go(request: dict) -> bool:
+    """Hand a prepared kernel its submission and its limits; False if it is not one, or it died."""
+    go = _prepared.pop(request["pid"], None)
+    if go is None:
+        return False
+    try:
+        os.write(go, json.dumps({"submission": request["submission"], "limits": request["limits"]}).encode())
+        return True
+    except OSError:
+        return False  # it is gone
+    finally:
+        os.close(go)
+
+
+def _become_kernel(request: dict, go: int | None) -> None:
+    """In the forked child: drop privileges, apply the limits, and run an IPython kernel until shut down.
+
+    A prepared kernel (`go` is its pipe) starts up to its sockets, then waits for its submission and limits.
+    """
     code = 1
     try:
         os.setsid()
@@ -194,13 +236,13 @@ def _become_kernel(request: dict) -> None:
         for fd, target in ((0, devnull), (1, devnull), (2, log)):
             os.dup2(target, fd)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid program can give the kernel privileges back
-        _fill_box(request["box"], request["submission"])
+        _make_box(request["box"])
+        if go is None:
+            _fill_box(request["box"], request["submission"])
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         sys.path[0] = request["cwd"]
-        limits = request["limits"]
-        apply_rlimits(limits["memory_mb"], limits["max_processes"], limits["max_file_mb"])
         from ipykernel.kernelapp import IPKernelApp
 
         # The kernel exits on its own if the fork server goes (say the grading run was killed).
@@ -208,6 +250,18 @@ def _become_kernel(request: dict) -> None:
         sys.argv = ["ipykernel_launcher", *args]
         app = IPKernelApp.instance()
         app.initialize(args)  # its sockets are bound now
+        from rnn_course.grading.sandbox.quick_cells import skip_empty_waits
+
+        skip_empty_waits(app.kernel)
+        if go is not None:
+            with os.fdopen(go, "rb") as pipe:
+                due = json.loads(pipe.read() or b"null")  # the server closes it after one message
+            if due is None:
+                return  # dropped before its notebook was due
+            _fill_box(request["box"], due["submission"])
+            request = {**request, "limits": due["limits"]}
+        limits = request["limits"]
+        apply_rlimits(limits["memory_mb"], limits["max_processes"], limits["max_file_mb"])
         _lock_down(request["run"])
         app.start()
         code = 0
@@ -219,10 +273,14 @@ def _become_kernel(request: dict) -> None:
         os._exit(code)
 
 
-def _fill_box(box: str, submission: str) -> None:
-    """The kernel's folders in its scratch, and a copy of its submission's files (regular files only)."""
+def _make_box(box: str) -> None:
+    """The kernel's folders in its scratch."""
     for part in ("work", "home", "tmp"):
         os.makedirs(os.path.join(box, part), exist_ok=True)
+
+
+def _fill_box(box: str, submission: str) -> None:
+    """A copy of the submission's files in the kernel's scratch (regular files only)."""
     for root, _, files in os.walk(submission):
         target = os.path.join(box, "work", os.path.relpath(root, submission))
         os.makedirs(target, exist_ok=True)
@@ -269,11 +327,12 @@ def _descendants() -> set[int]:
     return found
 
 
-def sweep() -> int:
-    """Kill every descendant, again and again until none is left (a fork bomb races the first passes)."""
+def sweep(keep: set[int] = frozenset()) -> int:
+    """Kill every descendant but `keep`, again and again until none is left (a fork bomb races the first
+    passes)."""
     killed = 0
     for _ in range(500):
-        left = _descendants()
+        left = _descendants() - keep
         if not left:
             break
         for pid in left:

@@ -19,7 +19,10 @@ One `KernelHost` is a fork server (fork_server.py) that has imported torch, star
 - a kernel's leftovers die with it: the fork server is the subreaper of all it forks, and `sweep` kills every
   descendant after each notebook; the whole sandbox dies with the grader (--die-with-parent).
 
-A host serves one kernel at a time, so each grading thread owns one (`host_for_this_thread`). Without bwrap,
+A host serves one kernel at a time, so each grading thread owns one (`host_for_this_thread`). As soon as a
+kernel is swept, the host prepares the next (fork_server.py): a fresh kernel in a fresh folder, with a fresh
+user id, started up to its sockets, which gets its submission when its notebook is due. No learner's code
+runs beside it: the last kernel and all it started are gone first. Without bwrap,
 or where it cannot make namespaces, starting a host raises SandboxUnavailable with the fix; `--no-sandbox`
 runs the same fork server unconfined.
 """
@@ -27,6 +30,7 @@ runs the same fork server unconfined.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import os
 import random
@@ -37,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 
 import rnn_course
@@ -239,12 +244,26 @@ def bwrap_command(
     return command
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A kernel started up to its sockets in a folder of its own, waiting for its submission."""
+
+    folder: str
+    uid: int
+    pid: int
+    connection_file: str
+    info: dict  # its connection info, the key its manager must sign with included
+    limits: dict  # those its scratch was made with (limits_as_dict)
+    extra_arguments: list[str]  # on its command line after its connection file
+
+
 class KernelHost:
     """A warm fork server, sandboxed or not, and the scratch folders of the kernels it starts."""
 
     def __init__(self, sandboxed: bool = True, hidden: tuple[str, ...] = (), first_uid: int | None = None):
         self.sandboxed = sandboxed
         self.first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
+        self.owner = os.getpid()  # a process forked from the owner inherits this object, not the host
         self.private = tempfile.mkdtemp(prefix="rnn-sandbox-", dir="/tmp")  # the sandbox makes its own /tmp
         os.chmod(self.private, 0o711)  # a kernel must pass through it to its folder; it lists nothing here
         self.scratch = os.path.join(self.private, "scratch")
@@ -285,6 +304,8 @@ class KernelHost:
         os.close(marker_read)
         listener.close()
         self._ready = False
+        self.prepared: Prepared | None = None
+        self.next_kernel: tuple[dict, list[str]] | None = None  # the last kernel's limits and extra arguments
 
     def wait_ready(self) -> None:
         """Block until the server has preloaded; raise SandboxUnavailable with bwrap's reason if it failed."""
@@ -333,29 +354,117 @@ class KernelHost:
     def seal(self, folder: str, uid: int) -> None:
         """Before the kernel starts: run/ (its connection file, its sockets to come) handed to it, the rest of
         its folder read-only (it may not chmod)."""
+        self.seal_run(folder, uid)
+        self.seal_submission(folder)
+
+    def seal_run(self, folder: str, uid: int) -> None:
         run = os.path.join(folder, "run")
         if uid >= 0:
             for name in [run, *(os.path.join(run, entry) for entry in os.listdir(run))]:
                 os.lchown(name, uid, uid)
-        for root, _, files in os.walk(os.path.join(folder, "submission"), topdown=False):
-            for name in files:
-                os.chmod(os.path.join(root, name), 0o444, follow_symlinks=False)
-            os.chmod(root, 0o555)
         if self.sandboxed:
             os.chmod(os.path.join(folder, "box"), 0o555)  # the fork server mounts the kernel's tmpfs here
         os.chmod(folder, 0o555 if os.getuid() else 0o711)
 
+    def seal_submission(self, folder: str) -> None:
+        for root, _, files in os.walk(os.path.join(folder, "submission"), topdown=False):
+            for name in files:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):  # a link is not copied into the box; Linux cannot chmod one
+                    os.chmod(path, 0o444)
+            os.chmod(root, 0o555)
+
+    def start_request(self, folder: str, uid: int, args: list[str], limits: dict) -> dict:
+        """The fork server's request for a kernel in `folder` (fork_server.py)."""
+        run = os.path.join(folder, "run")
+        return {
+            "op": "start",
+            "args": args,
+            "cwd": os.path.join(folder, "box", "work"),
+            "box": os.path.join(folder, "box"),
+            "submission": os.path.join(folder, "submission"),
+            "run": run,
+            "env": kernel_env(folder, self.sandboxed),
+            "limits": limits,
+            "uid": uid,
+            "log": os.path.join(run, "kernel.log"),
+        }
+
+    def prepare(self, limits: dict, extra_arguments: list[str]) -> None:
+        """Start the next kernel up to its sockets now, in a fresh folder, as a fresh user id."""
+        folder, uid = self.new_kernel_folder()
+        connection_file = os.path.join(folder, "run", "kernel.json")
+        ports = dict(shell_port=1, iopub_port=2, stdin_port=3, control_port=4, hb_port=5)
+        info = {
+            "transport": "ipc",
+            "ip": os.path.join(folder, "run", "kernel"),  # sockets run/kernel-1 ... run/kernel-5
+            **ports,
+            "key": uuid.uuid4().hex,
+            "signature_scheme": "hmac-sha256",
+        }
+        with open(os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            json.dump(info, handle)
+        self.seal_run(folder, uid)
+        request = self.start_request(folder, uid, ["-f", connection_file, *extra_arguments], limits)
+        pid = self.request({**request, "op": "prepare"})["pid"]
+        self.prepared = Prepared(folder, uid, pid, connection_file, info, limits, extra_arguments)
+
+    def take_prepared(self, limits: dict, extra_arguments: list[str]) -> Prepared | None:
+        """The prepared kernel, if there is one, alive, with these limits and arguments; else None (and it is
+        dropped)."""
+        prepared, self.prepared = self.prepared, None
+        if prepared is None:
+            return None
+        same = prepared.limits == limits and prepared.extra_arguments == extra_arguments
+        try:
+            if same and self.request({"op": "alive", "pid": prepared.pid})["alive"]:
+                return prepared
+        except (OSError, RuntimeError, ValueError):
+            return None
+        self.drop(prepared)
+        return None
+
+    def go(self, prepared: Prepared, limits: dict) -> None:
+        """Hand the prepared kernel its submission (copied into its folder) and limits: its cells may come."""
+        self.seal_submission(prepared.folder)
+        submission = os.path.join(prepared.folder, "submission")
+        request = {"op": "go", "pid": prepared.pid, "submission": submission, "limits": limits}
+        if not self.request(request)["ok"]:
+            raise RuntimeError("the prepared kernel died before its notebook was due")
+
+    def drop(self, prepared: Prepared) -> None:
+        try:
+            self.request({"op": "drop", "pid": prepared.pid, "box": os.path.join(prepared.folder, "box")})
+        except (OSError, RuntimeError, ValueError):
+            pass
+        _remove(prepared.folder)
+
     def end_kernel(self, folder: str) -> None:
-        """Kill whatever the last kernel left running, unmount its scratch, then empty the scratch folder."""
+        """Kill whatever the last kernel left running, unmount its scratch, empty the scratch folder, then
+        prepare the next kernel."""
         if self.alive():
             try:
                 self.request({"op": "sweep", "box": os.path.join(folder, "box")})
             except (OSError, RuntimeError):
                 pass
+        kept = self.prepared.folder if self.prepared else None
         for leftover in os.listdir(self.scratch):  # the folder, and anything planted beside it for the next
-            _remove(os.path.join(self.scratch, leftover))
+            if os.path.join(self.scratch, leftover) != kept:
+                _remove(os.path.join(self.scratch, leftover))
+        if self.prepared is None and self.next_kernel is not None and self.alive():
+            try:
+                self.prepare(*self.next_kernel)
+            except (OSError, RuntimeError, ValueError):
+                self.prepared = None  # the next kernel starts the ordinary way
+
+    def forget(self) -> None:
+        """In a process forked from the owner: drop the copies of its pipes, and leave its host alone."""
+        for stream in (self.process.stdin, self.process.stdout, self._errors):
+            stream.close()
 
     def close(self) -> None:
+        if os.getpid() != self.owner:
+            return self.forget()
         if self.process.poll() is None:
             try:
                 self.process.stdin.close()  # the server sweeps and leaves
@@ -388,6 +497,9 @@ def host_for_this_thread(
     kernel at a time each); first_uid defaults to Sandbox.first_uid's default."""
     first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
     host = getattr(_hosts, "host", None)
+    if host is not None and host.owner != os.getpid():  # inherited by a fork: its parent's, not ours
+        host.forget()
+        host = _hosts.host = None
     if host is None or not host.alive() or host.sandboxed != sandboxed or host.first_uid != first_uid:
         if host is not None:
             host.close()
@@ -402,5 +514,5 @@ def host_for_this_thread(
 def close_all_hosts() -> None:
     with _lock:
         for host in _all_hosts:
-            host.close()
+            host.close()  # in a forked process, only forgets its parent's
         _all_hosts.clear()

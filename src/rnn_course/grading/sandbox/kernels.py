@@ -26,7 +26,9 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import DottedObjectName, Type
 
 from rnn_course.grading.config import Sandbox, limits_as_dict
-from rnn_course.grading.sandbox.host import KernelHost, host_for_this_thread, kernel_env
+from rnn_course.grading.sandbox.host import KernelHost, host_for_this_thread
+
+PREPARED_ARGV = ["-m", "ipykernel_launcher", "-f", "{connection_file}"]  # what a prepared kernel runs
 
 
 class HostedProcess:
@@ -77,27 +79,19 @@ class HostProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         manager = self.parent
         host, folder, uid = manager.host, manager.kernel_folder, manager.kernel_uid
-        work = os.path.join(folder, "box", "work")
         notebook_folder = str(kwargs.get("cwd") or os.getcwd())
         submission = os.path.join(folder, "submission")
         shutil.copytree(notebook_folder, submission, symlinks=True, dirs_exist_ok=True)  # links stay links
-        host.seal(folder, uid)
-        request = {
-            "op": "start",
-            "args": cmd[3:],
-            "cwd": work,
-            "box": os.path.join(folder, "box"),
-            "submission": submission,
-            "run": os.path.join(folder, "run"),
-            "env": kernel_env(folder, host.sandboxed),
-            "limits": limits_as_dict(manager.config),
-            "uid": uid,
-            "log": os.path.join(folder, "run", "kernel.log"),
-        }
-        pid = host.request(request)["pid"]
+        host.next_kernel = (manager.limits, manager.extra_arguments)
+        if manager.prepared is not None:
+            host.go(manager.prepared, manager.limits)
+            pid = manager.prepared.pid
+        else:
+            host.seal(folder, uid)
+            pid = host.request(host.start_request(folder, uid, cmd[3:], manager.limits))["pid"]
         self.process = HostedProcess(host, pid)
         self.pid = self.pgid = pid
-        self.cwd = work
+        self.cwd = os.path.join(folder, "box", "work")
         return self.connection_info
 
     async def kill(self, restart: bool = False) -> None:
@@ -155,10 +149,20 @@ class SandboxKernelManager(AsyncKernelManager):
         self.host = host_for_this_thread(
             settings.enabled, tuple(path for path in hidden if path), settings.first_uid
         )
-        self.kernel_folder, self.kernel_uid = self.host.new_kernel_folder()
-        self.transport = "ipc"
-        self.ip = os.path.join(self.kernel_folder, "run", "kernel")
-        self.connection_file = os.path.join(self.kernel_folder, "run", "kernel.json")
+        self.limits = limits_as_dict(self.config)
+        self.extra_arguments = list(kw.get("extra_arguments") or [])  # nbclient's, say
+        usual = self.kernel_spec.argv[1:] == PREPARED_ARGV
+        self.prepared = self.host.take_prepared(self.limits, self.extra_arguments) if usual else None
+        if self.prepared is not None:  # started already: its folder, user id, sockets and key
+            self.kernel_folder, self.kernel_uid = self.prepared.folder, self.prepared.uid
+            self.load_connection_info(self.prepared.info)
+            self.connection_file = self.prepared.connection_file
+            self._connection_file_written = True
+        else:
+            self.kernel_folder, self.kernel_uid = self.host.new_kernel_folder()
+            self.transport = "ipc"
+            self.ip = os.path.join(self.kernel_folder, "run", "kernel")
+            self.connection_file = os.path.join(self.kernel_folder, "run", "kernel.json")
         if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
             self.provisioner = HostProvisioner(

@@ -4,8 +4,10 @@ A kernel runs Python and threads, and nothing else: it cannot start a program (`
 make or join a namespace, trace or read another process, mount anything, or make memory the sandbox cannot
 see (memfd, SysV shared memory and semaphores, POSIX message queues). Such calls fail with EPERM, so the
 learner's code gets an ordinary `PermissionError`. The fork server loads the filter into each kernel it
-forks, after the kernel's own start-up and before the first cell; a filter cannot be removed, and it is
-inherited by every thread.
+forks, after the kernel's own start-up and before the first cell; a filter cannot be removed. The start-up
+has already made threads (ZeroMQ's, the kernel's I/O, heartbeat and control threads, any of which can be
+handed Python to run), so the filter is loaded into every thread of the process at once (TSYNC), and every
+thread made after inherits it.
 """
 
 from __future__ import annotations
@@ -62,5 +64,7 @@ def kernel_filter() -> seccomp.SyscallFilter:
 
 
 def lock_down() -> None:
-    """Load the filter into this process (no_new_privs must be set); it holds for every thread after."""
-    kernel_filter().load()
+    """Load the filter into every thread of this process (no_new_privs must be set) and all made after."""
+    rules = kernel_filter()
+    rules.set_attr(seccomp.Attr.CTL_TSYNC, 1)  # every thread now, or the load fails: never half a process
+    rules.load()

@@ -61,8 +61,24 @@ class LimitedExecute(Execute):
         super().__init__(*args, **kwargs)
         self.kernel_manager_class = SandboxKernelManager  # whatever nbgrader or a config asked for
 
+    async def async_start_new_kernel(self, **kwargs) -> None:
+        started = time.monotonic()
+        await super().async_start_new_kernel(**kwargs)
+        self.kernel_seconds += time.monotonic() - started
+
+    async def async_start_new_kernel_client(self):
+        started = time.monotonic()
+        try:
+            return await super().async_start_new_kernel_client()
+        finally:
+            self.kernel_seconds += time.monotonic() - started
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
     def preprocess(self, nb, resources=None, km=None):
         self.limits = load_limits(self.config)
+        self.kernel_seconds = 0.0  # waiting for kernels to start (until each answered kernel_info)
         self.reasons: list[str] = []
         self._deadline = time.monotonic() + self.limits.notebook_timeout
         self._current = 0

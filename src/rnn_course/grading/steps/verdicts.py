@@ -94,17 +94,18 @@ def decide(cell: NotebookNode) -> judging.Verdict:
         ):
             break
         arrived.append(result)
+    values = [decode(result.get("value", {})) for result in arrived]  # each once: judging may see it again
     for index, (kind, kw) in enumerate(planned):
         if index == len(arrived):
             return "GradingError", f"{judging.describe(kind, kw)}: {_why_missing(cell)}"
         later = tuple(
-            (k, args, decode(result.get("value", {})))
-            for (k, args), result in zip(planned[index + 1 :], arrived[index + 1 :], strict=False)
+            (k, args, value)
+            for (k, args), value in zip(planned[index + 1 :], values[index + 1 :], strict=False)
         )
         verdict = judging.judge(
             kind,
             kw,
-            decode(arrived[index].get("value", {})),
+            values[index],
             passed=tuple(planned[:index]),
             later=later,
             state=decode(arrived[index].get("state", {})),

@@ -1,0 +1,87 @@
+"""The grading kernel skips ipykernel's empty flushes (sandbox/quick_cells.py) and loses no output for it.
+
+The same notebook runs in a stock ipykernel and in a sandboxed grading kernel; every cell's outputs must be
+the same, in the same order: prints, stderr, a print from a thread, bytes written straight to file
+descriptor 1, displays, and a print followed by an error.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+from nbclient import NotebookClient
+from traitlets.config import Config
+
+from rnn_course.grading.sandbox.kernels import SandboxKernelManager
+
+CELLS = [
+    "print('one')",
+    "import sys\nprint('to stderr', file=sys.stderr)\nprint('then stdout')",
+    "for i in range(2000):\n    print(i)",
+    "import threading\nt = threading.Thread(target=lambda: print('from a thread'))\nt.start(); t.join()",
+    "import os, time\nos.write(1, b'straight to fd 1\\n')\ntime.sleep(0.05)\nprint('and a print')",
+    "from IPython.display import display, Markdown\nprint('before')\ndisplay(Markdown('**shown**'))\n"
+    "print('after')",
+    "x = 41\nx + 1",
+    "pass",
+    "print('last words')\nraise ValueError('on purpose')",
+    "print('after the error')",
+]
+
+
+def merged(outputs: list) -> list[dict]:
+    """Outputs as a notebook shows them: one stream output after another of the same name reads as one."""
+    shown = []
+    for output in outputs:
+        output = {key: value for key, value in output.items() if key != "traceback"}
+        if shown and output["output_type"] == "stream" and shown[-1].get("name") == output.get("name"):
+            shown[-1] = {**shown[-1], "text": shown[-1]["text"] + output["text"]}
+        else:
+            shown.append(output)
+    return shown
+
+
+def outputs(manager_class, config: Config, folder) -> list[list[dict]]:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+    client = NotebookClient(
+        notebook,
+        kernel_manager_class=manager_class,
+        config=config,
+        kernel_name="python3",
+        allow_errors=True,
+    )
+    # ipykernel reads file descriptor 1 only outside pytest: the stock kernel gets the grading kernel's view
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+    client.execute(cwd=str(folder), env=env)
+    return [merged(cell.outputs) for cell in notebook.cells]
+
+
+def test_a_grading_kernel_gives_every_output_a_stock_kernel_gives_in_the_same_order(tmp_path):
+    from jupyter_client.manager import AsyncKernelManager
+
+    stock = outputs(AsyncKernelManager, Config(), tmp_path)
+    config = Config()
+    config.Sandbox.enabled = True
+    os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
+    graded = outputs(SandboxKernelManager, config, tmp_path)
+    assert graded == stock
+    assert graded[2][0]["text"] == "".join(f"{i}\n" for i in range(2000))  # not just equal: all there
+    assert graded[4][0]["text"] == "straight to fd 1\nand a print\n"
+    assert graded[8][-1]["ename"] == "ValueError" and graded[9][0]["text"] == "after the error\n"
+
+
+def test_the_grading_kernel_skips_only_the_flushes_with_nothing_to_send(tmp_path):
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import sys\nprint(type(sys.stdout).flush.__name__, get_ipython().kernel._execute_sleep)"
+            )
+        ]
+    )
+    config = Config()
+    config.Sandbox.enabled = True
+    NotebookClient(
+        notebook, kernel_manager_class=SandboxKernelManager, config=config, kernel_name="python3"
+    ).execute(cwd=str(tmp_path))
+    assert notebook.cells[0].outputs[0]["text"] == "_flush_if_buffered 0.0\n"  # ours, and no sleep
