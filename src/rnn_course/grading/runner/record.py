@@ -38,6 +38,61 @@ class _OneTransaction:
             self.gradebook.db.rollback()
 
 
+class _FetchedOnce:
+    """The gradebook, with one submitted notebook's grades and comments read in one query each.
+
+    nbgrader's SaveAutoGrades asks `find_grade` or `find_comment` once a cell, a query joining six tables each
+    time; here those come from what was read up front (any other lookup goes to the gradebook).
+    """
+
+    def __init__(self, gradebook, notebook: str, assignment: str, student: str):
+        from nbgrader.api import Comment, Grade, GradeCell, SolutionCell, TaskCell
+
+        self.gradebook, self.key = gradebook, (notebook, assignment, student)
+        # as find_grade and find_comment look: grade (or solution) cells before task cells
+        self.grades = self._by_cell_name(Grade, (TaskCell, GradeCell))
+        self.comments = self._by_cell_name(Comment, (TaskCell, SolutionCell))
+
+    def _by_cell_name(self, model, kinds: tuple) -> dict:
+        """This notebook's rows of `model` by their cell's name, without loading the notebook itself (its
+        score, a SQL expression, is read later and must see the new grades)."""
+        from nbgrader.api import Assignment, Notebook, SubmittedAssignment, SubmittedNotebook
+        from sqlalchemy.orm import joinedload
+
+        notebook, assignment, student = self.key
+        rows = (
+            self.gradebook.db.query(model)
+            .options(joinedload(model.cell))
+            .join(SubmittedNotebook, SubmittedNotebook.id == model.notebook_id)
+            .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+            .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+            .filter(
+                Notebook.name == notebook,
+                Assignment.name == assignment,
+                SubmittedAssignment.student_id == student,
+            )
+            .all()
+        )
+        found = {}
+        for kind in kinds:  # the later kind wins a shared name, as it is the one nbgrader looks up first
+            found.update({row.cell.name: row for row in rows if isinstance(row.cell, kind)})
+        return found
+
+    def find_grade(self, cell: str, notebook: str, assignment: str, student: str):
+        if (notebook, assignment, student) == self.key and cell in self.grades:
+            return self.grades[cell]
+        return self.gradebook.find_grade(cell, notebook, assignment, student)
+
+    def find_comment(self, cell: str, notebook: str, assignment: str, student: str):
+        if (notebook, assignment, student) == self.key and cell in self.comments:
+            return self.comments[cell]
+        return self.gradebook.find_comment(cell, notebook, assignment, student)
+
+    def __getattr__(self, name: str):
+        return getattr(self.gradebook, name)
+
+
 def _save_grades(gradebook, notebook, resources) -> None:
     """nbgrader's SaveAutoGrades and AssignLatePenalties, on our open gradebook instead of a new one."""
     from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
@@ -47,8 +102,14 @@ def _save_grades(gradebook, notebook, resources) -> None:
     save.notebook_id, save.assignment_id, save.student_id = (
         resources["nbgrader"][key] for key in ("notebook", "assignment", "student")
     )
-    save.gradebook = gradebook
-    NbGraderPreprocessor.preprocess(save, notebook, resources)
+    save.gradebook = _FetchedOnce(gradebook, save.notebook_id, save.assignment_id, save.student_id)
+    flush = gradebook.db.commit  # _OneTransaction's: SaveAutoGrades "commits" after every cell
+    gradebook.db.commit = lambda: None  # nothing reads the gradebook between cells: one flush after them
+    try:
+        NbGraderPreprocessor.preprocess(save, notebook, resources)
+    finally:
+        gradebook.db.commit = flush
+    flush()
 
     late = AssignLatePenalties(config=resources["config"])
     late.init_plugin()
