@@ -79,15 +79,15 @@ class _FetchedOnce:
             found.update({row.cell.name: row for row in rows if isinstance(row.cell, kind)})
         return found
 
-    def find_grade(self, cell: str, notebook: str, assignment: str, student: str):
-        if (notebook, assignment, student) == self.key and cell in self.grades:
+    def find_grade(self, cell: str, *notebook_assignment_student: str):
+        if notebook_assignment_student == self.key and cell in self.grades:
             return self.grades[cell]
-        return self.gradebook.find_grade(cell, notebook, assignment, student)
+        return self.gradebook.find_grade(cell, *notebook_assignment_student)
 
-    def find_comment(self, cell: str, notebook: str, assignment: str, student: str):
-        if (notebook, assignment, student) == self.key and cell in self.comments:
+    def find_comment(self, cell: str, *notebook_assignment_student: str):
+        if notebook_assignment_student == self.key and cell in self.comments:
             return self.comments[cell]
-        return self.gradebook.find_comment(cell, notebook, assignment, student)
+        return self.gradebook.find_comment(cell, *notebook_assignment_student)
 
     def __getattr__(self, name: str):
         return getattr(self.gradebook, name)

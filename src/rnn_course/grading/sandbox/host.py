@@ -497,12 +497,14 @@ def host_for_this_thread(
     kernel at a time each); first_uid defaults to Sandbox.first_uid's default."""
     first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
     host = getattr(_hosts, "host", None)
-    if host is not None and host.owner != os.getpid():  # inherited by a fork: its parent's, not ours
-        host.forget()
-        host = _hosts.host = None
-    if host is None or not host.alive() or host.sandboxed != sandboxed or host.first_uid != first_uid:
+    if (
+        host is None
+        or host.owner != os.getpid()  # inherited by a fork: its parent's, not ours
+        or not host.alive()
+        or (host.sandboxed, host.first_uid) != (sandboxed, first_uid)
+    ):
         if host is not None:
-            host.close()
+            host.close()  # in a forked process, only forgets its parent's
         host = KernelHost(sandboxed, hidden, first_uid)
         _hosts.host = host
         with _lock:
@@ -514,5 +516,5 @@ def host_for_this_thread(
 def close_all_hosts() -> None:
     with _lock:
         for host in _all_hosts:
-            host.close()  # in a forked process, only forgets its parent's
+            host.close()
         _all_hosts.clear()
