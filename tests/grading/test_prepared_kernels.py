@@ -58,8 +58,10 @@ def host():
 
 def test_each_kernel_after_the_first_was_prepared_and_sees_only_its_own_submission(tmp_path):
     first = run_notebook(tmp_path / "a", "submission a")
-    prepared = host().prepared
+    prepared = host().prepared  # once the first kernel's end, in the background, is over
     assert prepared is not None  # prepared as soon as the first kernel was swept
+    assert host().request({"op": "alive", "pid": first["pid"]}) == {"alive": False}
+    assert os.listdir(host().scratch) == [os.path.basename(prepared.folder)]  # the first one's folder went
     second = run_notebook(tmp_path / "b", "submission b")
     third_prepared = host().prepared
     third = run_notebook(tmp_path / "c", "submission c")

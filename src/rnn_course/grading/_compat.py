@@ -8,7 +8,10 @@ support a newer version, read each touchpoint below against it, then widen the r
 Calls go through the functions here. Methods that our subclasses override or call on themselves are listed
 in OVERRIDDEN (a unit test checks that each still exists):
 - jupyter_client: QuickReadyClient (sandbox/kernels.py) is `_async_wait_for_ready` copied with one
-  constant changed; SandboxKernelManager hooks `_async_pre_start_kernel` and `_async_cleanup_resources`;
+  constant changed; SandboxKernelManager hooks `_async_pre_start_kernel` and `_async_cleanup_resources`,
+  and runs `_async_start_kernel` and `_async_shutdown_kernel` undecorated (`__wrapped__`): their
+  `in_pending_state` is redone without its sleep, with `_get_future` and the instance's `_ready` and
+  `_attempted_start`;
 - nbclient: LimitedExecute (steps/execute.py) overrides `_get_timeout`, reads `_display_id_map` and calls
   `_async_cleanup_kernel`; it times `async_start_new_kernel(_client)` and so redefines their synchronous
   aliases (`start_new_kernel(_client)`, which nbclient binds to its own coroutines);
@@ -48,6 +51,9 @@ OVERRIDDEN = {
     "jupyter_client.asynchronous.AsyncKernelClient": (
         "_async_wait_for_ready", "_handle_kernel_info_reply", "_async_is_alive"),
     "jupyter_client.manager.AsyncKernelManager": ("_async_pre_start_kernel", "_async_cleanup_resources"),
+    "jupyter_client.manager.KernelManager": (
+        "_async_start_kernel.__wrapped__", "_async_shutdown_kernel.__wrapped__"),
+    "jupyter_client.manager": ("_get_future",),
     "nbclient.client.NotebookClient": (
         "_get_timeout", "_display_id_map", "_async_cleanup_kernel", "start_new_kernel",
         "start_new_kernel_client"),

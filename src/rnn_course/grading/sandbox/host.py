@@ -304,8 +304,10 @@ class KernelHost:
         os.close(marker_read)
         listener.close()
         self._ready = False
-        self.prepared: Prepared | None = None
+        self._prepared: Prepared | None = None
         self.next_kernel: tuple[dict, list[str]] | None = None  # the last kernel's limits and extra arguments
+        self._ending: threading.Thread | None = None  # the last kernel's end, under way in the background
+        self._ended: str | None = None  # the folder of the last kernel ended (nbclient ends each twice)
 
     def wait_ready(self) -> None:
         """Block until the server has preloaded; raise SandboxUnavailable with bwrap's reason if it failed."""
@@ -342,6 +344,19 @@ class KernelHost:
         if not reply:
             raise RuntimeError("the kernel fork server did not answer (it was stopped, or the sandbox died)")
         return json.loads(reply)
+
+    @property
+    def prepared(self) -> Prepared | None:
+        """The kernel prepared for the next notebook, once the last kernel's end is over."""
+        self.settle()
+        return self._prepared
+
+    def settle(self) -> None:
+        """Wait for the last kernel's end (sweep, clean-up, the next kernel prepared): no kernel starts, and
+        no prepared kernel is handed out, while the sweep of the last one may still kill it."""
+        ending, self._ending = self._ending, None
+        if ending is not None:
+            ending.join()
 
     def new_kernel_folder(self) -> tuple[str, int]:
         """A fresh folder for the next kernel (run/, submission/, box/) and the user id it runs as."""
@@ -407,12 +422,13 @@ class KernelHost:
         self.seal_run(folder, uid)
         request = self.start_request(folder, uid, ["-f", connection_file, *extra_arguments], limits)
         pid = self.request({**request, "op": "prepare"})["pid"]
-        self.prepared = Prepared(folder, uid, pid, connection_file, info, limits, extra_arguments)
+        self._prepared = Prepared(folder, uid, pid, connection_file, info, limits, extra_arguments)
 
     def take_prepared(self, limits: dict, extra_arguments: list[str]) -> Prepared | None:
         """The prepared kernel, if there is one, alive, with these limits and arguments; else None (and it is
         dropped)."""
-        prepared, self.prepared = self.prepared, None
+        self.settle()
+        prepared, self._prepared = self._prepared, None
         if prepared is None:
             return None
         same = prepared.limits == limits and prepared.extra_arguments == extra_arguments
@@ -440,22 +456,31 @@ class KernelHost:
         _remove(prepared.folder)
 
     def end_kernel(self, folder: str) -> None:
-        """Kill whatever the last kernel left running, unmount its scratch, empty the scratch folder, then
-        prepare the next kernel."""
+        """End the last kernel in the background (the worker goes on with its notebook meanwhile): kill it and
+        whatever it left running, unmount its scratch, empty the scratch folder, then prepare the next kernel.
+        Every later use of the host waits for that first (settle)."""
+        if folder == self._ended:
+            return
+        self.settle()
+        self._ended = folder
+        self._ending = threading.Thread(target=self._end, args=(folder,), name="end-kernel", daemon=True)
+        self._ending.start()
+
+    def _end(self, folder: str) -> None:
         if self.alive():
             try:
                 self.request({"op": "sweep", "box": os.path.join(folder, "box")})
             except (OSError, RuntimeError):
                 pass
-        kept = self.prepared.folder if self.prepared else None
+        kept = self._prepared.folder if self._prepared else None
         for leftover in os.listdir(self.scratch):  # the folder, and anything planted beside it for the next
             if os.path.join(self.scratch, leftover) != kept:
                 _remove(os.path.join(self.scratch, leftover))
-        if self.prepared is None and self.next_kernel is not None and self.alive():
+        if self._prepared is None and self.next_kernel is not None and self.alive():
             try:
                 self.prepare(*self.next_kernel)
             except (OSError, RuntimeError, ValueError):
-                self.prepared = None  # the next kernel starts the ordinary way
+                self._prepared = None  # the next kernel starts the ordinary way
 
     def forget(self) -> None:
         """In a process forked from the owner: drop the copies of its pipes, and leave its host alone."""
@@ -465,6 +490,7 @@ class KernelHost:
     def close(self) -> None:
         if os.getpid() != self.owner:
             return self.forget()
+        self.settle()
         if self.process.poll() is None:
             try:
                 self.process.stdin.close()  # the server sweeps and leaves
@@ -497,6 +523,8 @@ def host_for_this_thread(
     kernel at a time each); first_uid defaults to Sandbox.first_uid's default."""
     first_uid = Sandbox.first_uid.default_value if first_uid is None else first_uid
     host = getattr(_hosts, "host", None)
+    if host is not None and host.owner == os.getpid():
+        host.settle()  # its last kernel ended: it is alive, or it died, for sure
     if (
         host is None
         or host.owner != os.getpid()  # inherited by a fork: its parent's, not ours
