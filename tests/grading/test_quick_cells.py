@@ -57,13 +57,13 @@ def outputs(manager_class, config: Config, folder) -> list[list[dict]]:
     return [merged(cell.outputs) for cell in notebook.cells]
 
 
-def test_a_grading_kernel_gives_every_output_a_stock_kernel_gives_in_the_same_order(tmp_path):
+def test_a_grading_kernel_gives_every_output_a_stock_kernel_gives_in_the_same_order(tmp_path, monkeypatch):
     from jupyter_client.manager import AsyncKernelManager
 
     stock = outputs(AsyncKernelManager, Config(), tmp_path)
     config = Config()
     config.Sandbox.enabled = True
-    os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # as the runner sets it; this test's only
     graded = outputs(SandboxKernelManager, config, tmp_path)
     assert graded == stock
     assert graded[2][0]["text"] == "".join(f"{i}\n" for i in range(2000))  # not just equal: all there

@@ -457,7 +457,7 @@ class KernelHost:
 
     def end_kernel(self, folder: str) -> None:
         """End the last kernel in the background (the worker goes on with its notebook meanwhile): kill it and
-        whatever it left running, unmount its scratch, empty the scratch folder, then prepare the next kernel.
+        whatever it left running, unmount its scratch, prepare the next kernel, then empty the scratch folder.
         Every later use of the host waits for that first (settle)."""
         if folder == self._ended:
             return
@@ -472,15 +472,16 @@ class KernelHost:
                 self.request({"op": "sweep", "box": os.path.join(folder, "box")})
             except (OSError, RuntimeError):
                 pass
-        kept = self._prepared.folder if self._prepared else None
-        for leftover in os.listdir(self.scratch):  # the folder, and anything planted beside it for the next
-            if os.path.join(self.scratch, leftover) != kept:
-                _remove(os.path.join(self.scratch, leftover))
+        leftovers = os.listdir(self.scratch)  # the folder, and anything planted beside it for the next
         if self._prepared is None and self.next_kernel is not None and self.alive():
             try:
-                self.prepare(*self.next_kernel)
+                self.prepare(*self.next_kernel)  # first: it starts up while the leftovers go
             except (OSError, RuntimeError, ValueError):
                 self._prepared = None  # the next kernel starts the ordinary way
+        kept = self._prepared.folder if self._prepared else None
+        for leftover in leftovers:
+            if os.path.join(self.scratch, leftover) != kept:
+                _remove(os.path.join(self.scratch, leftover))
 
     def forget(self) -> None:
         """In a process forked from the owner: drop the copies of its pipes, and leave its host alone."""

@@ -20,15 +20,18 @@ import time
 import uuid
 from queue import Empty
 
+import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager, KernelManager, _get_future
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import DottedObjectName, Type
+from traitlets import DottedObjectName, Type, default
 
 from rnn_course.grading.config import Sandbox, limits_as_dict
 from rnn_course.grading.sandbox.host import KernelHost, host_for_this_thread
 
 PREPARED_ARGV = ["-m", "ipykernel_launcher", "-f", "{connection_file}"]  # what a prepared kernel runs
+RECONNECT_MS = 5  # how often a client tries again a kernel that is not listening yet (ZeroMQ: 100)
 
 
 class HostedProcess:
@@ -105,13 +108,55 @@ class HostProvisioner(LocalProvisioner):
             await asyncio.sleep(0.002)
 
 
+class WatchedShellChannel(AsyncZMQSocketChannel):
+    """A shell channel that shows each message to `on_message` the moment it is read."""
+
+    on_message = None  # a callable, or None
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        msg = await super().get_msg(timeout)
+        if self.on_message is not None:
+            self.on_message(msg)
+        return msg
+
+
 class QuickReadyClient(AsyncKernelClient):
-    """A kernel client that notices a fresh kernel is ready sooner.
+    """A kernel client that notices a fresh kernel is ready sooner, and may send a cell before it is due.
 
     jupyter_client waits 0.2 s for an IOPub message after each kernel_info reply (the usual first one is
     lost, since the kernel published it before we subscribed). Here the wait is 0.02 s, tried again until
     IOPub answers: the same check, less idle time per kernel.
+
+    `send_early` sends the next cell while the caller is still busy with the last one's output; the caller's
+    next `execute`, which must be for that very code, then sends nothing and returns its message id.
     """
+
+    shell_channel_class = Type(WatchedShellChannel)
+
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        """The client's own ZeroMQ context, whose sockets try a kernel not listening yet every 5 ms, not
+        every 100 ms (a prepared kernel may still be binding its sockets when its notebook is due)."""
+        self._created_context = True
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        return context
+
+    early: tuple[str, str] | None = None  # (code, message id) of the cell sent early
+    awaited = ""  # the message id of the last execute request handed to the caller
+
+    def send_early(self, code: str) -> None:
+        self.early = (code, super().execute(code, store_history=True, stop_on_error=False))
+
+    def execute(self, code: str, *args, **kwargs) -> str:
+        early, self.early = self.early, None
+        if early is None:
+            self.awaited = super().execute(code, *args, **kwargs)
+        elif (code, args, kwargs) == (early[0], (), {"store_history": True, "stop_on_error": False}):
+            self.awaited = early[1]
+        else:  # never happens: the kernel would run the early cell and this one
+            raise RuntimeError("a cell was sent early, then a different request was asked for")
+        return self.awaited
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))

@@ -31,6 +31,7 @@ from nbgrader.preprocessors import Execute
 
 from rnn_course.grading.config import GradingLimits, limits_as_dict
 from rnn_course.grading.sandbox.kernels import SandboxKernelManager
+from rnn_course.grading.steps import verdicts
 from rnn_course.grading.steps.cells import error_output
 
 UNCOUNTED = frozenset({"status", "execute_input", "clear_output"})  # add nothing to the notebook
@@ -69,9 +70,13 @@ class LimitedExecute(Execute):
     async def async_start_new_kernel_client(self):
         started = time.monotonic()
         try:
-            return await super().async_start_new_kernel_client()
+            client = await super().async_start_new_kernel_client()
         finally:
             self.kernel_seconds += time.monotonic() - started
+        self._early = None
+        if self._may_send_early():
+            client.shell_channel.on_message = self._send_next_early
+        return client
 
     start_new_kernel = run_sync(async_start_new_kernel)
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
@@ -86,6 +91,8 @@ class LimitedExecute(Execute):
         self._notebook_bytes = 0
         self._flooded: dict[int, str] = {}  # cell index -> which cap it went over
         self._notebook_bound = self._out_of_time = False
+        self._early: int | None = None  # the cell sent to the kernel before it was due
+        self._answered: set[int] = set()  # cells whose reply has arrived: interrupting now would hit the next
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -104,9 +111,37 @@ class LimitedExecute(Execute):
         self._notebook_bound = timeout is None or left < timeout
         return max(1, left if self._notebook_bound else timeout)
 
+    def _may_send_early(self) -> bool:
+        """Sending a cell early changes nothing the notebook shows: no cell stops the rest on an error (so
+        the kernel never drops a queued request), and no hook must run before a cell is sent."""
+        hooks = (self.on_cell_start, self.on_cell_execute, self.on_cell_complete)
+        return self.allow_errors and not self.force_raise_errors and all(hook is None for hook in hooks)
+
+    def _late(self) -> bool:
+        return self._out_of_time or time.monotonic() > self._deadline
+
+    def _send_next_early(self, msg: dict) -> None:
+        """When the running cell's reply arrives, send the next code cell at once: the kernel runs it while
+        this process reads the last cell's output and judges it (steps/verdicts.py), not after.
+
+        An interrupt (time or output limit) is only ever sent before its cell's reply has arrived, so before
+        the next cell was sent: it can never hit the next cell."""
+        if msg.get("msg_type") != "execute_reply" or msg["parent_header"].get("msg_id") != self.kc.awaited:
+            return
+        self._answered.add(self._current)
+        if self._late():
+            return
+        for index in range(self._current + 1, len(self.nb.cells)):
+            cell = self.nb.cells[index]
+            if cell.cell_type == "code" and cell.source.strip():
+                if self.skip_cells_with_tag not in cell.metadata.get("tags", []):
+                    self.kc.send_early(cell.source)
+                    self._early = index
+                return
+
     def preprocess_cell(self, cell, resources, index):
         self._current = index
-        late = self._out_of_time or time.monotonic() > self._deadline
+        late = self._late() and index != self._early  # a cell sent early is running: it is waited for
         if cell.cell_type == "code" and cell.source.strip() and late:
             self._score_unrun_cells(
                 self.nb,
@@ -183,7 +218,7 @@ class LimitedExecute(Execute):
 
     def _flood(self, cell_index: int, why: str, kind: str) -> None:
         self._flooded[cell_index] = why
-        if kind not in ("error", "execute_result"):  # those end a cell: nothing left to interrupt
+        if kind not in ("error", "execute_result") and cell_index not in self._answered:  # else it has ended
             self._interrupt = asyncio.ensure_future(self.km.interrupt_kernel())
 
     def on_cell_executed(self, **kwargs):
@@ -194,6 +229,7 @@ class LimitedExecute(Execute):
             why = self._flooded[index]
             cell.outputs = [error_output("OutputLimitExceeded", why)]  # none of what it printed is kept
             self.reasons.append(f"{name}: {why}")
+        verdicts.decide_early(cell, index, self.resources)  # while the kernel runs the next cell
         content = kwargs["execute_reply"]["content"]
         if content.get("status") != "error":
             return

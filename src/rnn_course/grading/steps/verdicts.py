@@ -115,6 +115,32 @@ def decide(cell: NotebookNode) -> judging.Verdict:
     return None
 
 
+EARLY = "rnn_course_early_verdicts"  # resources: cell index -> (what decide read, its verdict)
+
+
+def _what_decide_reads(cell: NotebookNode) -> str:
+    """Everything of a cell `decide` reads: its source, its results and its errors (not its text output)."""
+    read = ("output_type", "ename", "evalue")
+    outputs = [
+        [*(output.get(key) for key in read), output.get("data", {}).get(RESULT_MIME)]
+        for output in cell.get("outputs", [])
+        if output.get("output_type") != "stream"
+    ]
+    return json.dumps([cell.source, outputs], sort_keys=True, default=str)
+
+
+def decide_early(cell: NotebookNode, index: int, resources: dict | None) -> None:
+    """Decide a test cell as soon as it has run (Execute calls this while the kernel runs the next cell);
+    DecideVerdicts keeps the verdict only if nothing it reads has changed since."""
+    if resources is None or not is_test_cell(cell):
+        return
+    try:
+        verdict = decide(cell)
+    except Exception:  # noqa: BLE001 - decided again, in its place, where the error is reported
+        return
+    resources.setdefault(EARLY, {})[index] = (_what_decide_reads(cell), verdict)
+
+
 def _why_missing(cell: NotebookNode) -> str:
     errors = [output for output in cell.get("outputs", []) if output.get("output_type") == "error"]
     if errors:
@@ -126,10 +152,12 @@ class DecideVerdicts(NbGraderPreprocessor):
     """Give each test cell its verdict from the learner's results and the grader's own nn.RNN."""
 
     def preprocess(self, nb, resources):
-        for cell in nb.cells:
+        early = resources.pop(EARLY, {}) if resources else {}
+        for index, cell in enumerate(nb.cells):
             if not is_test_cell(cell):
                 continue
-            verdict = decide(cell)
+            known = early.get(index)
+            verdict = known[1] if known and known[0] == _what_decide_reads(cell) else decide(cell)
             kept = [
                 output
                 for output in cell.get("outputs", [])
