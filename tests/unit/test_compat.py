@@ -80,3 +80,36 @@ def test_outputs_checked_with_the_compiled_schema_pass_and_fail_as_nbformat_says
         assert len(calls) == len(OUTPUTS) - expected.count("valid")  # nbformat's own check: the refused only
     finally:
         nbbase.validate = stock
+
+
+METADATA = [
+    {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": "t", "points": 2},
+    {"schema_version": 3, "grade": False, "solution": True, "locked": False, "grade_id": "a"},
+    {"schema_version": 3, "grade": True, "solution": False, "grade_id": "t", "points": 2},  # no locked
+    {"schema_version": 3, "grade": "yes", "solution": False, "locked": True, "grade_id": "t"},
+    {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": "t", "points": -1},
+    {"schema_version": 3, "grade": True, "solution": False, "locked": True, "grade_id": 7, "points": 1},
+]
+
+
+def test_cell_metadata_checked_with_the_compiled_schema_pass_and_fail_as_nbgrader_says_with_its_errors():
+    import jsonschema
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    from rnn_course.grading.runner.worker import _SchemaCheckedOnce
+
+    schema = MetadataValidatorV3().schema
+
+    def verdicts(validate) -> list[str]:
+        said = []
+        for metadata in METADATA:
+            try:
+                validate(metadata, schema)
+                said.append("valid")
+            except jsonschema.ValidationError as error:
+                said.append(error.message)
+        return said
+
+    expected = verdicts(jsonschema.validate)
+    assert expected.count("valid") == 2  # the check can tell them apart
+    assert verdicts(_SchemaCheckedOnce().validate) == expected
