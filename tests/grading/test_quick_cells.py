@@ -85,3 +85,35 @@ def test_the_grading_kernel_skips_only_the_flushes_with_nothing_to_send(tmp_path
         notebook, kernel_manager_class=SandboxKernelManager, config=config, kernel_name="python3"
     ).execute(cwd=str(tmp_path))
     assert notebook.cells[0].outputs[0]["text"] == "_flush_if_buffered 0.0\n"  # ours, and no sleep
+
+
+CHECKS_IN_THE_KERNEL = """
+import json, logging
+from ipykernel import ipkernel, kernelbase
+kernel = get_ipython().kernel
+run_cell = get_ipython().run_cell
+names = ["cell_id", "cell_meta", "no_such_parameter"]
+stock = kernelbase._accepts_parameters
+print(json.dumps({
+    "logger": kernel.log.level,
+    "handlers": [handler.level for handler in kernel.log.handlers],
+    "checked_once": ipkernel._accepts_parameters.__name__,
+    "same_answer": ipkernel._accepts_parameters(run_cell, names) == stock(run_cell, names),
+    "twice": ipkernel._accepts_parameters(run_cell, names) == ipkernel._accepts_parameters(run_cell, names),
+}))
+"""
+
+
+def test_the_grading_kernel_drops_debug_records_before_they_are_made_and_reads_a_signature_once(tmp_path):
+    import json
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CHECKS_IN_THE_KERNEL)])
+    config = Config()
+    config.Sandbox.enabled = True
+    NotebookClient(
+        notebook, kernel_manager_class=SandboxKernelManager, config=config, kernel_name="python3"
+    ).execute(cwd=str(tmp_path))
+    seen = json.loads(notebook.cells[0].outputs[0]["text"])
+    assert seen["logger"] == min(seen["handlers"]) > 10  # records below what the handler shows: never made
+    assert seen["checked_once"] == "_accepts_parameters_once"
+    assert seen["same_answer"] and seen["twice"]

@@ -16,8 +16,8 @@ in OVERRIDDEN (a unit test checks that each still exists):
   `_async_cleanup_kernel`; it times `async_start_new_kernel(_client)` and so redefines their synchronous
   aliases (`start_new_kernel(_client)`, which nbclient binds to its own coroutines);
 - ipykernel, in the kernel: sandbox/quick_cells.py wraps `OutStream.flush` (it reads `_buffers`,
-  `_flush_pending` and `_subprocess_flush_pending`, set in `OutStream.__init__`) and sets
-  `Kernel._execute_sleep`;
+  `_flush_pending` and `_subprocess_flush_pending`, set in `OutStream.__init__`), sets
+  `Kernel._execute_sleep` and wraps `ipkernel._accepts_parameters` (it caches its answer per function);
 - nbgrader: StagedAutograde (runner/worker.py) overrides `_input_directory`, sets `_sanitizing` and calls
   `_init_preprocessors`, `_format_dest` and `_format_source`.
   OverwriteCellsOnce (steps/overwrite.py) sets the attributes OverwriteCells.preprocess sets
@@ -48,6 +48,7 @@ CHECKED = {
 OVERRIDDEN = {
     "ipykernel.iostream.OutStream": ("flush", "_flush"),
     "ipykernel.kernelbase.Kernel": ("_execute_sleep",),
+    "ipykernel.ipkernel": ("_accepts_parameters",),
     "jupyter_client.asynchronous.AsyncKernelClient": (
         "_async_wait_for_ready", "_handle_kernel_info_reply", "_async_is_alive"),
     "jupyter_client.manager.AsyncKernelManager": ("_async_pre_start_kernel", "_async_cleanup_resources"),
