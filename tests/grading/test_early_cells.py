@@ -16,7 +16,7 @@ from traitlets.config import Config
 from rnn_course.grading.sandbox.kernels import QuickReadyClient, SandboxKernelManager
 from rnn_course.grading.steps import verdicts
 from rnn_course.grading.steps.execute import LimitedExecute
-from tests.grading.test_quick_cells import CELLS, merged
+from tests.helpers.kernel_cells import CELLS, merged
 
 pytestmark = [pytest.mark.grading]
 
