@@ -268,7 +268,9 @@ def _become_kernel(request: dict, go: int | None) -> None:
     except BaseException:
         import traceback
 
-        traceback.print_exc()  # into the kernel's log, or the server's before the log is open
+        # Into the kernel's log (or the server's, before the log is open): once the kernel has started up,
+        # sys.stderr is its output stream to the notebook, which is not listening yet.
+        traceback.print_exc(file=sys.__stderr__)
     finally:
         os._exit(code)
 
