@@ -63,7 +63,7 @@ def test_the_grading_kernel_skips_only_the_flushes_with_nothing_to_send(tmp_path
 
 
 CHECKS_IN_THE_KERNEL = """
-import json, logging
+import json, logging, sys
 from ipykernel import ipkernel, kernelbase
 kernel = get_ipython().kernel
 run_cell = get_ipython().run_cell
@@ -75,11 +75,12 @@ print(json.dumps({
     "checked_once": ipkernel._accepts_parameters.__name__,
     "same_answer": ipkernel._accepts_parameters(run_cell, names) == stock(run_cell, names),
     "twice": ipkernel._accepts_parameters(run_cell, names) == ipkernel._accepts_parameters(run_cell, names),
+    "preloaded": [name in sys.modules for name in ("rnn_course.grading.judge.checks", "torch.nn.utils.rnn")],
 }))
 """
 
 
-def test_the_grading_kernel_drops_debug_records_before_they_are_made_and_reads_a_signature_once(tmp_path):
+def test_the_grading_kernel_drops_debug_records_reads_a_signature_once_and_has_the_checks_loaded(tmp_path):
     import json
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CHECKS_IN_THE_KERNEL)])
@@ -92,3 +93,4 @@ def test_the_grading_kernel_drops_debug_records_before_they_are_made_and_reads_a
     assert seen["logger"] == min(seen["handlers"]) > 10  # records below what the handler shows: never made
     assert seen["checked_once"] == "_accepts_parameters_once"
     assert seen["same_answer"] and seen["twice"]
+    assert seen["preloaded"] == [True, True]  # by the fork server: a notebook's first cell imports them free
