@@ -81,6 +81,15 @@ def test_without_the_source_cells_they_are_nbgraders_steps(released):
     assert nbformat.writes(plain) == nbformat.writes(stock)
 
 
+def test_copies_of_the_resources_share_the_source_cells_read_once(released):
+    config = load_config(released)
+    cells = overwrite.SourceCells(CourseDirectory(config=config).db_url, ASSIGNMENT, ASSIGNMENT)
+    resources = {"nbgrader": {"notebook": ASSIGNMENT, overwrite.KEY: cells}}
+    copied = copy.deepcopy(resources)  # as nbconvert copies them, twice a pass
+    assert copied["nbgrader"][overwrite.KEY] is cells
+    assert copied["nbgrader"] is not resources["nbgrader"]  # the rest is still copied
+
+
 def test_a_remembered_answer_equals_one_computed_afresh_and_is_computed_once():
     kw = {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True, "seed": 11}
     judging._ANSWERS.clear()

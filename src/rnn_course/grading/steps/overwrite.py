@@ -39,6 +39,11 @@ class SourceCells:
                 for cell in notebook.grade_cells
             }
 
+    def __deepcopy__(self, memo) -> SourceCells:
+        """Itself: read once a run and never changed, so nbconvert's copies of the resources (four a
+        submission) share it instead of copying every source cell."""
+        return self
+
     def find_source_cell(self, name: str, notebook_id: str, assignment_id: str) -> SimpleNamespace:
         if name not in self._source:
             raise MissingEntry()
