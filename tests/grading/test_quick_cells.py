@@ -75,12 +75,13 @@ print(json.dumps({
     "checked_once": ipkernel._accepts_parameters.__name__,
     "same_answer": ipkernel._accepts_parameters(run_cell, names) == stock(run_cell, names),
     "twice": ipkernel._accepts_parameters(run_cell, names) == ipkernel._accepts_parameters(run_cell, names),
-    "preloaded": [name in sys.modules for name in ("rnn_course.grading.judge.checks", "torch.nn.utils.rnn")],
+    "preloaded": [name in sys.modules for name in ("rnn_course.grading.judge.cases", "torch.nn.utils.rnn")],
+    "checks": "rnn_course.grading.judge.checks" in sys.modules,
 }))
 """
 
 
-def test_the_grading_kernel_drops_debug_records_reads_a_signature_once_and_has_the_checks_loaded(tmp_path):
+def test_the_grading_kernel_drops_debug_records_reads_a_signature_once_and_has_the_checks_imports(tmp_path):
     import json
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CHECKS_IN_THE_KERNEL)])
@@ -94,3 +95,4 @@ def test_the_grading_kernel_drops_debug_records_reads_a_signature_once_and_has_t
     assert seen["checked_once"] == "_accepts_parameters_once"
     assert seen["same_answer"] and seen["twice"]
     assert seen["preloaded"] == [True, True]  # by the fork server: a notebook's first cell imports them free
+    assert not seen["checks"]  # imported by the notebook, so that it attaches to the kernel's IPython

@@ -70,8 +70,12 @@ PRELOAD = (
     "sqlite3",
     "psutil",
     "tornado.platform.asyncio",
-    "torch.nn.utils.rnn",  # the course assignment's first cell imports these two: 10 ms a notebook
-    "rnn_course.grading.checks",
+    # What the checks import, which every graded notebook's first cell imports. Not the checks module
+    # itself: importing it inside a kernel attaches it to that kernel's IPython (judge/checks.py).
+    "torch.nn.utils.rnn",
+    "torch.overrides",
+    "rnn_course.grading.judge.cases",
+    "rnn_course.grading.judge.encoding",
 )
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 SITE_HOOK = "rnn_course_sandbox.pth"  # in site-packages: switches off RNN kernels in sandboxed Pythons
