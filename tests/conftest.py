@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.paths import ROOT
-from tests.helpers.tiers import skip_tier_or_fail
+from tests.helpers.tiers import REQUIRE_SANDBOX, skip_tier_or_fail
 
 # One math thread a process: the tiers run side by side on small machines, and PyTorch's spinning threads
 # then fight over the cores (a 2-second training test took 20 s under load). Set before torch is imported.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 DATA_ENV = "RNN_COURSE_DATA_DIR"  # where the quiz keeps a learner's progress
-REQUIRE_SANDBOX = "RNN_COURSE_REQUIRE_SANDBOX"  # set by .ci/run: there a missing bwrap fails the tier
 
 
 def pytest_configure(config):

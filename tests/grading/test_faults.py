@@ -27,6 +27,7 @@ from rnn_course.grading.workflow.export import export
 from rnn_course.grading.workflow.feedback import feedback
 from tests.helpers import runner_demo
 from tests.helpers.runner_demo import gradebook_rows, published
+from tests.helpers.tiers import REQUIRE_SANDBOX, skip_tier_or_fail
 from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.grading, pytest.mark.slow]
@@ -211,9 +212,10 @@ def test_export_waits_for_a_lock_then_says_so_in_one_line(graded, tmp_path):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 24 MiB tmpfs of its own (CI runs as root), and a way to fill it to the last byte."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    """A 24 MiB tmpfs of its own, and a way to fill it to the last byte. Mounting it needs root: CI runs as
+    root, and there (RNN_COURSE_REQUIRE_SANDBOX=1) a run without root fails rather than skip the test."""
+    not_root = "mounting a small tmpfs needs root" if os.geteuid() != 0 else None
+    skip_tier_or_fail("grading", not_root, REQUIRE_SANDBOX)
     mount = tmp_path / "disk"
     mount.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], check=True)

@@ -144,15 +144,16 @@ class QuickReadyClient(AsyncKernelClient):
 
     early: tuple[str, str] | None = None  # (code, message id) of the cell sent early
     awaited = ""  # the message id of the last execute request handed to the caller
+    EARLY_OPTIONS = {"store_history": True, "stop_on_error": False}  # what nbclient asks with every cell
 
     def send_early(self, code: str) -> None:
-        self.early = (code, super().execute(code, store_history=True, stop_on_error=False))
+        self.early = (code, super().execute(code, **self.EARLY_OPTIONS))
 
     def execute(self, code: str, *args, **kwargs) -> str:
         early, self.early = self.early, None
         if early is None:
             self.awaited = super().execute(code, *args, **kwargs)
-        elif (code, args, kwargs) == (early[0], (), {"store_history": True, "stop_on_error": False}):
+        elif (code, args, kwargs) == (early[0], (), self.EARLY_OPTIONS):
             self.awaited = early[1]
         else:  # never happens: the kernel would run the early cell and this one
             raise RuntimeError("a cell was sent early, then a different request was asked for")
