@@ -17,9 +17,10 @@ Each kernel gets a scratch of its own (`box`): a tmpfs of a fixed size and numbe
 binds its sockets, then makes its run/ folder read-only and loads the seccomp filter (syscalls.py): from the
 learner's first cell on it can make threads but no process, program, namespace, mount or shared memory.
 
-A prepared kernel pays its start-up (IPython, its sockets) while the grader is busy with other things: the
-host prepares the next kernel as soon as the last one is swept, so no learner's code ever runs beside it,
-and hands it its submission when its notebook is due. Until then it holds no submission and runs no code.
+A prepared kernel pays its start-up (IPython, its sockets) while the grader is busy with other things (while
+the last kernel runs where each is a user of its own, else once it is swept: host.py), and gets its
+submission when its notebook is due. Until then it holds no submission and runs no code. Its command line,
+the same for every kernel but its connection file, is parsed here once (`parse_once`).
 
 It is the child subreaper of everything its kernels start (prctl PR_SET_CHILD_SUBREAPER), so a process that
 left its session or double-forked is still its descendant, and `sweep` finds it.
@@ -42,6 +43,8 @@ import time
 from rnn_course.grading.sandbox.site_hook import INSIDE_MARKER  # standard library only, like this module
 
 _prepared: dict[int, int] = {}  # pid of a prepared kernel -> the pipe that tells it to go
+_parsed: dict[tuple[str, ...], tuple] = {}  # a kernel's command line, less its connection file -> parsed
+CONNECTION_FILE = "{connection_file}"  # where a kernel's own connection file goes in a parsed command line
 
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MNT_DETACH = 2, 4, 8, 4096, 2
@@ -184,6 +187,7 @@ def _fork_kernel(listener, connection, request: dict) -> int:
             f"size={limits['scratch_mb']}m,nr_inodes={limits['scratch_files']},mode=0700,uid={owner},gid={owner}",
         )
     go_read, go_write = os.pipe() if request["op"] == "prepare" else (None, None)
+    parsed = parse_once(request["args"])
     pid = os.fork()
     if pid == 0:
         try:
@@ -192,7 +196,7 @@ def _fork_kernel(listener, connection, request: dict) -> int:
             for fd in (go_write, *_prepared.values()):
                 if fd is not None:
                     os.close(fd)  # no kernel holds another's go
-            _become_kernel(request, go_read)  # never returns
+            _become_kernel(request, go_read, parsed)  # never returns
         finally:
             os._exit(1)  # the child must never go back to serving
     if go_read is not None:
@@ -215,10 +219,51 @@ def _go(request: dict) -> bool:
         os.close(go)
 
 
-def _become_kernel(request: dict, go: int | None) -> None:
+def kernel_argv(args: list[str], server_pid: int) -> list[str]:
+    """A kernel's command line: the request's, and the fork server to watch (it exits when that goes)."""
+    return [*args, f"--IPKernelApp.parent_handle={server_pid}"]
+
+
+def parse_once(args: list[str]):
+    """What IPKernelApp's command-line parser makes of a kernel's arguments (`-f CONNECTION_FILE ...`),
+    parsed here once for every kernel with the same arguments but its connection file (about 8 ms of each
+    kernel's start-up); None for any other command line, which each kernel parses itself."""
+    if len(args) < 2 or args[0] != "-f":
+        return None
+    key = (CONNECTION_FILE, *args[2:])
+    if key not in _parsed:
+        from ipykernel.kernelapp import IPKernelApp
+
+        parser = IPKernelApp()  # not the kernel's own instance: only its parser is wanted
+        parser.parse_command_line(kernel_argv(["-f", CONNECTION_FILE, *args[2:]], os.getpid()))
+        if parser.cli_config.IPKernelApp.get("connection_file") != CONNECTION_FILE:
+            return None
+        _parsed[key] = (parser.cli_config, list(parser.extra_args))
+    return _parsed[key]
+
+
+def use_parsed(app, parsed, connection_file: str) -> None:
+    """Make `app.parse_command_line` apply `parsed` (parse_once) for this connection file, as traitlets'
+    own parse would: the same config, the same unparsed arguments."""
+    import copy
+
+    config, extra_args = parsed
+
+    def parse_command_line(argv=None) -> None:
+        app.argv = list(argv or [])
+        app.cli_config = copy.deepcopy(config)
+        app.cli_config.IPKernelApp.connection_file = connection_file
+        app.update_config(app.cli_config)
+        app.extra_args = list(extra_args)
+
+    app.parse_command_line = parse_command_line
+
+
+def _become_kernel(request: dict, go: int | None, parsed=None) -> None:
     """In the forked child: drop privileges, apply the limits, and run an IPython kernel until shut down.
 
     A prepared kernel (`go` is its pipe) starts up to its sockets, then waits for its submission and limits.
+    `parsed` is its command line as parse_once parsed it, or None.
     """
     code = 1
     try:
@@ -246,9 +291,11 @@ def _become_kernel(request: dict, go: int | None) -> None:
         from ipykernel.kernelapp import IPKernelApp
 
         # The kernel exits on its own if the fork server goes (say the grading run was killed).
-        args = [*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        args = kernel_argv(request["args"], os.getppid())
         sys.argv = ["ipykernel_launcher", *args]
         app = IPKernelApp.instance()
+        if parsed is not None:
+            use_parsed(app, parsed, request["args"][1])
         app.initialize(args)  # its sockets are bound now
         from rnn_course.grading.sandbox.quick_cells import skip_empty_waits
 
