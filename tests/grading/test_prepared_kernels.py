@@ -135,3 +135,55 @@ def test_a_process_forked_from_one_with_a_warm_host_leaves_that_host_alone(tmp_p
     assert os.waitpid(pid, 0)[1] == 0
     assert host() is parent and parent.alive() and Path(parent.scratch).is_dir()
     assert run_notebook(tmp_path / "b", "b")["mine"] == "b"
+
+
+PROBE_ANOTHER_KERNEL = """
+import json, os, signal, socket
+pid, connection_file, scratch = {pid}, {connection_file!r}, {scratch!r}
+tries = {{}}
+def attempt(what, action):
+    try:
+        action()
+        tries[what] = "allowed"
+    except PermissionError:
+        tries[what] = "refused"
+    except OSError as error:
+        tries[what] = type(error).__name__
+attempt("signal", lambda: os.kill(pid, signal.SIGCONT))
+attempt("environ", lambda: open(f"/proc/{{pid}}/environ", "rb").read())
+attempt("memory", lambda: open(f"/proc/{{pid}}/mem", "rb").read(1))
+attempt("scratch", lambda: os.listdir(scratch))
+attempt("run folder", lambda: os.listdir(os.path.dirname(connection_file)))
+attempt("connection file", lambda: open(connection_file).read())
+shell = os.path.join(os.path.dirname(connection_file), "kernel-1")
+attempt("shell socket", lambda: socket.socket(socket.AF_UNIX).connect(shell))
+print(json.dumps({{"uid": os.getuid(), "seen": str(pid) in os.listdir("/proc"), "tries": tries}}))
+"""
+
+
+def test_the_next_kernel_prepared_beside_a_running_one_is_out_of_its_reach(tmp_path):
+    """As root every kernel is a user of its own, so the next kernel is prepared while the last one runs;
+    the running one's code can see it, and must be refused everything it tries on it. Where kernels share
+    a user id the next kernel is prepared only once the last one is swept: none is there while it runs."""
+    run_notebook(tmp_path / "a", "a")  # the host warm, and the kernel for the next notebook prepared
+    (tmp_path / "b").mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os.getpid()")])
+    client = NotebookClient(notebook, kernel_manager_class=SandboxKernelManager, kernel_name="python3")
+    with client.setup_kernel(cwd=str(tmp_path / "b")):
+        client.execute_cell(notebook.cells[0], 0)
+        running = int(notebook.cells[0].outputs[0]["data"]["text/plain"])
+        next_kernel = host().prepared  # its start-up, in the background, over
+        if not host().users_apart:
+            assert next_kernel is None
+            return
+        assert next_kernel is not None and next_kernel.pid != running
+        probe = PROBE_ANOTHER_KERNEL.format(
+            pid=next_kernel.pid, connection_file=next_kernel.connection_file, scratch=host().scratch
+        )
+        notebook.cells.append(nbformat.v4.new_code_cell(probe))
+        client.execute_cell(notebook.cells[1], 1)
+    report = json.loads(notebook.cells[1].outputs[0]["text"])
+    assert report["seen"] and report["uid"] != next_kernel.uid, report
+    refused = ["signal", "environ", "memory", "scratch", "run folder", "connection file", "shell socket"]
+    assert report["tries"] == dict.fromkeys(refused, "refused"), report
+    assert host().prepared.pid == next_kernel.pid  # and it is still the one the next notebook gets

@@ -19,10 +19,12 @@ One `KernelHost` is a fork server (fork_server.py) that has imported torch, star
 - a kernel's leftovers die with it: the fork server is the subreaper of all it forks, and `sweep` kills every
   descendant after each notebook; the whole sandbox dies with the grader (--die-with-parent).
 
-A host serves one kernel at a time, so each grading thread owns one (`host_for_this_thread`). As soon as a
-kernel is swept, the host prepares the next (fork_server.py): a fresh kernel in a fresh folder, with a fresh
-user id, started up to its sockets, which gets its submission when its notebook is due. No learner's code
-runs beside it: the last kernel and all it started are gone first. Without bwrap,
+A host serves one kernel at a time, so each grading thread owns one (`host_for_this_thread`). It prepares
+the next kernel ahead (fork_server.py): a fresh kernel in a fresh folder, started up to its sockets, which
+gets its submission when its notebook is due. As root, where each kernel is a user of its own, that happens
+while the last kernel runs (`prepare_next`): holding nothing yet, and another user, the next kernel is out
+of the running one's reach. Where kernels share a user id, it happens once the last kernel is swept, so no
+learner's code runs beside it. Without bwrap,
 or where it cannot make namespaces, starting a host raises SandboxUnavailable with the fix; `--no-sandbox`
 runs the same fork server unconfined.
 """
@@ -312,7 +314,7 @@ class KernelHost:
         self._ready = False
         self._prepared: Prepared | None = None
         self.next_kernel: tuple[dict, list[str]] | None = None  # the last kernel's limits and extra arguments
-        self._ending: threading.Thread | None = None  # the last kernel's end, under way in the background
+        self._background: threading.Thread | None = None  # the last kernel's end, or the next one's start
         self._ended: str | None = None  # the folder of the last kernel ended (nbclient ends each twice)
 
     def wait_ready(self) -> None:
@@ -358,18 +360,24 @@ class KernelHost:
         return self._prepared
 
     def settle(self) -> None:
-        """Wait for the last kernel's end (sweep, clean-up, the next kernel prepared): no kernel starts, and
-        no prepared kernel is handed out, while the sweep of the last one may still kill it."""
-        ending, self._ending = self._ending, None
-        if ending is not None:
-            ending.join()
+        """Wait for the host's work in the background (the last kernel's end: its sweep, its clean-up, the
+        next kernel prepared; or the next kernel's start-up): no kernel starts, and no prepared kernel is
+        handed out, while the sweep of the last one may still kill it."""
+        background, self._background = self._background, None
+        if background is not None:
+            background.join()
+
+    @property
+    def users_apart(self) -> bool:
+        """Each kernel runs as a user id of its own (a sandbox started as root)."""
+        return self.sandboxed and os.getuid() == 0
 
     def new_kernel_folder(self) -> tuple[str, int]:
         """A fresh folder for the next kernel (run/, submission/, box/) and the user id it runs as."""
         folder = tempfile.mkdtemp(prefix="k", dir=self.scratch)  # a name no earlier kernel could guess
         for part in ("run", "submission", "box"):
             os.mkdir(os.path.join(folder, part))
-        uid = self.first_uid + random.randrange(100_000) if self.sandboxed and os.getuid() == 0 else -1
+        uid = self.first_uid + random.randrange(100_000) if self.users_apart else -1
         return folder, uid
 
     def seal(self, folder: str, uid: int) -> None:
@@ -383,6 +391,7 @@ class KernelHost:
         if uid >= 0:
             for name in [run, *(os.path.join(run, entry) for entry in os.listdir(run))]:
                 os.lchown(name, uid, uid)
+            os.chmod(run, 0o700)  # whatever the grader's umask: no other kernel's user reaches its sockets
         if self.sandboxed:
             os.chmod(os.path.join(folder, "box"), 0o555)  # the fork server mounts the kernel's tmpfs here
         os.chmod(folder, 0o555 if os.getuid() else 0o711)
@@ -461,6 +470,24 @@ class KernelHost:
             pass
         _remove(prepared.folder)
 
+    def prepare_next(self) -> None:
+        """Where every kernel is a user of its own, prepare the next kernel now, in the background, while
+        this one runs its notebook: holding no submission until its own is due, and being another user, it
+        has nothing the running kernel could read and nothing it could signal, trace or write to. Where
+        kernels share a user id, the next is prepared only once this one is swept (end_kernel)."""
+        if not self.users_apart or self.next_kernel is None:
+            return
+        self.settle()
+        if self._prepared is None and self.alive():
+            self._background = threading.Thread(target=self._prepare_next, name="prepare-kernel", daemon=True)
+            self._background.start()
+
+    def _prepare_next(self) -> None:
+        try:
+            self.prepare(*self.next_kernel)
+        except (OSError, RuntimeError, ValueError):
+            self._prepared = None  # the next kernel is prepared after this one's end, or starts the usual way
+
     def end_kernel(self, folder: str) -> None:
         """End the last kernel in the background (the worker goes on with its notebook meanwhile): kill it and
         whatever it left running, unmount its scratch, prepare the next kernel, then empty the scratch folder.
@@ -469,8 +496,8 @@ class KernelHost:
             return
         self.settle()
         self._ended = folder
-        self._ending = threading.Thread(target=self._end, args=(folder,), name="end-kernel", daemon=True)
-        self._ending.start()
+        self._background = threading.Thread(target=self._end, args=(folder,), name="end-kernel", daemon=True)
+        self._background.start()
 
     def _end(self, folder: str) -> None:
         if self.alive():
@@ -480,10 +507,7 @@ class KernelHost:
                 pass
         leftovers = os.listdir(self.scratch)  # the folder, and anything planted beside it for the next
         if self._prepared is None and self.next_kernel is not None and self.alive():
-            try:
-                self.prepare(*self.next_kernel)  # first: it starts up while the leftovers go
-            except (OSError, RuntimeError, ValueError):
-                self._prepared = None  # the next kernel starts the ordinary way
+            self._prepare_next()  # first: it starts up while the leftovers go
         kept = self._prepared.folder if self._prepared else None
         for leftover in leftovers:
             if os.path.join(self.scratch, leftover) != kept:

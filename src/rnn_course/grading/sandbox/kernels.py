@@ -92,6 +92,7 @@ class HostProvisioner(LocalProvisioner):
         else:
             host.seal(folder, uid)
             pid = host.request(host.start_request(folder, uid, cmd[3:], manager.limits))["pid"]
+        host.prepare_next()  # where that is safe (each kernel a user of its own), while this one runs
         self.process = HostedProcess(host, pid)
         self.pid = self.pgid = pid
         self.cwd = os.path.join(folder, "box", "work")
@@ -141,6 +142,11 @@ class QuickReadyClient(AsyncKernelClient):
         context = zmq.asyncio.Context()
         context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         return context
+
+    def start_channels(self, shell=True, iopub=True, stdin=True, hb=False, control=True) -> None:
+        """jupyter_client's, without the heartbeat: a client its kernel manager made asks the manager whether
+        the kernel is alive, never the heartbeat, whose thread only took the grader's GIL at each start."""
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=hb, control=control)
 
     early: tuple[str, str] | None = None  # (code, message id) of the cell sent early
     awaited = ""  # the message id of the last execute request handed to the caller
