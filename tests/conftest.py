@@ -23,6 +23,17 @@ def pytest_configure(config):
         os.environ[DATA_ENV] = tempfile.mkdtemp(prefix="rnn-course-test-data-")
 
 
+@pytest.fixture
+def comm_left_as_it_was():
+    """Importing ipykernel.ipkernel hands every later widget a kernel's comm (none here: nothing is sent);
+    the widget tests in this process need comm's own factories back."""
+    import comm
+
+    saved = comm.create_comm, comm.get_comm_manager
+    yield
+    comm.create_comm, comm.get_comm_manager = saved
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

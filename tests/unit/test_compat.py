@@ -8,17 +8,6 @@ from rnn_course.grading import _compat
 from rnn_course.grading.errors import CourseError, IncompatibleVersion
 
 
-@pytest.fixture
-def comm_left_as_it_was():
-    """Importing ipykernel.ipkernel hands every later widget a kernel's comm (none here: nothing is sent);
-    the widget tests in this process need comm's own factories back."""
-    import comm
-
-    saved = comm.create_comm, comm.get_comm_manager
-    yield
-    comm.create_comm, comm.get_comm_manager = saved
-
-
 @pytest.mark.parametrize("path", sorted(_compat.OVERRIDDEN))
 def test_every_private_method_our_subclasses_use_exists(path, comm_left_as_it_was):
     try:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from ipykernel.kernelapp import IPKernelApp
 
 from rnn_course.grading.sandbox import fork_server
+
+# ipykernel is imported inside the tests, under comm_left_as_it_was: importing it swaps comm's factories,
+# which the widget tests that may run after these in the same process need as they were.
 
 LINES = [
     ["--HistoryManager.hist_file=:memory:"],
@@ -17,7 +19,9 @@ LINES = [
 
 
 @pytest.mark.parametrize("extra", LINES)
-def test_a_kernel_gets_what_parsing_its_own_command_line_gives(extra):
+def test_a_kernel_gets_what_parsing_its_own_command_line_gives(extra, comm_left_as_it_was):
+    from ipykernel.kernelapp import IPKernelApp
+
     parsed = fork_server.parse_once(["-f", "/some/kernel-a.json", *extra])
     for connection_file in ("/elsewhere/kernel-b.json", "/some/kernel-a.json"):
         argv = fork_server.kernel_argv(["-f", connection_file, *extra], os.getpid())
@@ -30,7 +34,7 @@ def test_a_kernel_gets_what_parsing_its_own_command_line_gives(extra):
         assert reused.cli_config.IPKernelApp.connection_file == connection_file
 
 
-def test_the_parse_is_shared_by_every_kernel_with_the_same_arguments_and_no_other():
+def test_the_parse_is_shared_by_every_kernel_with_the_same_arguments_and_no_other(comm_left_as_it_was):
     first = fork_server.parse_once(["-f", "/a.json", "--HistoryManager.hist_file=:memory:"])
     assert fork_server.parse_once(["-f", "/b.json", "--HistoryManager.hist_file=:memory:"]) is first
     assert fork_server.parse_once(["-f", "/b.json"]) is not first
