@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -187,3 +188,16 @@ def test_the_next_kernel_prepared_beside_a_running_one_is_out_of_its_reach(tmp_p
     refused = ["signal", "environ", "memory", "scratch", "run folder", "connection file", "shell socket"]
     assert report["tries"] == dict.fromkeys(refused, "refused"), report
     assert host().prepared.pid == next_kernel.pid  # and it is still the one the next notebook gets
+
+
+def test_the_next_kernel_never_gets_the_running_kernels_user_id(tmp_path, monkeypatch):
+    run_notebook(tmp_path / "a", "a")
+    if not host().users_apart:
+        assert host().new_kernel_folder()[1] == -1  # kernels share the sandbox's user
+        return
+    draws = iter([7, 7, 7, 8])  # the running kernel's user id drawn three times, then another
+    monkeypatch.setattr("rnn_course.grading.sandbox.host.random.randrange", lambda _: next(draws))
+    monkeypatch.setattr(host(), "running_uid", host().first_uid + 7)
+    folder, uid = host().new_kernel_folder()
+    assert uid == host().first_uid + 8
+    shutil.rmtree(folder)  # never sealed: the grader's own

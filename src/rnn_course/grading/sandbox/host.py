@@ -315,6 +315,7 @@ class KernelHost:
         self._prepared: Prepared | None = None
         self.next_kernel: tuple[dict, list[str]] | None = None  # the last kernel's limits and extra arguments
         self._background: threading.Thread | None = None  # the last kernel's end, or the next one's start
+        self.running_uid = -1  # the user id of the kernel whose notebook runs now (none: -1)
         self._ended: str | None = None  # the folder of the last kernel ended (nbclient ends each twice)
 
     def wait_ready(self) -> None:
@@ -377,7 +378,9 @@ class KernelHost:
         folder = tempfile.mkdtemp(prefix="k", dir=self.scratch)  # a name no earlier kernel could guess
         for part in ("run", "submission", "box"):
             os.mkdir(os.path.join(folder, part))
-        uid = self.first_uid + random.randrange(100_000) if self.users_apart else -1
+        uid = -1
+        while self.users_apart and uid in (-1, self.running_uid):  # never the running kernel's user
+            uid = self.first_uid + random.randrange(100_000)
         return folder, uid
 
     def seal(self, folder: str, uid: int) -> None:
