@@ -40,6 +40,11 @@ def test_the_parse_is_shared_by_every_kernel_with_the_same_arguments_and_no_othe
     assert fork_server.parse_once(["-f", "/b.json"]) is not first
 
 
+def test_a_bad_argument_is_left_to_the_kernel_and_never_ends_the_fork_server(comm_left_as_it_was, capsys):
+    assert fork_server.parse_once(["-f", "/a.json", "--no-such-flag"]) is None  # argparse exits on it
+    assert fork_server.parse_once(["-f", "/a.json", "--help"]) is None
+
+
 def test_a_command_line_without_its_connection_file_first_is_parsed_by_the_kernel_itself():
     assert fork_server.parse_once(["--HistoryManager.hist_file=:memory:", "-f", "/a.json"]) is None
     assert fork_server.parse_once([]) is None

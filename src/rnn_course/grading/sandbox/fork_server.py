@@ -235,7 +235,10 @@ def parse_once(args: list[str]):
         from ipykernel.kernelapp import IPKernelApp
 
         parser = IPKernelApp()  # not the kernel's own instance: only its parser is wanted
-        parser.parse_command_line(kernel_argv(["-f", CONNECTION_FILE, *args[2:]], os.getpid()))
+        try:
+            parser.parse_command_line(kernel_argv(["-f", CONNECTION_FILE, *args[2:]], os.getpid()))
+        except (Exception, SystemExit):  # a bad argument: the kernel parses it, and fails, as it always did
+            return None
         if parser.cli_config.IPKernelApp.get("connection_file") != CONNECTION_FILE:
             return None
         _parsed[key] = (parser.cli_config, list(parser.extra_args))
