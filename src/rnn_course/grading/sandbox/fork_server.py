@@ -28,6 +28,7 @@ left its session or double-forked is still its descendant, and `sweep` finds it.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import importlib
 import json
@@ -248,8 +249,6 @@ def parse_once(args: list[str]):
 def use_parsed(app, parsed, connection_file: str) -> None:
     """Make `app.parse_command_line` apply `parsed` (parse_once) for this connection file, as traitlets'
     own parse would: the same config, the same unparsed arguments."""
-    import copy
-
     config, extra_args = parsed
 
     def parse_command_line(argv=None) -> None:

@@ -473,11 +473,13 @@ class KernelHost:
             pass
         _remove(prepared.folder)
 
-    def prepare_next(self) -> None:
-        """Where every kernel is a user of its own, prepare the next kernel now, in the background, while
-        this one runs its notebook: holding no submission until its own is due, and being another user, it
-        has nothing the running kernel could read and nothing it could signal, trace or write to. Where
-        kernels share a user id, the next is prepared only once this one is swept (end_kernel)."""
+    def prepare_next(self, running_uid: int) -> None:
+        """The kernel of user `running_uid` now runs its notebook. Where every kernel is a user of its own,
+        prepare the next kernel now, in the background, while this one runs: holding no submission until its
+        own is due, and being another user, it has nothing the running kernel could read and nothing it
+        could signal, trace or write to. Where kernels share a user id, the next is prepared only once this
+        one is swept (end_kernel)."""
+        self.running_uid = running_uid
         if not self.users_apart or self.next_kernel is None:
             return
         self.settle()

@@ -92,8 +92,7 @@ class HostProvisioner(LocalProvisioner):
         else:
             host.seal(folder, uid)
             pid = host.request(host.start_request(folder, uid, cmd[3:], manager.limits))["pid"]
-        host.running_uid = uid
-        host.prepare_next()  # where that is safe (each kernel a user of its own), while this one runs
+        host.prepare_next(uid)  # where that is safe (each kernel a user of its own), while this one runs
         self.process = HostedProcess(host, pid)
         self.pid = self.pgid = pid
         self.cwd = os.path.join(folder, "box", "work")
